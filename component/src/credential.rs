@@ -1,0 +1,238 @@
+//! The credential: cache first, then the token flow with retries, old token on failure.
+//!
+//! A [`Flow`] knows one protocol (which request to send, what a refusal means); the
+//! [`Credential`] owns everything that is the same for every flow: the cache rules,
+//! the retry loop, and keeping secrets out of errors.
+
+use crate::cache::{self, CacheKey, Freshness, TokenStore};
+use crate::error::{Error, ServiceError};
+use crate::http::{Request, UrlParts};
+use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport, TransportError};
+use crate::response::{parse_error, parse_token, retry_after};
+use crate::retry::{Attempt, Decision, RetryPolicy};
+use crate::token::{AccessToken, TokenRequest};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// One way of obtaining tokens from a token service.
+pub trait Flow {
+    /// Who this flow authenticates as, for cache keys (`imds|client_id=...`).
+    fn identity(&self) -> String;
+    /// One line for people: source, endpoint, identity. No secrets.
+    fn describe(&self) -> String;
+    /// The retry policy for this flow's endpoint.
+    fn retry_policy(&self) -> &RetryPolicy;
+    /// The HTTP request for `request`.
+    fn build_request(&self, request: &TokenRequest) -> Result<Request, Error>;
+    /// Turns a final refusal into an error that says what was asked and what to check.
+    fn refusal(&self, error: ServiceError) -> Error;
+    /// Secret values that must never appear in an error.
+    fn secrets(&self) -> Vec<String>;
+}
+
+/// The per-instance cache shared by every credential in the instance.
+pub type SharedStore = Rc<RefCell<dyn TokenStore>>;
+
+/// A token source with a cache.
+pub struct Credential {
+    flow: Box<dyn Flow>,
+    transport: Box<dyn Transport>,
+    platform: Box<dyn Platform>,
+    store: SharedStore,
+}
+
+impl Credential {
+    /// A credential running `flow` over `transport`, caching in `store`.
+    pub fn new(
+        flow: Box<dyn Flow>,
+        transport: Box<dyn Transport>,
+        platform: Box<dyn Platform>,
+        store: SharedStore,
+    ) -> Self {
+        Credential {
+            flow,
+            transport,
+            platform,
+            store,
+        }
+    }
+
+    /// What this credential uses, for people.
+    pub fn describe(&self) -> String {
+        self.flow.describe()
+    }
+
+    /// A token for `request`: cached while fresh, refreshed when due (the old token is
+    /// returned if that fails), fetched with retries when missing or unusable.
+    pub fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
+        let secrets = self.flow.secrets();
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        self.get_token_inner(request).map_err(|e| e.scrub(&secrets))
+    }
+
+    fn get_token_inner(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
+        let key = CacheKey::new(&self.flow.identity(), request);
+        let bypass = request.force_refresh || request.claims.is_some();
+        let now = self.platform.now_unix();
+        let cached = if bypass {
+            None
+        } else {
+            self.store.borrow().get(&key)
+        };
+        let policy = self.flow.retry_policy();
+        match cached.map(|t| (cache::freshness(&t, now), t)) {
+            Some((Freshness::Fresh, token)) => Ok(token),
+            Some((Freshness::RefreshDue, old)) => {
+                match self.fetch(request, &policy.single_attempt()) {
+                    Ok(token) => Ok(self.keep(key, token)),
+                    Err(_) => {
+                        let now = self.platform.now_unix();
+                        self.store.borrow_mut().put(
+                            key,
+                            cache::defer_refresh(old.clone(), now),
+                            now,
+                        );
+                        Ok(old)
+                    }
+                }
+            }
+            _ => {
+                let token = self.fetch(request, policy)?;
+                Ok(self.keep(key, token))
+            }
+        }
+    }
+
+    fn keep(&self, key: CacheKey, token: AccessToken) -> AccessToken {
+        let now = self.platform.now_unix();
+        self.store.borrow_mut().put(key, token.clone(), now);
+        token
+    }
+
+    /// Asks the token service, retrying as `policy` says.
+    fn fetch(&self, request: &TokenRequest, policy: &RetryPolicy) -> Result<AccessToken, Error> {
+        let started = self.platform.monotonic();
+        let mut retries = 0;
+        loop {
+            let http = self.flow.build_request(request)?;
+            let sent = self
+                .transport
+                .send(&http, policy.attempt_timeout, MAX_RESPONSE_BODY);
+            let (attempt, refusal) = match sent {
+                Ok(response) if (200..300).contains(&response.status) => {
+                    let now = self.platform.now_unix();
+                    let parsed = parse_token(&response.body, now)?;
+                    let refresh_on = cache::refresh_on(
+                        now,
+                        parsed.expires_on,
+                        parsed.refresh_in,
+                        self.platform.random_u64(),
+                    );
+                    return Ok(AccessToken {
+                        token: parsed.access_token,
+                        token_type: parsed.token_type,
+                        expires_on: parsed.expires_on,
+                        refresh_on,
+                    });
+                }
+                Ok(response) => {
+                    let now = self.platform.now_unix();
+                    let after = retry_after(response.header("retry-after"), now);
+                    let refusal = parse_error(response.status, &response.body);
+                    let status = response.status;
+                    (
+                        Attempt::Status {
+                            status,
+                            retry_after: after,
+                        },
+                        Some(refusal),
+                    )
+                }
+                Err(TransportError::Timeout) => (Attempt::Timeout, None),
+                Err(other) => return Err(self.transport_error(&http, other)),
+            };
+            let elapsed = self.platform.monotonic().saturating_sub(started);
+            match policy.decide(retries, elapsed, attempt, self.platform.random_u64()) {
+                Decision::RetryAfter(delay) => {
+                    self.platform.sleep(delay);
+                    retries += 1;
+                }
+                Decision::GiveUp => {
+                    return Err(self.give_up(&http, attempt, refusal, retries + 1, elapsed));
+                }
+            }
+        }
+    }
+
+    fn give_up(
+        &self,
+        http: &Request,
+        attempt: Attempt,
+        refusal: Option<ServiceError>,
+        attempts: u32,
+        elapsed: Duration,
+    ) -> Error {
+        let tries = if attempts > 1 {
+            format!(" after {attempts} attempts over {} s", elapsed.as_secs())
+        } else {
+            String::new()
+        };
+        match (attempt, refusal) {
+            (
+                Attempt::Status {
+                    status: 429,
+                    retry_after,
+                },
+                _,
+            ) => Error::Throttled {
+                retry_after: retry_after.unwrap_or(5),
+                message: format!("{} answered 429 Too Many Requests{tries}", endpoint(http)),
+            },
+            (_, Some(refusal)) => match self.flow.refusal(refusal) {
+                Error::AuthenticationFailed(mut e) if !tries.is_empty() => {
+                    e.context = format!("{} (gave up{tries})", e.context);
+                    Error::AuthenticationFailed(e)
+                }
+                other => other,
+            },
+            (_, None) => Error::Transport(format!(
+                "no answer from {} within {} s{tries}",
+                endpoint(http),
+                self.flow.retry_policy().attempt_timeout.as_secs()
+            )),
+        }
+    }
+
+    fn transport_error(&self, http: &Request, error: TransportError) -> Error {
+        let at = endpoint(http);
+        match error {
+            TransportError::Connect(why) => Error::Unavailable(format!(
+                "cannot connect to {at} ({why}); {}",
+                "is this workload running where that endpoint exists?"
+            )),
+            TransportError::Denied => Error::Transport(format!(
+                "the host's outbound policy denied the request to {at}; allow that host in the host configuration"
+            )),
+            TransportError::BodyTooLarge { limit } => Error::InvalidResponse(format!(
+                "{at} sent a response body over {limit} bytes; a token response is a few KiB"
+            )),
+            TransportError::Timeout => Error::Transport(format!("{at} timed out")),
+            TransportError::Other(why) => {
+                Error::Transport(format!("request to {at} failed: {why}"))
+            }
+        }
+    }
+}
+
+/// `scheme://authority` of a request, for messages: never the query, which may name
+/// identities, nor headers, which may hold secrets.
+fn endpoint(http: &Request) -> String {
+    match UrlParts::parse(&http.url) {
+        Ok(p) => format!("{}://{}", p.scheme, p.authority),
+        Err(_) => "the endpoint".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,43 @@
+//! Microsoft Entra ID tokens for code that runs inside WebAssembly sandboxes.
+//!
+//! This crate is two things:
+//!
+//! * **A protocol core with no I/O in it.** Choosing a managed-identity source,
+//!   building each HTTP request, parsing each response, deciding whether and when to
+//!   retry, and the cache policy are plain values and functions. They compile and are
+//!   tested natively.
+//! * **The `entra:identity` WASI 0.2 component** (built for `wasm32-wasip2`), which
+//!   drives that core over `wasi:http` and exports `entra:identity/credentials`.
+//!   The WIT glue lives in the private `component` module; nothing else knows it exists.
+//!
+//! How a token request flows:
+//!
+//! ```text
+//! credential::Credential::get_token
+//!   -> cache::TokenCache (fresh? done)
+//!   -> managed_identity::Source builds an http::Request
+//!   -> platform::Transport sends it (wasi:http in the component, a fake in tests)
+//!   -> response::parse_token / response::parse_error
+//!   -> retry::RetryPolicy decides: done, sleep and retry, or give up
+//!   -> cache::TokenCache stores the token with its refresh time
+//! ```
+#![deny(missing_docs)]
+
+pub mod cache;
+pub mod credential;
+pub mod error;
+pub mod http;
+pub mod managed_identity;
+pub mod platform;
+pub mod response;
+pub mod retry;
+pub mod token;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+#[cfg(test)]
+mod testing;
+
+pub use credential::Credential;
+pub use error::{Error, ServiceError};
+pub use token::{AccessToken, TokenRequest};

@@ -1,0 +1,92 @@
+//! App Service, Azure Functions and Container Apps (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`).
+
+use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name};
+use crate::credential::Flow;
+use crate::error::{Error, ServiceError};
+use crate::http::{Request, with_query};
+use crate::retry::{RetryOn, RetryPolicy};
+use crate::token::{TokenRequest, scope_to_resource};
+
+/// App Service spells the resource-id selector `mi_res_id`.
+const RESOURCE_ID_PARAM: &str = "mi_res_id";
+const API_VERSION: &str = "2019-08-01";
+
+pub(super) struct AppService {
+    endpoint: String,
+    /// The value of `IDENTITY_HEADER`: a secret.
+    header: String,
+    id: Option<UserAssignedId>,
+    retry: RetryPolicy,
+}
+
+impl AppService {
+    pub(super) fn new(
+        options: ManagedIdentityOptions,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        let endpoint = options.endpoint.or_else(|| env("IDENTITY_ENDPOINT")).ok_or_else(|| {
+            Error::InvalidInput("App Service managed identity needs IDENTITY_ENDPOINT in the environment (or an endpoint option)".into())
+        })?;
+        let header = env("IDENTITY_HEADER").ok_or_else(|| {
+            Error::InvalidInput("App Service managed identity needs IDENTITY_HEADER in the environment; pass it through to the component".into())
+        })?;
+        Ok(AppService {
+            endpoint,
+            header,
+            id: options.user_assigned,
+            retry: options
+                .retry
+                .map(|r| RetryPolicy {
+                    retry_on: RetryOn::ManagedIdentity,
+                    ..r
+                })
+                .unwrap_or_else(RetryPolicy::managed_identity),
+        })
+    }
+}
+
+impl Flow for AppService {
+    fn identity(&self) -> String {
+        format!(
+            "app-service|{}",
+            cache_identity(self.id.as_ref(), RESOURCE_ID_PARAM)
+        )
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "managed identity via App Service at {} ({})",
+            self.endpoint,
+            identity_name(self.id.as_ref())
+        )
+    }
+
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    fn build_request(&self, request: &TokenRequest) -> Result<Request, Error> {
+        let resource = scope_to_resource(&request.scopes)?;
+        let mut params = vec![
+            ("api-version", API_VERSION),
+            ("resource", resource.as_str()),
+        ];
+        params.extend(self.id.as_ref().map(|id| id.query_param(RESOURCE_ID_PARAM)));
+        Ok(Request::get(with_query(&self.endpoint, params))
+            .header("X-IDENTITY-HEADER", self.header.clone()))
+    }
+
+    fn refusal(&self, error: ServiceError) -> Error {
+        let who = identity_name(self.id.as_ref());
+        let context = match error.status {
+            401 | 403 => "the identity endpoint rejected IDENTITY_HEADER; pass the current value through to the component (it rotates on restart)".to_string(),
+            400 | 404 => format!("the App Service identity endpoint refused {who}; check that it is assigned to this app and the scope is right"),
+            _ => format!("the App Service identity endpoint could not issue a token for {who}"),
+        };
+        Error::AuthenticationFailed(ServiceError { context, ..error })
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        vec![self.header.clone()]
+    }
+}

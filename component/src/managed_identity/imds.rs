@@ -1,0 +1,100 @@
+//! The Instance Metadata Service: VMs, scale sets, AKS nodes.
+
+use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name};
+use crate::credential::Flow;
+use crate::error::{Error, ServiceError};
+use crate::http::{Request, with_query};
+use crate::retry::{RetryOn, RetryPolicy};
+use crate::token::{TokenRequest, scope_to_resource};
+
+const DEFAULT_BASE: &str = "http://169.254.169.254";
+const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
+/// IMDS (and Arc) spell the resource-id selector `msi_res_id`.
+const RESOURCE_ID_PARAM: &str = "msi_res_id";
+const API_VERSION: &str = "2018-02-01";
+
+pub(super) struct Imds {
+    base: String,
+    id: Option<UserAssignedId>,
+    retry: RetryPolicy,
+}
+
+impl Imds {
+    /// The base URL comes from the options, else `AZURE_POD_IDENTITY_AUTHORITY_HOST`
+    /// (the SDKs' IMDS override), else the link-local IMDS address.
+    pub(super) fn new(
+        options: ManagedIdentityOptions,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Self {
+        let base = options
+            .endpoint
+            .or_else(|| env("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
+            .unwrap_or_else(|| DEFAULT_BASE.to_string());
+        Imds {
+            base: base.trim_end_matches('/').to_string(),
+            id: options.user_assigned,
+            retry: options
+                .retry
+                .map(|r| RetryPolicy {
+                    retry_on: RetryOn::Imds,
+                    ..r
+                })
+                .unwrap_or_else(RetryPolicy::imds),
+        }
+    }
+}
+
+impl Flow for Imds {
+    fn identity(&self) -> String {
+        format!(
+            "imds|{}",
+            cache_identity(self.id.as_ref(), RESOURCE_ID_PARAM)
+        )
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "managed identity via IMDS at {} ({})",
+            self.base,
+            identity_name(self.id.as_ref())
+        )
+    }
+
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    fn build_request(&self, request: &TokenRequest) -> Result<Request, Error> {
+        let resource = scope_to_resource(&request.scopes)?;
+        let mut params = vec![
+            ("api-version", API_VERSION),
+            ("resource", resource.as_str()),
+        ];
+        params.extend(self.id.as_ref().map(|id| id.query_param(RESOURCE_ID_PARAM)));
+        let url = with_query(&format!("{}{TOKEN_PATH}", self.base), params);
+        Ok(Request::get(url).header("Metadata", "true"))
+    }
+
+    fn refusal(&self, error: ServiceError) -> Error {
+        let who = identity_name(self.id.as_ref());
+        let context = if error.status == 400 && error.description.contains("Identity not found") {
+            match &self.id {
+                Some(_) => format!(
+                    "IMDS has no {who} assigned to this VM or scale set; assign it, or fix the id"
+                ),
+                None => format!(
+                    "IMDS found no identity: enable {who} on this VM or scale set, or pass a user-assigned identity"
+                ),
+            }
+        } else if error.status == 400 {
+            format!("IMDS rejected the request for {who}; check the scope and the identity id")
+        } else {
+            format!("IMDS could not issue a token for {who}")
+        };
+        Error::AuthenticationFailed(ServiceError { context, ..error })
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,228 @@
+use super::*;
+use crate::token::TokenRequest;
+use std::collections::HashMap;
+
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+fn request_for(
+    options: ManagedIdentityOptions,
+    vars: &[(&str, &str)],
+) -> Result<crate::http::Request, Error> {
+    flow(options, &env(vars))?
+        .build_request(&TokenRequest::scope("https://vault.azure.net/.default"))
+}
+
+fn query(url: &str) -> Vec<(String, String)> {
+    let q = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+#[test]
+fn detection_follows_the_sdk_order() {
+    let cases: &[(&[(&str, &str)], Result<SourceKind, ()>)] = &[
+        (&[], Ok(SourceKind::Imds)),
+        (
+            &[("IDENTITY_ENDPOINT", "http://e"), ("IDENTITY_HEADER", "h")],
+            Ok(SourceKind::AppService),
+        ),
+        (
+            &[
+                ("IDENTITY_ENDPOINT", "https://e"),
+                ("IDENTITY_HEADER", "h"),
+                ("IDENTITY_SERVER_THUMBPRINT", "ab"),
+            ],
+            Ok(SourceKind::ServiceFabric),
+        ),
+        (
+            &[
+                ("IDENTITY_ENDPOINT", "http://e"),
+                ("IMDS_ENDPOINT", "http://i"),
+            ],
+            Ok(SourceKind::AzureArc),
+        ),
+        (
+            &[("MSI_ENDPOINT", "http://m"), ("MSI_SECRET", "s")],
+            Ok(SourceKind::AzureMl),
+        ),
+        (&[("MSI_ENDPOINT", "http://m")], Ok(SourceKind::CloudShell)),
+        (&[("IDENTITY_ENDPOINT", "http://e")], Err(())),
+    ];
+    for (vars, expected) in cases {
+        assert_eq!(detect(&env(vars)).map_err(|_| ()), *expected, "{vars:?}");
+    }
+}
+
+#[test]
+fn imds_request_is_the_documented_one() {
+    let r = request_for(ManagedIdentityOptions::default(), &[]).unwrap();
+    assert!(
+        r.url
+            .starts_with("http://169.254.169.254/metadata/identity/oauth2/token?"),
+        "{}",
+        r.url
+    );
+    assert_eq!(r.header_value("Metadata"), Some("true"));
+    assert_eq!(
+        query(&r.url),
+        [
+            ("api-version".into(), "2018-02-01".into()),
+            ("resource".into(), "https://vault.azure.net".into())
+        ]
+    );
+}
+
+#[test]
+fn user_assigned_selectors_use_each_sources_spelling() {
+    let ids = [
+        (
+            UserAssignedId::ClientId("c".into()),
+            "client_id",
+            "client_id",
+        ),
+        (
+            UserAssignedId::ObjectId("o".into()),
+            "object_id",
+            "object_id",
+        ),
+        (
+            UserAssignedId::ResourceId("/subscriptions/s/r".into()),
+            "msi_res_id",
+            "mi_res_id",
+        ),
+    ];
+    let app_service = [
+        ("IDENTITY_ENDPOINT", "http://127.0.0.1:4141/msi/token"),
+        ("IDENTITY_HEADER", "h"),
+    ];
+    for (id, imds_name, app_name) in ids {
+        let options = || ManagedIdentityOptions {
+            user_assigned: Some(id.clone()),
+            ..Default::default()
+        };
+        let imds = query(&request_for(options(), &[]).unwrap().url);
+        assert_eq!(imds[2], (imds_name.to_string(), id.value().to_string()));
+        let app = query(&request_for(options(), &app_service).unwrap().url);
+        assert_eq!(app[2], (app_name.to_string(), id.value().to_string()));
+    }
+}
+
+#[test]
+fn app_service_request_carries_the_secret_header_and_api_version() {
+    let r = request_for(
+        ManagedIdentityOptions::default(),
+        &[
+            ("IDENTITY_ENDPOINT", "http://127.0.0.1:4141/msi/token"),
+            ("IDENTITY_HEADER", "hdr-secret"),
+        ],
+    )
+    .unwrap();
+    assert!(r.url.starts_with("http://127.0.0.1:4141/msi/token?"));
+    assert_eq!(r.header_value("x-identity-header"), Some("hdr-secret"));
+    assert_eq!(
+        query(&r.url)[0],
+        ("api-version".into(), "2019-08-01".into())
+    );
+    assert!(
+        !flow(
+            ManagedIdentityOptions::default(),
+            &env(&[
+                ("IDENTITY_ENDPOINT", "http://e"),
+                ("IDENTITY_HEADER", "hdr-secret")
+            ])
+        )
+        .unwrap()
+        .describe()
+        .contains("hdr-secret")
+    );
+}
+
+#[test]
+fn explicit_options_override_the_environment() {
+    let vars = [
+        ("IDENTITY_ENDPOINT", "http://e/msi"),
+        ("IDENTITY_HEADER", "h"),
+        ("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://pod:1/"),
+    ];
+    let r = request_for(
+        ManagedIdentityOptions {
+            source: Some(SourceKind::Imds),
+            ..Default::default()
+        },
+        &vars,
+    )
+    .unwrap();
+    assert!(
+        r.url
+            .starts_with("http://pod:1/metadata/identity/oauth2/token?"),
+        "{}",
+        r.url
+    );
+    let r = request_for(
+        ManagedIdentityOptions {
+            source: Some(SourceKind::Imds),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            ..Default::default()
+        },
+        &vars,
+    )
+    .unwrap();
+    assert!(
+        r.url.starts_with("http://127.0.0.1:9/metadata/"),
+        "{}",
+        r.url
+    );
+}
+
+#[test]
+fn bad_configuration_is_invalid_input() {
+    let missing_header = flow(
+        ManagedIdentityOptions {
+            source: Some(SourceKind::AppService),
+            ..Default::default()
+        },
+        &env(&[("IDENTITY_ENDPOINT", "http://e")]),
+    );
+    assert!(matches!(missing_header, Err(Error::InvalidInput(m)) if m.contains("IDENTITY_HEADER")));
+    let bad_endpoint = flow(
+        ManagedIdentityOptions {
+            endpoint: Some("169.254.169.254".into()),
+            ..Default::default()
+        },
+        &env(&[]),
+    );
+    assert!(matches!(bad_endpoint, Err(Error::InvalidInput(_))));
+    let bad_id = flow(
+        ManagedIdentityOptions {
+            user_assigned: Some(UserAssignedId::ClientId(" ".into())),
+            ..Default::default()
+        },
+        &env(&[]),
+    );
+    assert!(matches!(bad_id, Err(Error::InvalidInput(_))));
+}
+
+#[test]
+fn sources_not_yet_supported_answer_unavailable_and_say_so() {
+    for vars in [
+        &[
+            ("IDENTITY_ENDPOINT", "http://e"),
+            ("IMDS_ENDPOINT", "http://i"),
+        ][..],
+        &[("MSI_ENDPOINT", "http://m")][..],
+        &[("IDENTITY_ENDPOINT", "http://e")][..],
+    ] {
+        match request_for(ManagedIdentityOptions::default(), vars) {
+            Err(Error::Unavailable(m)) => assert!(
+                m.contains("IDENTITY_ENDPOINT") || m.contains("not support"),
+                "{m}"
+            ),
+            other => panic!("{vars:?}: {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! When to try again: exponential backoff with jitter, `Retry-After`, and IMDS's
+//! "410 means back within 70 seconds", as a pure function of what happened so far.
+
+use std::time::Duration;
+
+/// What one attempt produced, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// The service answered with a non-success status.
+    Status {
+        /// HTTP status.
+        status: u16,
+        /// `Retry-After`, in seconds, when the service sent one.
+        retry_after: Option<u64>,
+    },
+    /// The attempt timed out.
+    Timeout,
+}
+
+/// What to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Sleep this long, then try again.
+    RetryAfter(Duration),
+    /// Stop and report the last attempt.
+    GiveUp,
+}
+
+/// Which statuses a source retries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryOn {
+    /// IMDS guidance: 404, 408, 410, 429 and every 5xx.
+    Imds,
+    /// Other managed-identity endpoints (as MSAL does): 404, 408, 429, 500, 503, 504.
+    ManagedIdentity,
+}
+
+impl RetryOn {
+    fn retries(self, status: u16) -> bool {
+        match self {
+            RetryOn::Imds => matches!(status, 404 | 408 | 410 | 429 | 500..=599),
+            RetryOn::ManagedIdentity => matches!(status, 404 | 408 | 429 | 500 | 503 | 504),
+        }
+    }
+}
+
+/// A bounded retry policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Which statuses are transient.
+    pub retry_on: RetryOn,
+    /// Retries after the first attempt (410 may go on longer, see `gone_retry`).
+    pub max_retries: u32,
+    /// First backoff delay; doubled every retry.
+    pub initial_delay: Duration,
+    /// Cap on one backoff delay.
+    pub max_delay: Duration,
+    /// Total budget: no retry starts if it would end past this.
+    pub max_elapsed: Duration,
+    /// Timeout of one attempt.
+    pub attempt_timeout: Duration,
+    /// 410 keeps being retried until this much time has passed since the first attempt.
+    pub gone_retry: Duration,
+}
+
+impl RetryPolicy {
+    /// IMDS: 1 s doubling to 10 s, 5 retries, 410 retried for 70 s, 90 s in all.
+    pub fn imds() -> Self {
+        RetryPolicy {
+            retry_on: RetryOn::Imds,
+            max_retries: 5,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
+            max_elapsed: Duration::from_secs(90),
+            attempt_timeout: Duration::from_secs(20),
+            gone_retry: Duration::from_secs(70),
+        }
+    }
+
+    /// Other managed-identity endpoints: 1 s doubling, 3 retries, 30 s in all.
+    pub fn managed_identity() -> Self {
+        RetryPolicy {
+            retry_on: RetryOn::ManagedIdentity,
+            max_retries: 3,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(4),
+            max_elapsed: Duration::from_secs(30),
+            attempt_timeout: Duration::from_secs(20),
+            gone_retry: Duration::ZERO,
+        }
+    }
+
+    /// One attempt, no retries: for refreshing while a valid token is in hand, so the
+    /// caller is not held up by a struggling endpoint.
+    pub fn single_attempt(&self) -> Self {
+        RetryPolicy {
+            max_retries: 0,
+            gone_retry: Duration::ZERO,
+            ..self.clone()
+        }
+    }
+
+    /// Decides what follows `attempt`, given the retries already made, the time since
+    /// the first attempt started, and a random number for jitter.
+    pub fn decide(
+        &self,
+        retries: u32,
+        elapsed: Duration,
+        attempt: Attempt,
+        random: u64,
+    ) -> Decision {
+        let (transient, gone, retry_after) = match attempt {
+            Attempt::Status {
+                status,
+                retry_after,
+            } => (self.retry_on.retries(status), status == 410, retry_after),
+            Attempt::Timeout => (true, false, None),
+        };
+        let within_count = retries < self.max_retries || (gone && elapsed < self.gone_retry);
+        if !transient || !within_count {
+            return Decision::GiveUp;
+        }
+        let delay = match retry_after {
+            Some(secs) => Duration::from_secs(secs),
+            None => self.backoff(retries, random),
+        };
+        if elapsed + delay > self.max_elapsed {
+            return Decision::GiveUp;
+        }
+        Decision::RetryAfter(delay)
+    }
+
+    /// `initial * 2^retries`, capped, plus up to 20 % jitter so that many instances
+    /// that failed together do not retry together.
+    fn backoff(&self, retries: u32, random: u64) -> Duration {
+        let base = self
+            .initial_delay
+            .saturating_mul(1u32.checked_shl(retries).unwrap_or(u32::MAX))
+            .min(self.max_delay);
+        let jitter_permille = random % 201;
+        base + base.mul_f64(jitter_permille as f64 / 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(status: u16) -> Attempt {
+        Attempt::Status {
+            status,
+            retry_after: None,
+        }
+    }
+
+    /// Runs a policy against an endpoint that always answers `code`, with each attempt
+    /// taking `attempt_cost`; returns the start times of all attempts.
+    fn schedule(
+        policy: &RetryPolicy,
+        code: u16,
+        attempt_cost: Duration,
+        random: u64,
+    ) -> Vec<Duration> {
+        let mut t = Duration::ZERO;
+        let mut starts = vec![];
+        for retries in 0.. {
+            starts.push(t);
+            t += attempt_cost;
+            match policy.decide(retries, t, status(code), random) {
+                Decision::RetryAfter(d) => t += d,
+                Decision::GiveUp => break,
+            }
+        }
+        starts
+    }
+
+    #[test]
+    fn imds_410_keeps_trying_for_at_least_70_seconds_within_budget() {
+        let policy = RetryPolicy::imds();
+        for (cost, random) in [
+            (Duration::ZERO, 0),
+            (Duration::from_millis(50), 200),
+            (Duration::from_secs(3), 117),
+        ] {
+            let starts = schedule(&policy, 410, cost, random);
+            let last = *starts.last().unwrap();
+            assert!(
+                last >= Duration::from_secs(70),
+                "last attempt at {last:?}: {starts:?}"
+            );
+            assert!(last <= policy.max_elapsed, "{starts:?}");
+        }
+    }
+
+    #[test]
+    fn other_transient_statuses_stop_after_max_retries() {
+        let policy = RetryPolicy::imds();
+        for code in [404, 408, 429, 500, 503, 599] {
+            let starts = schedule(&policy, code, Duration::ZERO, 0);
+            assert_eq!(starts.len(), 6, "{code}: {starts:?}");
+            // 1, 2, 4, 8, 10 s apart: doubling, capped.
+            let gaps: Vec<u64> = starts.windows(2).map(|w| (w[1] - w[0]).as_secs()).collect();
+            assert_eq!(gaps, [1, 2, 4, 8, 10]);
+        }
+    }
+
+    #[test]
+    fn permanent_statuses_are_not_retried() {
+        for code in [400, 401, 403, 409] {
+            assert_eq!(
+                schedule(&RetryPolicy::imds(), code, Duration::ZERO, 0).len(),
+                1
+            );
+        }
+        // App Service does not retry 410.
+        assert_eq!(
+            schedule(&RetryPolicy::managed_identity(), 410, Duration::ZERO, 0).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured_unless_it_breaks_the_budget() {
+        let p = RetryPolicy::imds();
+        let throttled = |secs| Attempt::Status {
+            status: 429,
+            retry_after: Some(secs),
+        };
+        assert_eq!(
+            p.decide(0, Duration::ZERO, throttled(7), 0),
+            Decision::RetryAfter(Duration::from_secs(7))
+        );
+        assert_eq!(
+            p.decide(0, Duration::ZERO, throttled(3600), 0),
+            Decision::GiveUp
+        );
+    }
+
+    #[test]
+    fn jitter_is_bounded_and_varies() {
+        let p = RetryPolicy::imds();
+        let d = |r| match p.decide(1, Duration::ZERO, Attempt::Timeout, r) {
+            Decision::RetryAfter(d) => d,
+            Decision::GiveUp => panic!(),
+        };
+        assert_eq!(d(0), Duration::from_secs(2));
+        assert_eq!(d(200), Duration::from_millis(2400));
+        assert_ne!(d(57), d(58));
+    }
+
+    #[test]
+    fn single_attempt_never_retries() {
+        let p = RetryPolicy::imds().single_attempt();
+        assert_eq!(schedule(&p, 410, Duration::ZERO, 0).len(), 1);
+        assert_eq!(
+            p.decide(0, Duration::ZERO, Attempt::Timeout, 0),
+            Decision::GiveUp
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! Generated bindings for the component's `identity` world. WASI types are wasmtime's
+//! own, so the linker's WASI and wasi-http implementations serve the imports.
+
+mod generated {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "entra:identity/identity",
+        exports: { default: async },
+        with: {
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+            "wasi:random": wasmtime_wasi::p2::bindings::random,
+            "wasi:cli": wasmtime_wasi::p2::bindings::cli,
+        },
+    });
+}
+
+pub(crate) use generated::Identity as IdentityBindings;
+pub(crate) use generated::IdentityPre;
+pub(crate) use generated::exports::entra::identity::credentials as wit;

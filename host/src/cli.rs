@@ -1,0 +1,193 @@
+//! The command line: `entra-identity token`, like `az account get-access-token`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use entra_identity_host::{
+    Identity, IdentityConfig, ManagedIdentityOptions, SourceKind, TokenError, UserAssignedId,
+};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "entra-identity",
+    version,
+    about = "Microsoft Entra ID tokens from a WebAssembly sandbox"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Get an access token with managed identity and print it.
+    Token(TokenArgs),
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// The scope, e.g. https://vault.azure.net/.default.
+    #[arg(long)]
+    scope: String,
+    /// A user-assigned identity by client id.
+    #[arg(long, group = "uami")]
+    client_id: Option<String>,
+    /// A user-assigned identity by object (principal) id.
+    #[arg(long, group = "uami")]
+    object_id: Option<String>,
+    /// A user-assigned identity by Azure resource id.
+    #[arg(long, group = "uami")]
+    resource_id: Option<String>,
+    /// Use this source instead of detecting one from the environment.
+    #[arg(long, value_enum)]
+    source: Option<Source>,
+    /// The IMDS base URL or identity endpoint URL, instead of the environment's.
+    #[arg(long)]
+    endpoint: Option<String>,
+    /// Print JSON with expires_on, refresh_on and token_type.
+    #[arg(long)]
+    json: bool,
+    /// Run the local Entra emulator in-process and get the token from it.
+    #[cfg(feature = "emulator")]
+    #[arg(long)]
+    emulator: bool,
+    /// Which endpoint the emulator plays.
+    #[cfg(feature = "emulator")]
+    #[arg(long, value_enum, default_value = "imds", requires = "emulator")]
+    emulator_source: Source,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Source {
+    Imds,
+    AppService,
+}
+
+impl From<Source> for SourceKind {
+    fn from(s: Source) -> Self {
+        match s {
+            Source::Imds => SourceKind::Imds,
+            Source::AppService => SourceKind::AppService,
+        }
+    }
+}
+
+pub(crate) async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Token(args) => token(args).await,
+    }
+}
+
+async fn token(args: TokenArgs) -> ExitCode {
+    let user_assigned = match (&args.client_id, &args.object_id, &args.resource_id) {
+        (Some(id), _, _) => Some(UserAssignedId::ClientId(id.clone())),
+        (_, Some(id), _) => Some(UserAssignedId::ObjectId(id.clone())),
+        (_, _, Some(id)) => Some(UserAssignedId::ResourceId(id.clone())),
+        _ => None,
+    };
+    let mut config = IdentityConfig {
+        env: IdentityConfig::env_from_process(),
+        managed_identity: ManagedIdentityOptions {
+            user_assigned,
+            source: args.source.map(Into::into),
+            endpoint: args.endpoint.clone(),
+            retry: None,
+        },
+        ..Default::default()
+    };
+    #[cfg(feature = "emulator")]
+    let _emulator = if args.emulator {
+        match emulated(&mut config, args.emulator_source).await {
+            Ok(emulator) => Some(emulator),
+            Err(e) => {
+                eprintln!("entra-identity: could not start the emulator: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+
+    let identity = match Identity::new(config) {
+        Ok(identity) => identity,
+        Err(e) => {
+            eprintln!("entra-identity: could not start the identity component: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match identity.get_token(&[args.scope.as_str()]).await {
+        Ok(token) if args.json => {
+            let json = serde_json::json!({
+                "access_token": token.token,
+                "token_type": token.token_type,
+                "expires_on": token.expires_on,
+                "refresh_on": token.refresh_on,
+            });
+            println!("{json:#}");
+            ExitCode::SUCCESS
+        }
+        Ok(token) => {
+            println!("{}", token.token);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let source = identity
+                .describe()
+                .await
+                .unwrap_or_else(|_| "managed identity (the component did not start)".into());
+            eprintln!("{}", explain(&args.scope, &source, &e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One paragraph: what was tried, what it answered, what to check.
+fn explain(scope: &str, source: &str, error: &entra_identity_host::Error) -> String {
+    let hint = match error {
+        entra_identity_host::Error::Token(TokenError::Unavailable(_)) => {
+            "Check that this runs on Azure with a managed identity enabled, or try it offline with --emulator."
+        }
+        entra_identity_host::Error::Token(TokenError::Transport(_)) => {
+            "Check that the endpoint is reachable from here and allowed by the host."
+        }
+        entra_identity_host::Error::Token(TokenError::Throttled { .. }) => {
+            "Wait for the time given before asking again; cache tokens instead of asking per request."
+        }
+        entra_identity_host::Error::Token(TokenError::InvalidInput(_)) => {
+            "Fix the input named above."
+        }
+        _ => "The message above says what the endpoint answered.",
+    };
+    format!("entra-identity: no token for {scope} from {source}.\n{error}\n{hint}")
+}
+
+#[cfg(feature = "emulator")]
+async fn emulated(
+    config: &mut IdentityConfig,
+    source: Source,
+) -> std::io::Result<entra_emulator::Emulator> {
+    let emulator =
+        entra_emulator::Emulator::start(entra_emulator::EmulatorConfig::default()).await?;
+    config.env.clear();
+    match source {
+        Source::Imds => {
+            config.env.insert(
+                "AZURE_POD_IDENTITY_AUTHORITY_HOST".into(),
+                emulator.base_url(),
+            );
+        }
+        Source::AppService => {
+            config
+                .env
+                .insert("IDENTITY_ENDPOINT".into(), emulator.app_service_endpoint());
+            config.env.insert(
+                "IDENTITY_HEADER".into(),
+                emulator.identity_header().to_string(),
+            );
+        }
+    }
+    eprintln!(
+        "entra-identity: using the local emulator at {}",
+        emulator.base_url()
+    );
+    Ok(emulator)
+}

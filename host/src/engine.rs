@@ -1,0 +1,116 @@
+//! The wasmtime engine, the component compiled once and cached on disk, and the
+//! epoch ticker that bounds every call.
+
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::Component;
+use wasmtime::{Config, Engine};
+
+/// The component, built by `build.rs` for `wasm32-wasip2`.
+pub const COMPONENT_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_WASM"));
+
+/// How often the epoch advances; call deadlines are counted in these ticks.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(100);
+
+pub(crate) fn new_engine() -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    Engine::new(&config)
+}
+
+/// Compiles `wasm`, or loads the result of an earlier compilation from `cache_dir`.
+///
+/// Files are keyed by the wasm's SHA-256 and by the engine's compatibility hash, so a
+/// new component or a new wasmtime never loads a stale artifact.
+pub(crate) fn load_component(
+    engine: &Engine,
+    wasm: &[u8],
+    cache_dir: Option<&Path>,
+) -> wasmtime::Result<Component> {
+    let Some(dir) = cache_dir else {
+        return Component::new(engine, wasm);
+    };
+    let path = cache_path(engine, wasm, dir);
+    if path.exists() {
+        // SAFETY: the file was written by `Component::serialize` below for this exact
+        // wasm and engine configuration (both are in its name), in a directory this
+        // host owns; wasmtime also checks the engine compatibility header.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => return Ok(component),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "ignoring unusable compiled component")
+            }
+        }
+    }
+    let component = Component::new(engine, wasm)?;
+    if let Err(e) = store_artifact(&component, &path) {
+        tracing::warn!(path = %path.display(), error = %e, "could not cache the compiled component");
+    }
+    Ok(component)
+}
+
+fn cache_path(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
+    let digest = Sha256::digest(wasm);
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let mut hasher = std::hash::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    dir.join(format!(
+        "entra_identity-{hex}-{:016x}.cwasm",
+        hasher.finish()
+    ))
+}
+
+fn store_artifact(component: &Component, path: &Path) -> std::io::Result<()> {
+    let bytes = component.serialize().map_err(std::io::Error::other)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    // Write then rename, so a concurrent reader never sees half a file.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The default place for compiled components: `$ENTRA_IDENTITY_CACHE_DIR`, else the
+/// user's cache directory.
+pub(crate) fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("ENTRA_IDENTITY_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("entra-identity"))
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until dropped.
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("entra-identity-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
