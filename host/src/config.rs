@@ -33,8 +33,9 @@ pub struct IdentityConfig {
     pub env: BTreeMap<String, String>,
     /// Managed-identity options; each overrides the environment.
     pub managed_identity: ManagedIdentityOptions,
-    /// URLs the component may reach besides the identity endpoint the configuration names.
-    pub extra_allowed_urls: Vec<String>,
+    /// The URLs the component may reach. `None`: only the endpoint of the source this
+    /// configuration selects. `Some`: exactly these, nothing derived.
+    pub allowed_urls: Option<Vec<String>>,
     /// Most linear memory the component may use.
     pub memory_limit: usize,
     /// Longest one call into the component may take, retries included.
@@ -50,7 +51,7 @@ impl Default for IdentityConfig {
         IdentityConfig {
             env: BTreeMap::new(),
             managed_identity: ManagedIdentityOptions::default(),
-            extra_allowed_urls: Vec::new(),
+            allowed_urls: None,
             memory_limit: 64 << 20,
             // IMDS retries for up to 90 s; leave room for the last attempt.
             call_timeout: Duration::from_secs(120),
@@ -66,7 +67,7 @@ impl fmt::Debug for IdentityConfig {
         f.debug_struct("IdentityConfig")
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .field("managed_identity", &self.managed_identity)
-            .field("extra_allowed_urls", &self.extra_allowed_urls)
+            .field("allowed_urls", &self.allowed_urls)
             .field("memory_limit", &self.memory_limit)
             .field("call_timeout", &self.call_timeout)
             .field("compile_cache_dir", &self.compile_cache_dir)
@@ -83,15 +84,18 @@ impl IdentityConfig {
             .collect()
     }
 
-    /// The URLs the outbound allowlist holds: the endpoint of the source this
-    /// configuration selects, and the extra URLs. Nothing else.
-    pub fn allowed_urls(&self) -> Vec<String> {
+    /// The URLs the outbound allowlist holds: [`Self::allowed_urls`] when set, else
+    /// the endpoint of the source this configuration selects. Nothing else.
+    pub fn outbound_urls(&self) -> Vec<String> {
+        if let Some(urls) = &self.allowed_urls {
+            return urls.clone();
+        }
         let env = |k: &str| self.env.get(k).filter(|v| !v.trim().is_empty()).cloned();
         let options = &self.managed_identity;
         let source = options
             .source
             .or_else(|| managed_identity::detect(&env).ok());
-        let mut urls: Vec<String> = match source {
+        match source {
             Some(SourceKind::Imds) => vec![
                 options
                     .endpoint
@@ -99,18 +103,14 @@ impl IdentityConfig {
                     .or_else(|| env("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
                     .unwrap_or_else(|| DEFAULT_IMDS.to_string()),
             ],
-            Some(SourceKind::AppService | SourceKind::ServiceFabric) => options
-                .endpoint
-                .clone()
-                .or_else(|| env("IDENTITY_ENDPOINT"))
-                .into_iter()
-                .collect(),
-            Some(SourceKind::AzureArc) => options
-                .endpoint
-                .clone()
-                .or_else(|| env("IDENTITY_ENDPOINT"))
-                .into_iter()
-                .collect(),
+            Some(SourceKind::AppService | SourceKind::ServiceFabric | SourceKind::AzureArc) => {
+                options
+                    .endpoint
+                    .clone()
+                    .or_else(|| env("IDENTITY_ENDPOINT"))
+                    .into_iter()
+                    .collect()
+            }
             Some(SourceKind::CloudShell | SourceKind::AzureMl) => options
                 .endpoint
                 .clone()
@@ -118,9 +118,7 @@ impl IdentityConfig {
                 .into_iter()
                 .collect(),
             None => Vec::new(),
-        };
-        urls.extend(self.extra_allowed_urls.iter().cloned());
-        urls
+        }
     }
 }
 
@@ -140,14 +138,14 @@ mod tests {
 
     #[test]
     fn the_allowlist_holds_only_the_selected_endpoint() {
-        assert_eq!(config(&[]).allowed_urls(), ["http://169.254.169.254"]);
+        assert_eq!(config(&[]).outbound_urls(), ["http://169.254.169.254"]);
         let app = config(&[
             ("IDENTITY_ENDPOINT", "http://127.0.0.1:41/msi/token"),
             ("IDENTITY_HEADER", "h"),
         ]);
-        assert_eq!(app.allowed_urls(), ["http://127.0.0.1:41/msi/token"]);
+        assert_eq!(app.outbound_urls(), ["http://127.0.0.1:41/msi/token"]);
         let pod = config(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")]);
-        assert_eq!(pod.allowed_urls(), ["http://127.0.0.1:9"]);
+        assert_eq!(pod.outbound_urls(), ["http://127.0.0.1:9"]);
     }
 
     #[test]

@@ -70,7 +70,7 @@ impl Identity {
             .instantiate_pre(&component)
             .and_then(IdentityPre::new)
             .map_err(Error::component)?;
-        let allowlist = Allowlist::from_urls(config.allowed_urls().iter().map(String::as_str));
+        let allowlist = Allowlist::from_urls(config.outbound_urls().iter().map(String::as_str));
         tracing::debug!(allowed = ?allowlist.authorities(), "identity component ready");
         Ok(Identity {
             inner: Arc::new(Inner {

@@ -34,7 +34,11 @@ impl<K: Hash + Eq + Clone, V: Clone + Send + Sync + 'static> SingleFlight<K, V> 
         let flight = {
             let mut flights = self.flights.lock().unwrap();
             match flights.get(&key) {
-                Some(flight) => flight.clone(),
+                Some(flight) => {
+                    // Joining: whatever `start` captured is not needed while we wait.
+                    drop(start);
+                    flight.clone()
+                }
                 None => {
                     let task = tokio::spawn(start());
                     let flight = async move { task.await.unwrap_or_else(|_| on_panic()) }

@@ -25,7 +25,8 @@ fn query(url: &str) -> Vec<(String, String)> {
 
 #[test]
 fn detection_follows_the_sdk_order() {
-    let cases: &[(&[(&str, &str)], Result<SourceKind, ()>)] = &[
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Vars, Result<SourceKind, ()>)] = &[
         (&[], Ok(SourceKind::Imds)),
         (
             &[("IDENTITY_ENDPOINT", "http://e"), ("IDENTITY_HEADER", "h")],

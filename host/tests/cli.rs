@@ -1,0 +1,104 @@
+//! The `entra-identity` binary, as a user runs it.
+
+use std::process::Command;
+
+fn entra_identity() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_entra-identity"));
+    // One compile cache for the test run; the process environment must not pick a source.
+    cmd.env(
+        "ENTRA_IDENTITY_CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/compiled-components"),
+    );
+    for var in entra_identity_host::IDENTITY_ENV_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn token_from_the_emulator_as_json() {
+    let out = entra_identity()
+        .args([
+            "token",
+            "--emulator",
+            "--scope",
+            "https://vault.azure.net/.default",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["access_token"].as_str().unwrap().split('.').count(), 3);
+    assert!(json["refresh_on"].as_u64().unwrap() < json["expires_on"].as_u64().unwrap());
+}
+
+#[test]
+fn plain_output_is_the_token_alone() {
+    let out = entra_identity()
+        .args([
+            "token",
+            "--emulator",
+            "--emulator-source",
+            "app-service",
+            "--scope",
+            "https://storage.azure.com/.default",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(stdout.starts_with("eyJ"));
+}
+
+#[test]
+fn a_failure_explains_source_answer_and_what_to_check() {
+    let out = entra_identity()
+        .args([
+            "token",
+            "--emulator",
+            "--scope",
+            "https://vault.azure.net/.default",
+            "--client-id",
+            "not-assigned",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("managed identity via IMDS"), "{stderr}");
+    assert!(stderr.contains("HTTP 400"), "{stderr}");
+    assert!(stderr.contains("client id not-assigned"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn no_identity_endpoint_is_reported_as_unavailable() {
+    // An endpoint where nothing listens: the component cannot connect.
+    let out = entra_identity()
+        .args([
+            "token",
+            "--scope",
+            "https://vault.azure.net/.default",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unavailable") && stderr.contains("127.0.0.1:9"),
+        "{stderr}"
+    );
+}

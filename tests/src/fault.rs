@@ -1,0 +1,83 @@
+//! Failures a test can make an endpoint produce, and the order they are used in.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// A misbehaviour to inject into one response. Faults that shape a success (`MalformedJson`, `WrongTypes`,
+/// `OversizedBody`, `ExpiredToken`, `ExpiresOn`, `StallBody`) only act when the request itself was valid; an
+/// invalid request still gets its ordinary error, and the fault is spent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// That status, with the body the real service sends for it (see each endpoint's module), no `Retry-After`.
+    Status(u16),
+    /// That status with exactly this body and `Content-Type`.
+    StatusWithBody {
+        /// HTTP status.
+        status: u16,
+        /// Body, sent verbatim.
+        body: String,
+        /// `Content-Type` header value.
+        content_type: String,
+    },
+    /// 429 with the endpoint's throttling body and, when given, this `Retry-After` value verbatim.
+    TooManyRequests {
+        /// The `Retry-After` header value, e.g. `"5"` or an HTTP date; `None` sends no header.
+        retry_after: Option<String>,
+    },
+    /// Waits this long (or until shutdown), then answers normally.
+    Delay(Duration),
+    /// 200 whose JSON body is cut off half-way.
+    MalformedJson,
+    /// 200 whose fields have the wrong JSON types, e.g. `"access_token": 42`.
+    WrongTypes,
+    /// 200 with the normal body plus a `padding` string field that brings it to about this many bytes.
+    OversizedBody(usize),
+    /// 200 with a token that has already expired: `exp`/`expires_on` five minutes ago.
+    ExpiredToken,
+    /// 200 whose expiry field (`expires_on` for managed identity, `expires_in` for the token endpoint) is this
+    /// raw text, spliced in unquoted, e.g. `"\"1999\""`, `"4102444800"` or `"null"`.
+    ExpiresOn(String),
+    /// 200 headers announcing the whole body's `Content-Length`, then half the body, then nothing until 60 s
+    /// have passed or the emulator shuts down, when the connection is dropped.
+    StallBody,
+}
+
+/// The faults waiting for one endpoint.
+#[derive(Debug, Default)]
+pub(crate) struct FaultPlan {
+    queue: VecDeque<Fault>,
+    persistent: Option<Fault>,
+}
+
+impl FaultPlan {
+    pub(crate) fn push(&mut self, faults: impl IntoIterator<Item = Fault>) {
+        self.queue.extend(faults);
+    }
+
+    pub(crate) fn set_persistent(&mut self, fault: Option<Fault>) {
+        self.persistent = fault;
+    }
+
+    /// The fault for the next request: queued ones first, one each, then the persistent one.
+    pub(crate) fn next(&mut self) -> Option<Fault> {
+        self.queue.pop_front().or_else(|| self.persistent.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_drains_before_persistent_fault_applies() {
+        let mut plan = FaultPlan::default();
+        plan.set_persistent(Some(Fault::Status(503)));
+        plan.push([Fault::Status(410), Fault::MalformedJson]);
+        assert_eq!(plan.next(), Some(Fault::Status(410)));
+        assert_eq!(plan.next(), Some(Fault::MalformedJson));
+        assert_eq!(plan.next(), Some(Fault::Status(503)));
+        assert_eq!(plan.next(), Some(Fault::Status(503)));
+        plan.set_persistent(None);
+        assert_eq!(plan.next(), None);
+    }
+}

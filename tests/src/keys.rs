@@ -1,0 +1,138 @@
+//! The RSA keys the emulator signs with, and the JWKS that publishes them.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::EncodingKey;
+use rsa::pkcs8::DecodePrivateKey as _;
+use rsa::traits::PublicKeyParts as _;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+/// Test-only keys, shipped so that kids are stable across runs (see keys/README.md).
+const SHIPPED_PEMS: [&str; 2] = [
+    include_str!("../keys/emulator-signing-1.pem"),
+    include_str!("../keys/emulator-signing-2.pem"),
+];
+
+/// One key: the private half signs, the public half is published.
+pub(crate) struct SigningKey {
+    pub(crate) kid: String,
+    pub(crate) encoding: EncodingKey,
+    n: String,
+    e: String,
+}
+
+impl SigningKey {
+    fn from_pem(pem: &str) -> Self {
+        // The PEMs are compiled in, so a parse failure is a build defect, not a runtime condition.
+        let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem).expect("shipped key is PKCS#8 RSA");
+        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("shipped key is RSA PEM");
+        let n = private.n().to_bytes_be();
+        Self {
+            kid: key_id(&n),
+            encoding,
+            n: URL_SAFE_NO_PAD.encode(&n),
+            e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+        }
+    }
+
+    fn jwk(&self, issuer: &str) -> Value {
+        // Entra sets x5t to the certificate thumbprint and kid to the same string; there is no certificate here,
+        // so both carry the key id.
+        json!({
+            "kty": "RSA",
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "n": self.n,
+            "e": self.e,
+            "alg": "RS256",
+            "issuer": issuer,
+        })
+    }
+}
+
+/// A stable id derived from the modulus, so a key keeps its kid across runs and builds.
+fn key_id(modulus: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(&Sha256::digest(modulus)[..15])
+}
+
+/// The shipped keys, which one signs now, and which ones the JWKS publishes.
+///
+/// Only the current key is published until the first rotation; after that the JWKS lists every key that has
+/// been current. That lets a test see a token signed by a key its cached JWKS does not know yet.
+pub(crate) struct KeyRing {
+    keys: Vec<SigningKey>,
+    current: usize,
+    published: Vec<usize>,
+}
+
+impl KeyRing {
+    pub(crate) fn shipped() -> Self {
+        Self {
+            keys: SHIPPED_PEMS
+                .iter()
+                .map(|pem| SigningKey::from_pem(pem))
+                .collect(),
+            current: 0,
+            published: vec![0],
+        }
+    }
+
+    pub(crate) fn current(&self) -> &SigningKey {
+        &self.keys[self.current]
+    }
+
+    /// Makes the next shipped key current (wrapping around) and publishes it next to the old one.
+    pub(crate) fn rotate(&mut self) {
+        self.current = (self.current + 1) % self.keys.len();
+        if !self.published.contains(&self.current) {
+            self.published.push(self.current);
+        }
+    }
+
+    /// The JWKS document, each key carrying `issuer` as Entra's v2 key sets do.
+    pub(crate) fn jwks(&self, issuer: &str) -> Value {
+        // The current key first: clients that only try the first key still verify fresh tokens.
+        let order = std::iter::once(self.current).chain(
+            self.published
+                .iter()
+                .copied()
+                .filter(|&i| i != self.current),
+        );
+        json!({ "keys": order.map(|i| self.keys[i].jwk(issuer)).collect::<Vec<_>>() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kids_are_stable_and_distinct() {
+        let ring = KeyRing::shipped();
+        assert_eq!(ring.keys[0].kid, KeyRing::shipped().keys[0].kid);
+        assert_ne!(ring.keys[0].kid, ring.keys[1].kid);
+        assert_eq!(ring.keys[0].kid.len(), 20);
+        assert_eq!(ring.keys[0].e, "AQAB");
+    }
+
+    #[test]
+    fn rotation_publishes_old_and_new_keys() {
+        let mut ring = KeyRing::shipped();
+        let first = ring.current().kid.clone();
+        assert_eq!(ring.jwks("i")["keys"].as_array().unwrap().len(), 1);
+        ring.rotate();
+        let jwks = ring.jwks("i");
+        let kids: Vec<_> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap())
+            .collect();
+        assert_eq!(kids, [ring.current().kid.as_str(), first.as_str()]);
+        ring.rotate();
+        assert_eq!(ring.current().kid, first);
+        assert_eq!(ring.jwks("i")["keys"].as_array().unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,68 @@
+//! The HTTP surface: which path reaches which emulated service.
+
+mod app_service;
+mod discovery;
+mod imds;
+mod token_endpoint;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, StatusCode};
+use axum::response::Response;
+use axum::routing::any;
+
+pub(crate) use discovery::v2_issuer;
+
+use crate::respond;
+use crate::service::{self, Service};
+use crate::state::EmulatorState;
+
+/// Every method is routed to the services, so that even a wrong-method request is recorded and answered the
+/// way the service would.
+pub(crate) fn router(state: Arc<EmulatorState>) -> Router {
+    Router::new()
+        .route("/metadata/identity/oauth2/token", any(serve::<imds::Imds>))
+        .route("/msi/token", any(serve::<app_service::AppService>))
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            any(serve::<token_endpoint::TokenEndpoint>),
+        )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            any(serve::<discovery::OpenIdConfiguration>),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            any(serve::<discovery::OpenIdConfiguration>),
+        )
+        .route(
+            "/{tenant}/discovery/v2.0/keys",
+            any(serve::<discovery::Jwks>),
+        )
+        .route("/{tenant}/discovery/keys", any(serve::<discovery::Jwks>))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn serve<S: Service>(
+    State(state): State<Arc<EmulatorState>>,
+    request: Request<Body>,
+) -> Response {
+    service::dispatch::<S>(&state, request).await
+}
+
+async fn not_found(request: Request<Body>) -> Response {
+    tracing::info!(method = %request.method(), path = %request.uri().path(), "no such endpoint");
+    respond::text(StatusCode::NOT_FOUND, "Not Found")
+}
+
+/// The first path segment, which every Entra path starts with.
+pub(crate) fn tenant_of(path: &str) -> &str {
+    path.trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+}

@@ -1,0 +1,172 @@
+//! What the server and the test-side handle share: configuration, keys, knobs, traffic and faults.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::clock::unix_seconds;
+use crate::config::EmulatorConfig;
+use crate::endpoint::Endpoint;
+use crate::fault::{Fault, FaultPlan};
+use crate::keys::KeyRing;
+use crate::recording::RecordedRequest;
+use crate::token::{self, Subject, Validity};
+
+/// How far in the past [`Fault::ExpiredToken`] puts `exp`: beyond any usual clock-skew leeway.
+const EXPIRED_BY: u64 = 300;
+
+pub(crate) struct EmulatorState {
+    pub(crate) config: Arc<EmulatorConfig>,
+    pub(crate) base_url: String,
+    keys: Mutex<KeyRing>,
+    knobs: Mutex<Knobs>,
+    traffic: Mutex<Traffic>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Settings a test may change while the server runs.
+struct Knobs {
+    token_lifetime: Duration,
+    refresh_in: Option<u64>,
+}
+
+#[derive(Default)]
+struct Traffic {
+    received: HashMap<Endpoint, Vec<RecordedRequest>>,
+    faults: HashMap<Endpoint, FaultPlan>,
+}
+
+/// Every lock guards plain data that no panic can leave half-updated, so a poisoned lock is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl EmulatorState {
+    pub(crate) fn new(
+        config: Arc<EmulatorConfig>,
+        base_url: String,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let knobs = Knobs {
+            token_lifetime: config.token_lifetime,
+            refresh_in: None,
+        };
+        Self {
+            config,
+            base_url,
+            keys: Mutex::new(KeyRing::shipped()),
+            knobs: Mutex::new(knobs),
+            traffic: Mutex::default(),
+            shutdown,
+        }
+    }
+
+    /// Records a request and hands out the fault it must suffer, in one step so that concurrent requests each
+    /// consume their own queued fault.
+    pub(crate) fn admit(&self, endpoint: Endpoint, request: RecordedRequest) -> Option<Fault> {
+        let mut traffic = lock(&self.traffic);
+        traffic.received.entry(endpoint).or_default().push(request);
+        traffic.faults.get_mut(&endpoint).and_then(FaultPlan::next)
+    }
+
+    pub(crate) fn requests(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+        lock(&self.traffic)
+            .received
+            .get(&endpoint)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn count(&self, endpoint: Endpoint) -> usize {
+        lock(&self.traffic)
+            .received
+            .get(&endpoint)
+            .map_or(0, Vec::len)
+    }
+
+    pub(crate) fn forget_requests(&self) {
+        lock(&self.traffic).received.clear();
+    }
+
+    pub(crate) fn push_faults(&self, endpoint: Endpoint, faults: impl IntoIterator<Item = Fault>) {
+        lock(&self.traffic)
+            .faults
+            .entry(endpoint)
+            .or_default()
+            .push(faults);
+    }
+
+    pub(crate) fn set_persistent_fault(&self, endpoint: Endpoint, fault: Option<Fault>) {
+        lock(&self.traffic)
+            .faults
+            .entry(endpoint)
+            .or_default()
+            .set_persistent(fault);
+    }
+
+    pub(crate) fn set_token_lifetime(&self, lifetime: Duration) {
+        lock(&self.knobs).token_lifetime = lifetime;
+    }
+
+    pub(crate) fn token_lifetime(&self) -> Duration {
+        lock(&self.knobs).token_lifetime
+    }
+
+    pub(crate) fn set_refresh_in(&self, secs: Option<u64>) {
+        lock(&self.knobs).refresh_in = secs;
+    }
+
+    pub(crate) fn refresh_in(&self) -> Option<u64> {
+        lock(&self.knobs).refresh_in
+    }
+
+    /// Now, in Unix seconds, by the configured clock.
+    pub(crate) fn now(&self) -> u64 {
+        unix_seconds(self.config.clock.now())
+    }
+
+    /// The validity of a token issued now: the configured lifetime, or one that ended a while ago.
+    pub(crate) fn validity(&self, now: u64, expired: bool) -> Validity {
+        let lifetime = self.token_lifetime().as_secs();
+        let expires_on = if expired {
+            now.saturating_sub(EXPIRED_BY)
+        } else {
+            now + lifetime
+        };
+        Validity {
+            issued_at: expires_on.saturating_sub(lifetime).min(now),
+            expires_on,
+        }
+    }
+
+    pub(crate) fn mint(&self, subject: &Subject<'_>, audience: &str, validity: Validity) -> String {
+        let keys = lock(&self.keys);
+        token::mint(
+            keys.current(),
+            &self.config.tenant_id,
+            subject,
+            audience,
+            validity,
+        )
+    }
+
+    pub(crate) fn jwks(&self, issuer: &str) -> Value {
+        lock(&self.keys).jwks(issuer)
+    }
+
+    pub(crate) fn rotate_signing_key(&self) {
+        lock(&self.keys).rotate();
+    }
+
+    /// Resolves once the emulator is shutting down, so that long waits (delays, stalled bodies) end with it.
+    pub(crate) fn shutting_down(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut shutdown = self.shutdown.clone();
+        async move {
+            // A dropped sender means the handle is gone: that is a shutdown too.
+            let _ = shutdown.wait_for(|&down| down).await;
+        }
+    }
+}

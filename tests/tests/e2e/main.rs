@@ -1,0 +1,13 @@
+//! End-to-end tests: the real component, in the real wasmtime host, talking wasi:http
+//! over loopback to the emulator. Every assertion about the wire is checked against
+//! what the emulator recorded.
+
+mod support;
+
+mod bad_responses;
+mod cache;
+mod concurrency;
+mod managed_identity;
+mod retries;
+mod sandbox;
+mod secrets;

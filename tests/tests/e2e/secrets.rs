@@ -1,0 +1,78 @@
+//! Tokens and IDENTITY_HEADER never appear in logs, Debug output or errors.
+
+use crate::support::*;
+use entra_emulator::{Endpoint, Fault};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// Current-thread runtime: the thread-local subscriber sees every task of the test.
+#[tokio::test(flavor = "current_thread")]
+async fn no_secret_in_logs_debug_output_or_errors() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let world = World::start().await;
+    let header = world.emulator.identity_header().to_string();
+    let config = world.config(Source::AppService);
+    let config_debug = format!("{config:?}");
+    let identity = entra_identity_host::Identity::new(config).unwrap();
+    let token = identity.get_token(&[VAULT]).await.unwrap();
+    tracing::info!(?token, "a caller logging the token it got");
+
+    // A proxy that echoes the request, secret header included, in its error page.
+    world.emulator.push_faults(
+        Endpoint::AppService,
+        [Fault::StatusWithBody {
+            status: 401,
+            body: format!("{{\"statusCode\":401,\"message\":\"bad x-identity-header: {header}\"}}"),
+            content_type: "application/json".into(),
+        }],
+    );
+    let error = identity
+        .get_token_for(entra_identity_host::TokenRequest {
+            scopes: vec![VAULT.into()],
+            force_refresh: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    tracing::warn!(%error, ?error, "a caller logging the error it got");
+
+    let described = identity.describe().await.unwrap();
+    let captured = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let everything =
+        format!("{captured}\n{token:?}\n{error}\n{error:?}\n{config_debug}\n{described}");
+    // Logs were captured, wasmtime's own trace events of the wasi:http calls included.
+    assert!(everything.contains("a caller logging"));
+    assert!(everything.contains("outgoing-handler"));
+    assert!(
+        !everything.contains(&header),
+        "IDENTITY_HEADER leaked:\n{everything}"
+    );
+    assert!(
+        !everything.contains(&token.token),
+        "the token leaked:\n{everything}"
+    );
+    // Neither the token's signature nor its payload, in case something logged a part.
+    for part in token.token.split('.').skip(1) {
+        assert!(!everything.contains(part), "part of the token leaked");
+    }
+}

@@ -1,0 +1,28 @@
+//! End-to-end tests: the emulator on loopback, driven by a raw HTTP/1.1 client.
+
+mod app_service;
+mod discovery;
+mod faults;
+mod imds;
+mod support;
+mod token_endpoint;
+
+use entra_emulator::{Emulator, EmulatorConfig};
+
+pub const MANAGEMENT: &str = "https://management.azure.com/";
+
+pub async fn start() -> Emulator {
+    start_with(EmulatorConfig::default()).await
+}
+
+pub async fn start_with(config: EmulatorConfig) -> Emulator {
+    Emulator::start(config).await.expect("emulator starts")
+}
+
+/// The IMDS request every SDK sends, for the system-assigned identity unless `selector` names another.
+pub fn imds_target(selector: &str) -> String {
+    let resource = form_urlencoded::byte_serialize(MANAGEMENT.as_bytes()).collect::<String>();
+    format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource={resource}{selector}")
+}
+
+pub const METADATA: (&str, &str) = ("Metadata", "true");
