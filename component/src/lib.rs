@@ -24,6 +24,8 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+pub mod chain;
+pub mod confidential;
 pub mod credential;
 pub mod error;
 pub mod http;
@@ -32,6 +34,7 @@ pub mod platform;
 pub mod response;
 pub mod retry;
 pub mod token;
+pub mod validation;
 
 #[cfg(target_arch = "wasm32")]
 mod component;

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use entra_identity_host::{
     Identity, IdentityConfig, ManagedIdentityOptions, SourceKind, TokenError, UserAssignedId,
+    Validator, ValidatorOptions, require_role, require_scope,
 };
 use std::process::ExitCode;
 
@@ -21,6 +22,33 @@ pub(crate) struct Cli {
 enum Command {
     /// Get an access token with managed identity and print it.
     Token(TokenArgs),
+    /// Validate an Entra access token read from standard input; print its claims.
+    Validate(ValidateArgs),
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// The API's tenant id, or organizations/common (then list --allowed-tenant).
+    #[arg(long)]
+    tenant: String,
+    /// An accepted audience (app id URI or client id); repeat for several.
+    #[arg(long = "audience", required = true)]
+    audiences: Vec<String>,
+    /// A further tenant whose tokens are accepted; `*` for any. Repeatable.
+    #[arg(long = "allowed-tenant")]
+    allowed_tenants: Vec<String>,
+    /// The Entra authority host.
+    #[arg(long, default_value = "https://login.microsoftonline.com")]
+    authority: String,
+    /// Tolerated clock skew on exp/nbf, in seconds.
+    #[arg(long, default_value_t = 300)]
+    leeway: u64,
+    /// Require this app role.
+    #[arg(long)]
+    require_role: Option<String>,
+    /// Require this delegated scope.
+    #[arg(long)]
+    require_scope: Option<String>,
 }
 
 #[derive(Args)]
@@ -74,6 +102,51 @@ impl From<Source> for SourceKind {
 pub(crate) async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Token(args) => token(args).await,
+        Command::Validate(args) => validate(args).await,
+    }
+}
+
+async fn validate(args: ValidateArgs) -> ExitCode {
+    let mut bearer = String::new();
+    // Read at most a little over the validator's limit, so a huge input is rejected as
+    // too large rather than read whole.
+    let limit = (entra_identity_host::MAX_TOKEN_BYTES + 1024) as u64;
+    if let Err(e) = std::io::Read::read_to_string(
+        &mut std::io::Read::take(std::io::stdin(), limit),
+        &mut bearer,
+    ) {
+        eprintln!("entra-identity: could not read the token from standard input: {e}");
+        return ExitCode::FAILURE;
+    }
+    let options = ValidatorOptions {
+        allowed_tenants: args.allowed_tenants,
+        leeway: args.leeway,
+        authority: args.authority,
+        ..ValidatorOptions::new(args.tenant, args.audiences)
+    };
+    let result = async {
+        let claims = Validator::new(options, IdentityConfig::default())?
+            .validate(&bearer)
+            .await?;
+        if let Some(role) = &args.require_role {
+            require_role(&claims, role)?;
+        }
+        if let Some(scope) = &args.require_scope {
+            require_scope(&claims, scope)?;
+        }
+        Ok::<_, entra_identity_host::Error>(claims)
+    }
+    .await;
+    match result {
+        Ok(claims) => {
+            let raw: serde_json::Value = serde_json::from_str(&claims.raw).unwrap_or_default();
+            println!("{raw:#}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("entra-identity: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

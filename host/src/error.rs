@@ -9,6 +9,9 @@ pub enum Error {
     /// The component answered with an error: unavailable, refused, throttled, ...
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// The validator rejected the token (or its options); says which check failed.
+    #[error("token rejected: {0}")]
+    Rejected(#[from] entra_identity::validation::ValidationError),
     /// The component could not run: it trapped, ran past its deadline or its memory
     /// limit, or failed to instantiate. The next call starts a fresh instance.
     #[error("the identity component failed: {0}")]

@@ -1,17 +1,15 @@
-//! The embedding API: an [`Identity`] runs the component and hands out tokens.
+//! The embedding API for tokens: an [`Identity`] runs the component's credential.
 
-use crate::bindings::IdentityPre;
 use crate::config::IdentityConfig;
-use crate::engine::{self, EpochTicker};
+use crate::credential::LiveCredential;
 use crate::error::{Error, Result};
-use crate::instance::Live;
+use crate::instance::drop_on_failure;
 use crate::outbound::Allowlist;
+use crate::runtime::Runtime;
 use crate::singleflight::SingleFlight;
-use crate::state::HostState;
 use entra_identity::{AccessToken, TokenRequest};
 use std::sync::Arc;
-use wasmtime::Engine;
-use wasmtime::component::Linker;
+use tokio::sync::{Mutex, MutexGuard};
 
 /// Tokens from the `entra-identity` component, running in wasmtime.
 ///
@@ -32,13 +30,11 @@ pub struct Identity {
 }
 
 struct Inner {
-    engine: Engine,
-    pre: IdentityPre<HostState>,
+    runtime: Runtime,
     config: IdentityConfig,
     allowlist: Allowlist,
-    live: tokio::sync::Mutex<Option<Live>>,
+    live: Mutex<Option<LiveCredential>>,
     flights: SingleFlight<TokenRequest, Result<AccessToken>>,
-    _ticker: EpochTicker,
 }
 
 impl Identity {
@@ -55,31 +51,15 @@ impl Identity {
     /// Compiles the component (or loads it from the compile cache); call it once and
     /// share the result.
     pub fn new(config: IdentityConfig) -> Result<Self> {
-        let engine = engine::new_engine().map_err(Error::component)?;
-        let component = engine::load_component(
-            &engine,
-            engine::COMPONENT_WASM,
-            config.compile_cache_dir.as_deref(),
-        )
-        .map_err(Error::component)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::component)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(Error::component)?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .and_then(IdentityPre::new)
-            .map_err(Error::component)?;
+        let runtime = Runtime::new(config.compile_cache_dir.as_deref())?;
         let allowlist = Allowlist::from_urls(config.outbound_urls().iter().map(String::as_str));
         tracing::debug!(allowed = ?allowlist.authorities(), "identity component ready");
         Ok(Identity {
             inner: Arc::new(Inner {
-                _ticker: EpochTicker::start(&engine),
-                engine,
-                pre,
+                runtime,
                 config,
                 allowlist,
-                live: tokio::sync::Mutex::new(None),
+                live: Mutex::new(None),
                 flights: SingleFlight::new(),
             }),
         })
@@ -105,7 +85,7 @@ impl Identity {
                 move || async move {
                     let mut slot = inner.live().await?;
                     let result = slot.as_mut().expect("started").get_token(&request).await;
-                    Inner::restart_on_failure(&mut slot, &result);
+                    drop_on_failure(&mut slot, &result);
                     result
                 },
                 || Err(Error::Component("the token task panicked".into())),
@@ -117,7 +97,7 @@ impl Identity {
     pub async fn describe(&self) -> Result<String> {
         let mut slot = self.inner.live().await?;
         let result = slot.as_mut().expect("started").describe().await;
-        Inner::restart_on_failure(&mut slot, &result);
+        drop_on_failure(&mut slot, &result);
         result
     }
 
@@ -128,22 +108,13 @@ impl Identity {
 }
 
 impl Inner {
-    /// The live instance, started if there is none.
-    async fn live(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Live>>> {
+    /// The live credential, started if there is none.
+    async fn live(&self) -> Result<MutexGuard<'_, Option<LiveCredential>>> {
         let mut slot = self.live.lock().await;
         if slot.is_none() {
             *slot =
-                Some(Live::start(&self.engine, &self.pre, &self.config, &self.allowlist).await?);
+                Some(LiveCredential::start(&self.runtime, &self.config, &self.allowlist).await?);
         }
         Ok(slot)
-    }
-
-    /// An instance that failed (trap, deadline, memory) is dropped, so the next call
-    /// starts afresh.
-    fn restart_on_failure<T>(slot: &mut Option<Live>, result: &Result<T>) {
-        if let Err(Error::Component(e)) = result {
-            tracing::warn!(error = %e, "identity component failed; it will be restarted");
-            *slot = None;
-        }
     }
 }

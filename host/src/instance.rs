@@ -1,27 +1,24 @@
-//! One live instance of the component: its store and its credential resource.
-//!
-//! Calls into a WASI 0.2 instance run one at a time, so an instance is used by one
-//! caller at a time; `Identity` serialises access and coalesces identical requests.
+//! One instance of the component: its store (WASI context, outbound policy, limits)
+//! and its bindings. Calls into a WASI 0.2 instance run one at a time, so an
+//! instance is used by one caller at a time.
 
-use crate::bindings::{IdentityBindings as Bindings, IdentityPre};
+use crate::bindings::IdentityBindings;
 use crate::clock::WasiWallClock;
 use crate::config::IdentityConfig;
-use crate::convert;
 use crate::engine::EPOCH_TICK;
 use crate::error::{Error, Result};
 use crate::outbound::Allowlist;
+use crate::runtime::Runtime;
 use crate::state::HostState;
-use entra_identity::{AccessToken, TokenRequest};
 use std::time::Duration;
-use wasmtime::component::{ResourceAny, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimitsBuilder};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimitsBuilder};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 
-pub(crate) struct Live {
-    store: Store<HostState>,
-    bindings: Bindings,
-    credential: ResourceAny,
+pub(crate) struct Instance {
+    pub(crate) store: Store<HostState>,
+    pub(crate) bindings: IdentityBindings,
     deadline_ticks: u64,
 }
 
@@ -29,14 +26,13 @@ fn ticks(timeout: Duration) -> u64 {
     (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
-impl Live {
-    /// Instantiates the component and constructs its managed-identity credential.
+impl Instance {
+    /// A fresh instance seeing `config.env`, reaching only `allowlist`.
     pub(crate) async fn start(
-        engine: &Engine,
-        pre: &IdentityPre<HostState>,
+        runtime: &Runtime,
         config: &IdentityConfig,
         allowlist: &Allowlist,
-    ) -> Result<Live> {
+    ) -> Result<Self> {
         let mut wasi = WasiCtx::builder();
         // A guest panic prints its message before aborting; keep it visible.
         wasi.inherit_stderr();
@@ -55,51 +51,35 @@ impl Live {
                 .memory_size(config.memory_limit)
                 .build(),
         };
-        let mut store = Store::new(engine, state);
+        let mut store = Store::new(&runtime.engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         let deadline_ticks = ticks(config.call_timeout);
         store.set_epoch_deadline(deadline_ticks);
-
-        let bindings = pre
+        let bindings = runtime
+            .pre
             .instantiate_async(&mut store)
             .await
             .map_err(Error::component)?;
-        let options = convert::options(&config.managed_identity);
-        let credential = bindings
-            .entra_identity_credentials()
-            .credential()
-            .call_managed_identity(&mut store, &options)
-            .await
-            .map_err(Error::component)?
-            .map_err(|e| Error::Token(convert::error(e)))?;
-        Ok(Live {
+        Ok(Instance {
             store,
             bindings,
-            credential,
             deadline_ticks,
         })
     }
 
-    pub(crate) async fn get_token(&mut self, request: &TokenRequest) -> Result<AccessToken> {
+    /// Re-arms the call deadline and hands out the store and bindings for one call.
+    pub(crate) fn arm(&mut self) -> (&mut Store<HostState>, &IdentityBindings) {
         self.store.set_epoch_deadline(self.deadline_ticks);
-        self.bindings
-            .entra_identity_credentials()
-            .credential()
-            .call_get_token(&mut self.store, self.credential, &convert::request(request))
-            .await
-            .map_err(Error::component)?
-            .map(convert::token)
-            .map_err(|e| Error::Token(convert::error(e)))
+        (&mut self.store, &self.bindings)
     }
+}
 
-    pub(crate) async fn describe(&mut self) -> Result<String> {
-        self.store.set_epoch_deadline(self.deadline_ticks);
-        self.bindings
-            .entra_identity_credentials()
-            .credential()
-            .call_describe(&mut self.store, self.credential)
-            .await
-            .map_err(Error::component)
+/// An instance that failed (trap, deadline, memory) is dropped, so the next call
+/// starts afresh.
+pub(crate) fn drop_on_failure<I, T>(slot: &mut Option<I>, result: &Result<T>) {
+    if let Err(Error::Component(e)) = result {
+        tracing::warn!(error = %e, "identity component failed; it will be restarted");
+        *slot = None;
     }
 }

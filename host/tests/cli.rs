@@ -102,3 +102,76 @@ fn no_identity_endpoint_is_reported_as_unavailable() {
         "{stderr}"
     );
 }
+
+fn emulator_token(scope: &str) -> String {
+    let out = entra_identity()
+        .args(["token", "--emulator", "--scope", scope])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn validate(authority: &str, token: &str, extra: &[&str]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = entra_identity()
+        .args([
+            "validate",
+            "--tenant",
+            entra_emulator::DEFAULT_TENANT_ID,
+            "--audience",
+            "api://protected",
+        ])
+        .args(["--authority", authority])
+        .args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(token.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_prints_claims_or_the_reason_for_rejection() {
+    // The emulator the token comes from and this one sign with the same test keys.
+    let emulator = entra_emulator::Emulator::start(Default::default())
+        .await
+        .unwrap();
+    let token = emulator_token("api://protected/.default");
+    let base = emulator.base_url();
+
+    let ok = tokio::task::spawn_blocking({
+        let (base, token) = (base.clone(), token.clone());
+        move || validate(&base, &format!("Bearer {token}\n"), &[])
+    })
+    .await
+    .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let claims: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(claims["tid"], entra_emulator::DEFAULT_TENANT_ID);
+    assert_eq!(claims["aud"], "api://protected");
+
+    let denied =
+        tokio::task::spawn_blocking(move || validate(&base, &token, &["--require-role", "Admin"]))
+            .await
+            .unwrap();
+    assert_eq!(denied.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(stderr.contains("Admin"), "{stderr}");
+    assert!(denied.stdout.is_empty());
+}

@@ -1,11 +1,12 @@
 //! The `entra:identity` component: WIT glue over the protocol core.
 //!
 //! Only compiled for `wasm32`. `bindings` holds the generated code, `convert` maps
-//! between WIT types and core types, `wasi_platform` implements the core's
+//! between WIT types and core types, `validation` is the validation export, `wasi_platform` implements the core's
 //! `Transport` and `Platform` over `wasi:http`, `wasi:clocks` and `wasi:random`.
 
 mod bindings;
 mod convert;
+mod validation;
 mod wasi_platform;
 
 use crate::cache::MemoryStore;
@@ -25,6 +26,24 @@ struct Component;
 
 impl wit::Guest for Component {
     type Credential = CredentialResource;
+}
+
+impl bindings::exports::entra::identity::validation::Guest for Component {
+    type Validator = validation::ValidatorResource;
+
+    fn require_role(
+        claims: bindings::exports::entra::identity::validation::Claims,
+        role: String,
+    ) -> Result<(), bindings::exports::entra::identity::validation::ValidationError> {
+        validation::require_role(claims, role)
+    }
+
+    fn require_scope(
+        claims: bindings::exports::entra::identity::validation::Claims,
+        scope: String,
+    ) -> Result<(), bindings::exports::entra::identity::validation::ValidationError> {
+        validation::require_scope(claims, scope)
+    }
 }
 
 struct CredentialResource(Credential);

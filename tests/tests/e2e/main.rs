@@ -11,3 +11,4 @@ mod managed_identity;
 mod retries;
 mod sandbox;
 mod secrets;
+mod validation;

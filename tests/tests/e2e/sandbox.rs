@@ -66,7 +66,7 @@ async fn a_memory_limit_too_small_for_the_component_is_a_clear_error() {
 }
 
 #[test]
-fn the_component_exports_credentials_and_imports_nothing_of_its_own_package() {
+fn the_component_exports_its_interfaces_and_imports_nothing_of_its_own_package() {
     let engine = wasmtime::Engine::default();
     let component = wasmtime::component::Component::new(&engine, COMPONENT_WASM).unwrap();
     let ty = component.component_type();
@@ -78,7 +78,13 @@ fn the_component_exports_credentials_and_imports_nothing_of_its_own_package() {
         .exports(&engine)
         .map(|(name, _)| name.to_string())
         .collect();
-    assert_eq!(exports, ["entra:identity/credentials@0.1.0"]);
+    assert_eq!(
+        exports,
+        [
+            "entra:identity/credentials@0.1.0",
+            "entra:identity/validation@0.1.0"
+        ]
+    );
     assert!(
         !imports.iter().any(|i| i.starts_with("entra:")),
         "{imports:?}"

@@ -1,0 +1,190 @@
+//! The checks on one token, in the order RFC 8725 asks for: shape and size first,
+//! then the algorithm the key dictates, the signature, and only then the claims.
+
+use super::keys::SigningKey;
+use super::{ValidationError, ValidatorOptions};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value};
+
+/// Tokens larger than this are rejected before any parsing. Entra access tokens are
+/// 1–4 KiB even with many groups.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// The claims of a valid token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claims {
+    /// Object id of the caller (user or service principal).
+    pub oid: Option<String>,
+    /// Tenant of the caller.
+    pub tid: String,
+    /// Subject.
+    pub sub: Option<String>,
+    /// The calling application: `appid` (v1) or `azp` (v2).
+    pub app_id: Option<String>,
+    /// App roles (`roles`).
+    pub roles: Vec<String>,
+    /// Delegated scopes (`scp`, space-separated in the token).
+    pub scopes: Vec<String>,
+    /// `exp`, Unix seconds.
+    pub expires_on: u64,
+    /// `iat`, Unix seconds.
+    pub issued_at: Option<u64>,
+    /// `ver`: `1.0` or `2.0`.
+    pub version: String,
+    /// All claims, as JSON.
+    pub raw: String,
+}
+
+pub(super) struct Header {
+    pub(super) kid: String,
+}
+
+/// A token whose shape and header have been checked; its signature has not.
+pub(super) struct Parsed<'a> {
+    pub(super) header: Header,
+    message: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+}
+
+fn malformed(why: &str) -> ValidationError {
+    ValidationError::Malformed(why.to_string())
+}
+
+fn decode_json(part: &str, what: &str) -> Result<Map<String, Value>, ValidationError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| malformed(&format!("the {what} is not base64url")))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(malformed(&format!("the {what} is not a JSON object"))),
+    }
+}
+
+pub(super) fn parse(token: &str) -> Result<Parsed<'_>, ValidationError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(ValidationError::TooLarge {
+            size: token.len(),
+            limit: MAX_TOKEN_BYTES,
+        });
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed("not three dot-separated parts"));
+    };
+    if header.is_empty() || payload.is_empty() || signature.is_empty() {
+        return Err(malformed(
+            "an empty part (unsigned tokens are not accepted)",
+        ));
+    }
+    let fields = decode_json(header, "header")?;
+    // The key decides the algorithm; the header only has to agree with it.
+    match fields.get("alg").and_then(Value::as_str) {
+        Some("RS256") => {}
+        Some(other) => {
+            return Err(ValidationError::UnsupportedAlgorithm(
+                other.chars().take(20).collect(),
+            ));
+        }
+        None => return Err(malformed("the header has no alg")),
+    }
+    // Extensions we do not understand must not be ignored (RFC 7515 §4.1.11).
+    if fields.contains_key("crit") {
+        return Err(malformed("the header has critical extensions"));
+    }
+    // jku, x5u and jwk are ignored: keys come only from the configured authority.
+    let kid = match fields.get("kid").and_then(Value::as_str) {
+        Some(kid) if !kid.is_empty() && kid.len() <= 128 => kid.to_string(),
+        _ => return Err(malformed("the header has no usable kid")),
+    };
+    Ok(Parsed {
+        header: Header { kid },
+        message: &token[..header.len() + 1 + payload.len()],
+        payload,
+        signature,
+    })
+}
+
+pub(super) fn check(
+    parsed: &Parsed<'_>,
+    key: &SigningKey,
+    options: &ValidatorOptions,
+    issuer_template: &str,
+    now: u64,
+) -> Result<Claims, ValidationError> {
+    if key.alg.as_deref().is_some_and(|alg| alg != "RS256") {
+        return Err(ValidationError::UnsupportedAlgorithm(
+            key.alg.clone().unwrap_or_default(),
+        ));
+    }
+    let verified = jsonwebtoken::crypto::verify(
+        parsed.signature,
+        parsed.message.as_bytes(),
+        &key.key,
+        Algorithm::RS256,
+    );
+    if !matches!(verified, Ok(true)) {
+        return Err(ValidationError::BadSignature);
+    }
+    let claims = decode_json(parsed.payload, "payload")?;
+    let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
+    let number = |k: &str| claims.get(k).and_then(Value::as_u64);
+
+    let exp = number("exp").ok_or_else(|| malformed("no numeric exp"))?;
+    if now > exp.saturating_add(options.leeway) {
+        return Err(ValidationError::Expired { exp, now });
+    }
+    if let Some(nbf) = number("nbf")
+        && nbf > now.saturating_add(options.leeway)
+    {
+        return Err(ValidationError::NotYetValid { nbf, now });
+    }
+    let tid = text("tid").ok_or_else(|| malformed("no tid"))?;
+    let iss = text("iss").unwrap_or_default();
+    let v1 = format!("https://sts.windows.net/{tid}/");
+    let v2 = issuer_template.replace("{tenantid}", &tid);
+    if iss != v1 && iss != v2 {
+        return Err(ValidationError::WrongIssuer(iss));
+    }
+    if !options.allows_tenant(&tid) {
+        return Err(ValidationError::TenantNotAllowed(tid));
+    }
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !audiences
+        .iter()
+        .any(|a| options.audiences.iter().any(|accepted| accepted == a))
+    {
+        return Err(ValidationError::WrongAudience(audiences.join(", ")));
+    }
+    let strings = |k: &str| -> Vec<String> {
+        match claims.get(k) {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+            _ => vec![],
+        }
+    };
+    Ok(Claims {
+        oid: text("oid"),
+        sub: text("sub"),
+        app_id: text("appid").or_else(|| text("azp")),
+        roles: strings("roles"),
+        scopes: strings("scp"),
+        expires_on: exp,
+        issued_at: number("iat"),
+        version: text("ver").unwrap_or_else(|| "1.0".into()),
+        raw: Value::Object(claims).to_string(),
+        tid,
+    })
+}

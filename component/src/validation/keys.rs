@@ -1,0 +1,118 @@
+//! The authority's signing keys, and when fetching them again is allowed.
+
+use super::ValidationError;
+use jsonwebtoken::DecodingKey;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Keys are fetched again after this long.
+pub const KEYS_TTL: u64 = 24 * 3600;
+/// An unknown `kid` triggers at most one refresh per this many seconds, so that
+/// tokens with made-up key ids cannot make the validator hammer the authority.
+pub const MIN_REFRESH_INTERVAL: u64 = 300;
+/// While no key has ever been fetched, a failed fetch is retried this often.
+const COLD_RETRY_INTERVAL: u64 = 10;
+/// Entra's v2 issuer, when metadata does not say otherwise.
+const DEFAULT_ISSUER: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
+
+pub(super) struct SigningKey {
+    pub(super) key: DecodingKey,
+    /// The `alg` the JWK declares, if any.
+    pub(super) alg: Option<String>,
+}
+
+/// Signing keys of one authority and tenant, with their fetch history.
+#[derive(Default)]
+pub struct KeyCache {
+    keys: HashMap<String, SigningKey>,
+    issuer: Option<String>,
+    fetched_at: Option<u64>,
+    last_attempt: Option<u64>,
+}
+
+impl KeyCache {
+    /// Whether a token naming `kid` at `now` warrants fetching the keys.
+    pub fn should_fetch(&self, kid: &str, now: u64) -> bool {
+        let wanted = match self.fetched_at {
+            None => true,
+            Some(at) => now >= at + KEYS_TTL || !self.keys.contains_key(kid),
+        };
+        let interval = if self.keys.is_empty() {
+            COLD_RETRY_INTERVAL
+        } else {
+            MIN_REFRESH_INTERVAL
+        };
+        wanted && self.last_attempt.is_none_or(|at| now >= at + interval)
+    }
+
+    pub(super) fn note_attempt(&mut self, now: u64) {
+        self.last_attempt = Some(now);
+    }
+
+    pub(super) fn has_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    pub(super) fn key(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.get(kid)
+    }
+
+    /// The v2 issuer with a `{tenantid}` placeholder.
+    pub(super) fn issuer_template(&self) -> &str {
+        self.issuer.as_deref().unwrap_or(DEFAULT_ISSUER)
+    }
+
+    /// Replaces the keys with those of `jwks`.
+    pub(super) fn replace(
+        &mut self,
+        jwks: &[u8],
+        issuer: String,
+        now: u64,
+    ) -> Result<(), ValidationError> {
+        let unavailable = |why: &str| ValidationError::KeysUnavailable(why.to_string());
+        let value: Value =
+            serde_json::from_slice(jwks).map_err(|_| unavailable("the key set is not JSON"))?;
+        let keys = value
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or_else(|| unavailable("the key set has no keys array"))?;
+        let mut parsed = HashMap::new();
+        for jwk in keys {
+            let field = |k: &str| jwk.get(k).and_then(Value::as_str);
+            let usable = field("kty") == Some("RSA") && field("use").is_none_or(|u| u == "sig");
+            let (Some(kid), Some(n), Some(e)) = (field("kid"), field("n"), field("e")) else {
+                continue;
+            };
+            if !usable {
+                continue;
+            }
+            if let Ok(key) = DecodingKey::from_rsa_components(n, e) {
+                let alg = field("alg").map(str::to_string);
+                parsed.insert(kid.to_string(), SigningKey { key, alg });
+            }
+        }
+        if parsed.is_empty() {
+            return Err(unavailable("the key set has no RSA signing keys"));
+        }
+        self.keys = parsed;
+        self.issuer = Some(issuer);
+        self.fetched_at = Some(now);
+        Ok(())
+    }
+}
+
+/// `issuer` and `jwks_uri` from OpenID metadata.
+pub(super) fn parse_metadata(body: &[u8]) -> Result<(String, String), ValidationError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| ValidationError::KeysUnavailable("the OpenID metadata is not JSON".into()))?;
+    let field = |k: &str| {
+        value
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ValidationError::KeysUnavailable(format!("the OpenID metadata has no {k}"))
+            })
+    };
+    Ok((field("issuer")?, field("jwks_uri")?))
+}

@@ -1,0 +1,153 @@
+//! Validating incoming Entra access tokens, for APIs protected with Entra ID.
+//!
+//! [`jwt`] holds the checks (RFC 8725: the algorithm is fixed by the key, never taken
+//! from the token), [`keys`] the signing keys and when to fetch them again, and
+//! [`Validator`] drives both, fetching OpenID metadata and keys through the same
+//! [`Transport`] the credentials use.
+
+mod error;
+mod jwt;
+mod keys;
+mod options;
+
+pub use error::ValidationError;
+pub use jwt::{Claims, MAX_TOKEN_BYTES};
+pub use keys::{KEYS_TTL, KeyCache, MIN_REFRESH_INTERVAL};
+pub use options::ValidatorOptions;
+
+use crate::http::{Request, UrlParts};
+use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// How long one metadata or key request may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Validates bearer tokens for one API configuration.
+pub struct Validator {
+    options: ValidatorOptions,
+    keys: Rc<RefCell<KeyCache>>,
+    transport: Box<dyn Transport>,
+    platform: Box<dyn Platform>,
+}
+
+impl Validator {
+    /// A validator; `keys` may be shared by validators with the same authority and tenant.
+    pub fn new(
+        options: ValidatorOptions,
+        keys: Rc<RefCell<KeyCache>>,
+        transport: Box<dyn Transport>,
+        platform: Box<dyn Platform>,
+    ) -> Result<Self, ValidationError> {
+        options.check()?;
+        Ok(Validator {
+            options,
+            keys,
+            transport,
+            platform,
+        })
+    }
+
+    /// The options this validator was built with.
+    pub fn options(&self) -> &ValidatorOptions {
+        &self.options
+    }
+
+    /// Validates `bearer` (with or without the `Bearer ` prefix) and returns its claims.
+    pub fn validate(&self, bearer: &str) -> Result<Claims, ValidationError> {
+        let token = strip_bearer(bearer);
+        // Everything about the token's shape is checked before any key is fetched, so
+        // garbage cannot make the validator call the authority.
+        let parsed = jwt::parse(token)?;
+        let now = self.platform.now_unix();
+        if self.keys.borrow().should_fetch(&parsed.header.kid, now) {
+            self.refresh_keys(now)?;
+        }
+        let keys = self.keys.borrow();
+        let key = keys.key(&parsed.header.kid).ok_or_else(|| {
+            if keys.has_keys() {
+                ValidationError::UnknownKey(parsed.header.kid.clone())
+            } else {
+                ValidationError::KeysUnavailable(format!(
+                    "no signing keys yet from {}; the last fetch failed",
+                    self.options.authority
+                ))
+            }
+        })?;
+        jwt::check(&parsed, key, &self.options, keys.issuer_template(), now)
+    }
+
+    /// Fetches metadata and keys; a failure keeps any keys already held.
+    fn refresh_keys(&self, now: u64) -> Result<(), ValidationError> {
+        self.keys.borrow_mut().note_attempt(now);
+        match self.fetch() {
+            Ok((issuer, jwks)) => self.keys.borrow_mut().replace(&jwks, issuer, now),
+            // Stale keys still verify the tokens they signed; rotation is slow.
+            Err(_) if self.keys.borrow().has_keys() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn fetch(&self) -> Result<(String, Vec<u8>), ValidationError> {
+        let metadata_url = self.options.metadata_url();
+        let metadata = self.get(&metadata_url)?;
+        let (issuer, jwks_uri) = keys::parse_metadata(&metadata)?;
+        let same_origin = |a: &str, b: &str| match (UrlParts::parse(a), UrlParts::parse(b)) {
+            (Ok(a), Ok(b)) => {
+                a.scheme.eq_ignore_ascii_case(b.scheme)
+                    && a.authority.eq_ignore_ascii_case(b.authority)
+            }
+            _ => false,
+        };
+        if !same_origin(&jwks_uri, &self.options.authority) {
+            return Err(ValidationError::KeysUnavailable(format!(
+                "the metadata at {metadata_url} names keys at another origin ({jwks_uri}); refusing to fetch keys from there"
+            )));
+        }
+        Ok((issuer, self.get(&jwks_uri)?))
+    }
+
+    fn get(&self, url: &str) -> Result<Vec<u8>, ValidationError> {
+        let unavailable =
+            |why: String| ValidationError::KeysUnavailable(format!("GET {url}: {why}"));
+        let response = self
+            .transport
+            .send(&Request::get(url), FETCH_TIMEOUT, MAX_RESPONSE_BODY)
+            .map_err(|e| unavailable(format!("{e:?}")))?;
+        if response.status != 200 {
+            return Err(unavailable(format!("HTTP {}", response.status)));
+        }
+        Ok(response.body)
+    }
+}
+
+fn strip_bearer(bearer: &str) -> &str {
+    let trimmed = bearer.trim();
+    match trimmed.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => trimmed[7..].trim_start(),
+        _ => trimmed,
+    }
+}
+
+/// Requires an app role (`roles` claim): how an app-only caller, such as a managed
+/// identity, is authorised.
+pub fn require_role(claims: &Claims, role: &str) -> Result<(), ValidationError> {
+    if claims.roles.iter().any(|r| r == role) {
+        Ok(())
+    } else {
+        Err(ValidationError::MissingRole(role.to_string()))
+    }
+}
+
+/// Requires a delegated scope (`scp` claim): how a signed-in user's app is authorised.
+pub fn require_scope(claims: &Claims, scope: &str) -> Result<(), ValidationError> {
+    if claims.scopes.iter().any(|s| s == scope) {
+        Ok(())
+    } else {
+        Err(ValidationError::MissingScope(scope.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests;
