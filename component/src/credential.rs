@@ -6,7 +6,7 @@
 
 use crate::cache::{self, CacheKey, Freshness, TokenStore};
 use crate::error::{Error, ServiceError};
-use crate::http::{Request, UrlParts};
+use crate::http::{Request, Response, UrlParts};
 use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport, TransportError};
 use crate::response::{parse_error, parse_token, retry_after};
 use crate::retry::{Attempt, Decision, RetryPolicy};
@@ -23,12 +23,55 @@ pub trait Flow {
     fn describe(&self) -> String;
     /// The retry policy for this flow's endpoint.
     fn retry_policy(&self) -> &RetryPolicy;
-    /// The HTTP request for `request`.
-    fn build_request(&self, request: &TokenRequest) -> Result<Request, Error>;
+    /// The HTTP request for `request`; `platform` gives the clock and files (token
+    /// files, certificates) a flow may need.
+    fn build_request(
+        &self,
+        request: &TokenRequest,
+        platform: &dyn Platform,
+    ) -> Result<Request, Error>;
     /// Turns a final refusal into an error that says what was asked and what to check.
     fn refusal(&self, error: ServiceError) -> Error;
-    /// Secret values that must never appear in an error.
+    /// Secret values that must never appear in an error. Asked after the request, so
+    /// secrets the flow only learned while running (a key file, an assertion) count.
     fn secrets(&self) -> Vec<String>;
+
+    /// A second request answering a refusal, sent at once and without counting as a
+    /// retry: Arc's `401` key-file challenge, or a re-read federated token after
+    /// Entra said the old one expired. `None` lets the refusal go to the retry policy.
+    fn challenge(
+        &self,
+        request: &TokenRequest,
+        response: &Response,
+        platform: &dyn Platform,
+    ) -> Option<Result<Request, Error>> {
+        let _ = (request, response, platform);
+        None
+    }
+
+    /// Checks a success body before its token is used, e.g. that the endpoint issued
+    /// the identity that was asked for.
+    fn accept(&self, body: &[u8]) -> Result<(), Error> {
+        let _ = body;
+        Ok(())
+    }
+
+    /// A request to send once, before the first real one, with its timeout: any HTTP
+    /// answer means the endpoint exists; no answer means the flow is unavailable.
+    /// Answered probes are reported through [`Flow::probe_answered`].
+    fn probe(&self) -> Option<(Request, Duration)> {
+        None
+    }
+
+    /// The probe got an HTTP answer; do not probe again.
+    fn probe_answered(&self) {}
+
+    /// The SHA-1 thumbprint (40 upper-case hex digits) the endpoint's TLS certificate
+    /// must have, for endpoints with self-signed certificates (Service Fabric). The
+    /// transport, not the core, must enforce it.
+    fn pinned_thumbprint(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The per-instance cache shared by every credential in the instance.
@@ -63,12 +106,38 @@ impl Credential {
         self.flow.describe()
     }
 
+    /// The TLS certificate thumbprint the transport must pin for this credential's
+    /// endpoint, if it has one (see [`Flow::pinned_thumbprint`]).
+    pub fn pinned_thumbprint(&self) -> Option<String> {
+        self.flow.pinned_thumbprint()
+    }
+
     /// A token for `request`: cached while fresh, refreshed when due (the old token is
     /// returned if that fails), fetched with retries when missing or unusable.
     pub fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
-        let secrets = self.flow.secrets();
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        self.get_token_inner(request).map_err(|e| e.scrub(&secrets))
+        self.get_token_inner(request).map_err(|e| {
+            let secrets = self.flow.secrets();
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            e.scrub(&secrets)
+        })
+    }
+
+    fn probe(&self) -> Result<(), Error> {
+        let Some((probe, timeout)) = self.flow.probe() else {
+            return Ok(());
+        };
+        match self.transport.send(&probe, timeout, MAX_RESPONSE_BODY) {
+            Ok(_) | Err(TransportError::BodyTooLarge { .. }) => {
+                self.flow.probe_answered();
+                Ok(())
+            }
+            Err(why) => Err(Error::Unavailable(format!(
+                "no answer from {} within {} ms ({why:?}); {}",
+                endpoint(&probe),
+                timeout.as_millis(),
+                "this does not look like an Azure VM with IMDS"
+            ))),
+        }
     }
 
     fn get_token_inner(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
@@ -112,15 +181,27 @@ impl Credential {
 
     /// Asks the token service, retrying as `policy` says.
     fn fetch(&self, request: &TokenRequest, policy: &RetryPolicy) -> Result<AccessToken, Error> {
-        let started = self.platform.monotonic();
+        self.probe()?;
+        let platform = &*self.platform;
+        let started = platform.monotonic();
         let mut retries = 0;
         loop {
-            let http = self.flow.build_request(request)?;
-            let sent = self
+            let mut http = self.flow.build_request(request, platform)?;
+            let mut sent = self
                 .transport
                 .send(&http, policy.attempt_timeout, MAX_RESPONSE_BODY);
+            if let Ok(response) = &sent
+                && !(200..300).contains(&response.status)
+                && let Some(next) = self.flow.challenge(request, response, platform)
+            {
+                http = next?;
+                sent = self
+                    .transport
+                    .send(&http, policy.attempt_timeout, MAX_RESPONSE_BODY);
+            }
             let (attempt, refusal) = match sent {
                 Ok(response) if (200..300).contains(&response.status) => {
+                    self.flow.accept(&response.body)?;
                     let now = self.platform.now_unix();
                     let parsed = parse_token(&response.body, now)?;
                     let refresh_on = cache::refresh_on(

@@ -37,7 +37,37 @@ pub trait Transport {
     ) -> Result<Response, TransportError>;
 }
 
-/// Time and randomness.
+/// Why a file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileError {
+    /// No such file.
+    NotFound,
+    /// The file exists but may not be read by this process.
+    PermissionDenied,
+    /// The file is longer than the caller's limit; nothing was returned.
+    TooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// This platform gives the core no file access (e.g. the host preopened no directory).
+    NotAvailable,
+    /// Anything else the platform reports.
+    Other(String),
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileError::NotFound => f.write_str("no such file"),
+            FileError::PermissionDenied => f.write_str("permission denied"),
+            FileError::TooLarge { limit } => write!(f, "file is larger than {limit} bytes"),
+            FileError::NotAvailable => f.write_str("file access not available"),
+            FileError::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Time, randomness and read-only file access.
 pub trait Platform {
     /// Wall-clock time, Unix seconds.
     fn now_unix(&self) -> u64;
@@ -47,6 +77,27 @@ pub trait Platform {
     fn sleep(&self, duration: Duration);
     /// A uniformly random `u64`, for jitter.
     fn random_u64(&self) -> u64;
+
+    /// The whole content of the file at `path`, or [`FileError::TooLarge`] when it is
+    /// longer than `max_len` bytes (so a huge or growing file is never held in memory).
+    ///
+    /// The default has no file access; sources that need files then report why.
+    fn read_file(&self, path: &str, max_len: usize) -> Result<Vec<u8>, FileError> {
+        let _ = (path, max_len);
+        Err(FileError::NotAvailable)
+    }
+
+    /// The size in bytes of the file at `path`, without reading it.
+    fn file_len(&self, path: &str) -> Result<u64, FileError> {
+        let _ = path;
+        Err(FileError::NotAvailable)
+    }
+
+    /// Whether `path` itself is a symbolic link (not followed).
+    fn is_symlink(&self, path: &str) -> Result<bool, FileError> {
+        let _ = path;
+        Err(FileError::NotAvailable)
+    }
 }
 
 /// The most body a token or error response may have. Real ones are a few KiB;

@@ -33,13 +33,17 @@ pub enum RetryOn {
     Imds,
     /// Other managed-identity endpoints (as MSAL does): 404, 408, 429, 500, 503, 504.
     ManagedIdentity,
+    /// The Entra token endpoint (as MSAL.NET does): 429 and 5xx, and only when the
+    /// service sent no `Retry-After`, which means "back off", not "try again now".
+    Sts,
 }
 
 impl RetryOn {
-    fn retries(self, status: u16) -> bool {
+    fn retries(self, status: u16, retry_after: Option<u64>) -> bool {
         match self {
             RetryOn::Imds => matches!(status, 404 | 408 | 410 | 429 | 500..=599),
             RetryOn::ManagedIdentity => matches!(status, 404 | 408 | 429 | 500 | 503 | 504),
+            RetryOn::Sts => matches!(status, 429 | 500..=599) && retry_after.is_none(),
         }
     }
 }
@@ -90,6 +94,19 @@ impl RetryPolicy {
         }
     }
 
+    /// The Entra token endpoint: one retry after 1 s.
+    pub fn sts() -> Self {
+        RetryPolicy {
+            retry_on: RetryOn::Sts,
+            max_retries: 1,
+            initial_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(1),
+            max_elapsed: Duration::from_secs(60),
+            attempt_timeout: Duration::from_secs(30),
+            gone_retry: Duration::ZERO,
+        }
+    }
+
     /// One attempt, no retries: for refreshing while a valid token is in hand, so the
     /// caller is not held up by a struggling endpoint.
     pub fn single_attempt(&self) -> Self {
@@ -113,7 +130,11 @@ impl RetryPolicy {
             Attempt::Status {
                 status,
                 retry_after,
-            } => (self.retry_on.retries(status), status == 410, retry_after),
+            } => (
+                self.retry_on.retries(status, retry_after),
+                status == 410,
+                retry_after,
+            ),
             Attempt::Timeout => (true, false, None),
         };
         let within_count = retries < self.max_retries || (gone && elapsed < self.gone_retry);
@@ -246,6 +267,25 @@ mod tests {
         assert_eq!(d(0), Duration::from_secs(2));
         assert_eq!(d(200), Duration::from_millis(2400));
         assert_ne!(d(57), d(58));
+    }
+
+    #[test]
+    fn sts_retries_once_and_never_against_retry_after() {
+        let p = RetryPolicy::sts();
+        for code in [429, 500, 503] {
+            assert_eq!(schedule(&p, code, Duration::ZERO, 0).len(), 2, "{code}");
+        }
+        for code in [400, 401, 404, 408] {
+            assert_eq!(schedule(&p, code, Duration::ZERO, 0).len(), 1, "{code}");
+        }
+        let told_to_wait = Attempt::Status {
+            status: 503,
+            retry_after: Some(1),
+        };
+        assert_eq!(
+            p.decide(0, Duration::ZERO, told_to_wait, 0),
+            Decision::GiveUp
+        );
     }
 
     #[test]

@@ -2,18 +2,20 @@
 //! it was sent, and a clock that jumps instead of sleeping.
 
 use crate::http::{Request, Response};
-use crate::platform::{Platform, Transport, TransportError};
+use crate::platform::{FileError, Platform, Transport, TransportError};
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Time shared by a [`FakePlatform`] and a [`FakeTransport`].
+/// Time shared by a [`FakePlatform`] and a [`FakeTransport`], and the platform's
+/// files (here so that existing `FakePlatform { time, random }` literals keep working).
 #[derive(Clone, Default)]
 pub struct FakeTime {
     wall: Rc<Cell<u64>>,
     mono: Rc<Cell<Duration>>,
     slept: Rc<RefCell<Vec<Duration>>>,
+    pub files: FakeFiles,
 }
 
 impl FakeTime {
@@ -37,9 +39,62 @@ impl FakeTime {
     }
 }
 
+/// An in-memory file system shared between a test and the [`FakePlatform`] it boxed.
+#[derive(Clone, Default)]
+pub struct FakeFiles {
+    files: Rc<RefCell<HashMap<String, FakeFile>>>,
+    pub reads: Rc<Cell<usize>>,
+}
+
+#[derive(Clone)]
+enum FakeFile {
+    Data(Vec<u8>),
+    Symlink,
+    Unreadable,
+}
+
+impl FakeFiles {
+    pub fn write(&self, path: &str, contents: impl AsRef<[u8]>) {
+        let data = FakeFile::Data(contents.as_ref().to_vec());
+        self.files.borrow_mut().insert(path.into(), data);
+    }
+    pub fn symlink(&self, path: &str) {
+        self.files
+            .borrow_mut()
+            .insert(path.into(), FakeFile::Symlink);
+    }
+    pub fn unreadable(&self, path: &str) {
+        self.files
+            .borrow_mut()
+            .insert(path.into(), FakeFile::Unreadable);
+    }
+    pub fn remove(&self, path: &str) {
+        self.files.borrow_mut().remove(path);
+    }
+    fn get(&self, path: &str) -> Result<FakeFile, FileError> {
+        self.files
+            .borrow()
+            .get(path)
+            .cloned()
+            .ok_or(FileError::NotFound)
+    }
+}
+
 pub struct FakePlatform {
     pub time: FakeTime,
     pub random: Cell<u64>,
+}
+
+impl FakePlatform {
+    pub fn new(time: &FakeTime) -> Self {
+        FakePlatform {
+            time: time.clone(),
+            random: Cell::new(0),
+        }
+    }
+    fn files(&self) -> &FakeFiles {
+        &self.time.files
+    }
 }
 
 impl Platform for FakePlatform {
@@ -55,6 +110,26 @@ impl Platform for FakePlatform {
     }
     fn random_u64(&self) -> u64 {
         self.random.get()
+    }
+    fn read_file(&self, path: &str, max_len: usize) -> Result<Vec<u8>, FileError> {
+        let files = self.files();
+        files.reads.set(files.reads.get() + 1);
+        match files.get(path)? {
+            // Reading follows links; the tests never point one at real data.
+            FakeFile::Symlink => Err(FileError::NotFound),
+            FakeFile::Unreadable => Err(FileError::PermissionDenied),
+            FakeFile::Data(d) if d.len() > max_len => Err(FileError::TooLarge { limit: max_len }),
+            FakeFile::Data(d) => Ok(d),
+        }
+    }
+    fn file_len(&self, path: &str) -> Result<u64, FileError> {
+        match self.files().get(path)? {
+            FakeFile::Data(d) => Ok(d.len() as u64),
+            FakeFile::Symlink | FakeFile::Unreadable => Ok(10),
+        }
+    }
+    fn is_symlink(&self, path: &str) -> Result<bool, FileError> {
+        Ok(matches!(self.files().get(path)?, FakeFile::Symlink))
     }
 }
 
@@ -142,4 +217,74 @@ pub fn token_body(token: &str, now: u64, lifetime: u64) -> Reply {
             now + lifetime
         ),
     )
+}
+
+/// A credential over fakes, with handles on everything a test scripts or inspects.
+pub struct Rig {
+    pub time: FakeTime,
+    pub transport: FakeTransport,
+    pub files: FakeFiles,
+    pub credential: crate::credential::Credential,
+}
+
+pub const T0: u64 = 1_800_000_000;
+
+impl Rig {
+    pub fn new(flow: Box<dyn crate::credential::Flow>) -> Self {
+        Self::at(flow, &FakeTime::at(T0))
+    }
+
+    /// A rig sharing `time` (and so files) with others (credentials wrapping credentials).
+    pub fn at(flow: Box<dyn crate::credential::Flow>, time: &FakeTime) -> Self {
+        let transport = FakeTransport::new(time);
+        let platform = FakePlatform::new(time);
+        let store: crate::credential::SharedStore =
+            Rc::new(RefCell::new(crate::cache::MemoryStore::default()));
+        let credential = crate::credential::Credential::new(
+            flow,
+            Box::new(transport.clone()),
+            Box::new(platform),
+            store,
+        );
+        Rig {
+            time: time.clone(),
+            transport,
+            files: time.files.clone(),
+            credential,
+        }
+    }
+
+    pub fn get(&self, scope: &str) -> Result<crate::token::AccessToken, crate::Error> {
+        self.credential
+            .get_token(&crate::token::TokenRequest::scope(scope))
+    }
+
+    pub fn sent(&self) -> Vec<Request> {
+        self.transport.sent.borrow().clone()
+    }
+}
+
+/// An environment-variable reader over fixed pairs.
+pub fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + 'static {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+/// The query of a URL as ordered pairs.
+pub fn query(url: &str) -> Vec<(String, String)> {
+    let q = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+/// A form body as ordered pairs.
+pub fn form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The text of an error in every form a user could see it.
+pub fn shown(e: &crate::Error) -> String {
+    format!("{e} {e:?}")
 }

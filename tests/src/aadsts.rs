@@ -133,6 +133,13 @@ fn format_timestamp(unix: u64) -> String {
     )
 }
 
+/// The ISO 8601 form Entra's messages quote times in, `2024-08-05T10:07:04.0000000Z`.
+pub(crate) fn iso_timestamp(unix: u64) -> String {
+    format_timestamp(unix)
+        .replacen(' ', "T", 1)
+        .replace('Z', ".0000000Z")
+}
+
 /// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let z = days + 719_468;
@@ -162,5 +169,6 @@ mod tests {
         assert_eq!(format_timestamp(1_668_121_957), "2022-11-10 23:12:37Z");
         assert_eq!(format_timestamp(951_782_400), "2000-02-29 00:00:00Z");
         assert_eq!(format_timestamp(4_102_444_799), "2099-12-31 23:59:59Z");
+        assert_eq!(iso_timestamp(1_668_121_957), "2022-11-10T23:12:37.0000000Z");
     }
 }

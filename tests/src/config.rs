@@ -1,8 +1,10 @@
 //! What an emulator serves: tenant, identities, secrets and token lifetime.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::apps::AppRegistration;
 use crate::clock::{Clock, SystemClock};
 use crate::identity::ManagedIdentity;
 
@@ -27,6 +29,19 @@ pub struct EmulatorConfig {
     pub system_assigned: ManagedIdentity,
     /// The identities a request may select by client id, object id or resource id.
     pub user_assigned: Vec<ManagedIdentity>,
+    /// Apps registered from the start; [`crate::Emulator::register_app`] adds more. Only these can get tokens
+    /// from the token endpoint. [`crate::Emulator::start`] panics if one has a certificate that is not PEM RSA.
+    pub apps: Vec<AppRegistration>,
+    /// Where Azure Arc's challenge writes its `.key` files. Created at start if missing, and then removed again
+    /// when the emulator is dropped. Default: a fresh directory under the system temp dir.
+    pub arc_token_dir: PathBuf,
+    /// Makes Azure Arc ignore `client_id`/`object_id`/`msi_res_id` and answer for the system-assigned identity
+    /// without echoing one, as legacy agents do (see also [`crate::Emulator::set_arc_legacy_ignores_user_assigned`]).
+    pub arc_legacy_ignores_user_assigned: bool,
+    /// The Azure ML secret (`MSI_SECRET`) a request must carry in its `secret` header. Default: random.
+    pub ml_secret: String,
+    /// TCP port on 127.0.0.1 for the Service Fabric HTTPS endpoint; 0 picks a free one.
+    pub service_fabric_port: u16,
 }
 
 impl Default for EmulatorConfig {
@@ -48,6 +63,14 @@ impl Default for EmulatorConfig {
                 object_id: "7e57e000-0000-4000-8000-00000000b002".to_owned(),
                 resource_id: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/emulated-uami".to_owned(),
             }],
+            apps: Vec::new(),
+            arc_token_dir: std::env::temp_dir().join(format!(
+                "entra-emulator-arc-{}",
+                uuid::Uuid::new_v4().simple()
+            )),
+            arc_legacy_ignores_user_assigned: false,
+            ml_secret: uuid::Uuid::new_v4().to_string(),
+            service_fabric_port: 0,
         }
     }
 }

@@ -1,12 +1,12 @@
-//! How a client proves its identity to the token endpoint.
-//!
-//! Today any non-empty secret or assertion is accepted; stricter checks (known secrets, assertion signature,
-//! issuer/subject/audience against federated credentials) belong in [`verify`].
+//! How a client proves its identity to the token endpoint: a registered app's secret, or a client assertion
+//! (see [`crate::assertion`]).
 
 use axum::http::StatusCode;
 
 use crate::aadsts::AadError;
+use crate::assertion;
 use crate::recording::RecordedRequest;
+use crate::state::EmulatorState;
 
 /// The only `client_assertion_type` Entra accepts.
 pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -55,7 +55,47 @@ impl ClientCredential {
     }
 }
 
-/// Decides whether `credential` proves `client_id`. Accepts everything `from_form` let through, for now.
-pub(crate) fn verify(_client_id: &str, _credential: &ClientCredential) -> Result<(), AadError> {
-    Ok(())
+/// Decides whether `credential` proves `client_id`: the app must be registered (AADSTS700016 otherwise) and the
+/// credential one the registration lists.
+pub(crate) fn verify(
+    state: &EmulatorState,
+    client_id: &str,
+    credential: &ClientCredential,
+) -> Result<(), AadError> {
+    let Some(app) = state.app(client_id) else {
+        return Err(AadError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            format!(
+                "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if \
+                 the application has not been installed by the administrator of the tenant or consented to by any \
+                 user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                state.config.tenant_id
+            ),
+        ));
+    };
+    match credential {
+        ClientCredential::Secret(secret) => {
+            if app.registration.client_secret.as_deref() == Some(secret.as_str()) {
+                Ok(())
+            } else {
+                Err(invalid_secret(&app.registration.client_id))
+            }
+        }
+        ClientCredential::Assertion(jwt) => assertion::verify(state, &app, jwt),
+    }
+}
+
+/// AADSTS7000215, also when the app has no secret at all, as Entra answers.
+fn invalid_secret(client_id: &str) -> AadError {
+    AadError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        7000215,
+        format!(
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret \
+             value, not the client secret ID, for a secret added to app '{client_id}'."
+        ),
+    )
 }

@@ -1,6 +1,7 @@
 //! The running server and the handle tests drive it with.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::apps::AppRegistration;
 use crate::config::EmulatorConfig;
 use crate::endpoint::Endpoint;
 use crate::fault::Fault;
@@ -16,6 +18,7 @@ use crate::identity::ManagedIdentity;
 use crate::recording::RecordedRequest;
 use crate::routes;
 use crate::state::EmulatorState;
+use crate::tls::{ServerCertificate, TlsListener};
 
 /// How long [`Emulator::shutdown`] lets in-flight requests finish before cutting them off.
 const GRACE: Duration = Duration::from_secs(5);
@@ -24,37 +27,56 @@ const GRACE: Duration = Duration::from_secs(5);
 pub struct Emulator {
     state: Arc<EmulatorState>,
     addr: SocketAddr,
+    /// Service Fabric's HTTPS listener.
+    tls_addr: SocketAddr,
+    tls_certificate: ServerCertificate,
     stop: watch::Sender<bool>,
-    server: Option<JoinHandle<()>>,
+    servers: Vec<JoinHandle<()>>,
+    /// Whether start created the Arc key directory, and so must remove it.
+    created_arc_dir: bool,
 }
 
 impl Emulator {
     /// Binds 127.0.0.1 on `config.port` (0 for any free port) and starts serving in the background.
     pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let created_arc_dir = !config.arc_token_dir.exists();
+        std::fs::create_dir_all(&config.arc_token_dir)?;
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let addr = listener.local_addr()?;
+        let tls_certificate = ServerCertificate::generate()?;
+        let tls_listener = TlsListener::bind(config.service_fabric_port, &tls_certificate).await?;
+        let tls_addr = axum::serve::Listener::local_addr(&tls_listener)?;
         let (stop, stopped) = watch::channel(false);
         let state = Arc::new(EmulatorState::new(
             Arc::new(config),
             format!("http://{addr}"),
             stopped,
         ));
-        let app = routes::router(Arc::clone(&state));
-        let shutting_down = state.shutting_down();
-        let server = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutting_down)
-                .await
-            {
-                tracing::error!(%error, "emulator server failed");
-            }
-        });
-        tracing::info!(%addr, "emulator listening");
+        let plain = axum::serve(listener, routes::router(Arc::clone(&state)))
+            .with_graceful_shutdown(state.shutting_down());
+        let tls = axum::serve(tls_listener, routes::tls_router(Arc::clone(&state)))
+            .with_graceful_shutdown(state.shutting_down());
+        let servers = vec![
+            tokio::spawn(async move {
+                if let Err(error) = plain.await {
+                    tracing::error!(%error, "emulator server failed");
+                }
+            }),
+            tokio::spawn(async move {
+                if let Err(error) = tls.await {
+                    tracing::error!(%error, "emulator HTTPS server failed");
+                }
+            }),
+        ];
+        tracing::info!(%addr, %tls_addr, "emulator listening");
         Ok(Emulator {
             state,
             addr,
+            tls_addr,
+            tls_certificate,
             stop,
-            server: Some(server),
+            servers,
+            created_arc_dir,
         })
     }
 
@@ -167,14 +189,123 @@ impl Emulator {
         self.state.rotate_signing_key();
     }
 
+    /// Registers `app` with the token endpoint, replacing any app with the same client id.
+    ///
+    /// # Panics
+    ///
+    /// If one of its certificates is not a PEM RSA certificate.
+    pub fn register_app(&self, app: AppRegistration) {
+        self.state.register_app(app);
+    }
+
+    /// The value for `IDENTITY_ENDPOINT` on Azure Arc (with `IMDS_ENDPOINT` set to anything, e.g.
+    /// [`Emulator::base_url`]).
+    pub fn arc_endpoint(&self) -> String {
+        format!("{}/arc/metadata/identity/oauth2/token", self.state.base_url)
+    }
+
+    /// Where Arc's challenge writes its key files: the directory a client must accept them from.
+    pub fn arc_token_dir(&self) -> &Path {
+        self.state.arc.dir()
+    }
+
+    /// When `true`, Arc ignores identity selectors and answers for the system-assigned identity without echoing
+    /// one, as a legacy agent does.
+    pub fn set_arc_legacy_ignores_user_assigned(&self, legacy: bool) {
+        self.state.set_arc_legacy_ignores_user_assigned(legacy);
+    }
+
+    /// The value for `MSI_ENDPOINT` in Cloud Shell (without `MSI_SECRET`).
+    pub fn cloud_shell_endpoint(&self) -> String {
+        format!("{}/cloudshell/oauth2/token", self.state.base_url)
+    }
+
+    /// The value for `MSI_ENDPOINT` in Azure Machine Learning (with [`Emulator::azure_ml_secret`] as
+    /// `MSI_SECRET`, and the system-assigned client id as `DEFAULT_IDENTITY_CLIENT_ID`).
+    pub fn azure_ml_endpoint(&self) -> String {
+        format!("{}/ml/msi/token", self.state.base_url)
+    }
+
+    /// The value for `MSI_SECRET` in Azure Machine Learning.
+    pub fn azure_ml_secret(&self) -> &str {
+        &self.state.config.ml_secret
+    }
+
+    /// The value for `IDENTITY_ENDPOINT` on Service Fabric: an `https://127.0.0.1:PORT/...` URL on a second
+    /// port. `IDENTITY_HEADER` is [`Emulator::identity_header`].
+    pub fn service_fabric_endpoint(&self) -> String {
+        format!(
+            "https://{}/sf/metadata/identity/oauth2/token",
+            self.tls_addr
+        )
+    }
+
+    /// The value for `IDENTITY_SERVER_THUMBPRINT`: upper-case hex SHA-1 of the HTTPS certificate.
+    pub fn service_fabric_thumbprint(&self) -> &str {
+        &self.tls_certificate.thumbprint
+    }
+
+    /// The HTTPS certificate (self-signed, for `localhost` and `127.0.0.1`), DER.
+    pub fn service_fabric_certificate_der(&self) -> &[u8] {
+        &self.tls_certificate.der
+    }
+
+    /// The HTTPS certificate, PEM.
+    pub fn service_fabric_certificate_pem(&self) -> &str {
+        &self.tls_certificate.pem
+    }
+
+    /// `<base_url>/oidc`: the issuer of [`Emulator::mint_service_account_token`]'s tokens, to put in a federated
+    /// credential. Its discovery document is at `/oidc/.well-known/openid-configuration`.
+    pub fn oidc_issuer(&self) -> String {
+        self.state.oidc_issuer()
+    }
+
+    /// The OIDC issuer's JWKS (`/oidc/openid/v1/jwks`).
+    pub fn oidc_jwks(&self) -> Value {
+        crate::service_account::jwks(self.state.oidc_key())
+    }
+
+    /// A Kubernetes service account token (RS256) from [`Emulator::oidc_issuer`]: `sub` =
+    /// `system:serviceaccount:<namespace>:<service_account>`, `aud` = `["api://AzureADTokenExchange"]`, valid
+    /// from the emulator clock's now for `lifetime`.
+    pub fn mint_service_account_token(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        lifetime: Duration,
+    ) -> String {
+        self.state
+            .mint_service_account_token(namespace, service_account, lifetime)
+    }
+
+    /// Writes a fresh service account token to `<dir>/azure-identity-token`, the file name the workload identity
+    /// webhook mounts, and returns its path (for `AZURE_FEDERATED_TOKEN_FILE`). Writing again replaces it, as the
+    /// kubelet's rotation does.
+    pub fn write_federated_token_file(
+        &self,
+        dir: &Path,
+        namespace: &str,
+        service_account: &str,
+        lifetime: Duration,
+    ) -> std::io::Result<PathBuf> {
+        let path = dir.join("azure-identity-token");
+        let token = self.mint_service_account_token(namespace, service_account, lifetime);
+        // Write then rename, so that a reader never sees half a token.
+        let partial = dir.join(".azure-identity-token.partial");
+        std::fs::write(&partial, token)?;
+        std::fs::rename(&partial, &path)?;
+        Ok(path)
+    }
+
     /// Stops accepting, lets in-flight requests finish (stalled bodies and delays end at once), and waits up to
-    /// 5 s for the server to stop.
+    /// 5 s for the servers to stop.
     pub async fn shutdown(mut self) {
         self.stop.send_replace(true);
-        if let Some(mut server) = self.server.take()
-            && tokio::time::timeout(GRACE, &mut server).await.is_err()
-        {
-            server.abort();
+        for mut server in std::mem::take(&mut self.servers) {
+            if tokio::time::timeout(GRACE, &mut server).await.is_err() {
+                server.abort();
+            }
         }
     }
 }
@@ -182,8 +313,12 @@ impl Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.stop.send_replace(true);
-        if let Some(server) = self.server.take() {
+        for server in self.servers.drain(..) {
             server.abort();
+        }
+        if self.created_arc_dir {
+            // Best effort: a leftover temp directory is harmless.
+            let _ = std::fs::remove_dir_all(self.state.arc.dir());
         }
     }
 }

@@ -13,4 +13,15 @@ pub enum Endpoint {
     OpenIdConfiguration,
     /// The signing keys, under every path Entra serves them at.
     Jwks,
+    /// Azure Arc's identity endpoint (`IDENTITY_ENDPOINT` with `IMDS_ENDPOINT`):
+    /// `GET /arc/metadata/identity/oauth2/token`.
+    Arc,
+    /// Cloud Shell's endpoint (`MSI_ENDPOINT` alone): `POST /cloudshell/oauth2/token`.
+    CloudShell,
+    /// Azure Machine Learning's endpoint (`MSI_ENDPOINT` with `MSI_SECRET`): `GET /ml/msi/token`.
+    AzureMl,
+    /// Service Fabric's endpoint, HTTPS only, on its own port: `GET /sf/metadata/identity/oauth2/token`.
+    ServiceFabric,
+    /// The Kubernetes-style OIDC issuer: its discovery document and JWKS under `/oidc`.
+    OidcIssuer,
 }

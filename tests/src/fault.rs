@@ -40,6 +40,10 @@ pub enum Fault {
     /// 200 headers announcing the whole body's `Content-Length`, then half the body, then nothing until 60 s
     /// have passed or the emulator shuts down, when the connection is dropped.
     StallBody,
+    /// Azure Arc only: the challenge names this realm verbatim (`WWW-Authenticate: Basic realm=<this>`) and no key
+    /// file is written, so a client can be shown a path outside the agent's directory, a wrong extension, or a
+    /// file the test wrote itself (e.g. one over 4096 bytes). Other endpoints ignore it.
+    ArcRealm(String),
 }
 
 /// The faults waiting for one endpoint.

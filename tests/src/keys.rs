@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::EncodingKey;
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use rsa::pkcs8::DecodePrivateKey as _;
 use rsa::traits::PublicKeyParts as _;
 use serde_json::{Value, json};
@@ -18,12 +18,13 @@ const SHIPPED_PEMS: [&str; 2] = [
 pub(crate) struct SigningKey {
     pub(crate) kid: String,
     pub(crate) encoding: EncodingKey,
-    n: String,
-    e: String,
+    /// Base64url modulus and exponent, as a JWK publishes them.
+    pub(crate) n: String,
+    pub(crate) e: String,
 }
 
 impl SigningKey {
-    fn from_pem(pem: &str) -> Self {
+    pub(crate) fn from_pem(pem: &str) -> Self {
         // The PEMs are compiled in, so a parse failure is a build defect, not a runtime condition.
         let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem).expect("shipped key is PKCS#8 RSA");
         let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("shipped key is RSA PEM");
@@ -34,6 +35,12 @@ impl SigningKey {
             n: URL_SAFE_NO_PAD.encode(&n),
             e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
         }
+    }
+
+    /// The public half, for checking tokens the emulator issued when they come back as client assertions.
+    pub(crate) fn decoding(&self) -> DecodingKey {
+        // n and e were produced from a valid key just above, so they decode.
+        DecodingKey::from_rsa_components(&self.n, &self.e).expect("own key components")
     }
 
     fn jwk(&self, issuer: &str) -> Value {
@@ -81,6 +88,11 @@ impl KeyRing {
 
     pub(crate) fn current(&self) -> &SigningKey {
         &self.keys[self.current]
+    }
+
+    /// Any shipped key by kid, published or not: a token signed before a rotation still verifies.
+    pub(crate) fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|key| key.kid == kid)
     }
 
     /// Makes the next shipped key current (wrapping around) and publishes it next to the old one.

@@ -3,7 +3,15 @@
 //! * Azure VM IMDS (`GET /metadata/identity/oauth2/token`),
 //! * the App Service managed identity endpoint (`GET /msi/token`),
 //! * Entra's v2.0 token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client credentials),
-//! * OpenID Connect discovery and the JWKS.
+//! * OpenID Connect discovery and the JWKS,
+//! * Azure Arc (`GET /arc/metadata/identity/oauth2/token`, with its key-file challenge),
+//! * Cloud Shell (`POST /cloudshell/oauth2/token`) and Azure Machine Learning (`GET /ml/msi/token`),
+//! * Service Fabric (`GET /sf/metadata/identity/oauth2/token`), over HTTPS with a self-signed certificate,
+//! * a Kubernetes-style OIDC issuer (`/oidc`) whose service account tokens federate with registered apps.
+//!
+//! The token endpoint only serves registered apps ([`AppRegistration`]), with their client secret, a client
+//! assertion signed by one of their certificates, or a federated token one of their [`FederatedCredential`]s
+//! trusts (a service account token, or a managed identity token the emulator issued).
 //!
 //! Responses follow the services' documented wire formats, tokens are real RS256 JWTs verifiable against the
 //! served JWKS, time comes from an injectable [`Clock`], every request is recorded, and [`Fault`]s make any
@@ -23,6 +31,10 @@
 #![deny(missing_docs)]
 
 mod aadsts;
+mod apps;
+mod arc_challenge;
+mod assertion;
+mod certificate;
 mod clock;
 mod config;
 mod credentials;
@@ -35,9 +47,12 @@ mod recording;
 mod respond;
 mod routes;
 mod service;
+mod service_account;
 mod state;
+mod tls;
 mod token;
 
+pub use apps::{AppRegistration, FederatedCredential, TOKEN_EXCHANGE_AUDIENCE};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{DEFAULT_TENANT_ID, EmulatorConfig};
 pub use emulator::Emulator;

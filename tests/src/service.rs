@@ -17,6 +17,8 @@ use crate::token::Validity;
 pub(crate) struct Issuance {
     pub(crate) now: u64,
     pub(crate) validity: Validity,
+    /// The fault this request suffers, for services whose faults act inside the protocol (Arc's realm).
+    pub(crate) fault: Option<Fault>,
 }
 
 /// What a service answers before faults reshape it.
@@ -103,6 +105,7 @@ fn answer<S: Service>(
     let issuance = Issuance {
         now,
         validity: state.validity(now, matches!(fault, Some(Fault::ExpiredToken))),
+        fault: fault.cloned(),
     };
     let body = match S::answer(state, request, &issuance) {
         Reply::Done(response) => return response,
@@ -159,5 +162,6 @@ fn fault_name(fault: &Fault) -> &'static str {
         Fault::ExpiredToken => "expired_token",
         Fault::ExpiresOn(_) => "expires_on",
         Fault::StallBody => "stall_body",
+        Fault::ArcRealm(_) => "arc_realm",
     }
 }

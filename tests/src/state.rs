@@ -7,12 +7,15 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::apps::{AppDirectory, AppRegistration, RegisteredApp};
+use crate::arc_challenge::ArcChallenges;
 use crate::clock::unix_seconds;
 use crate::config::EmulatorConfig;
 use crate::endpoint::Endpoint;
 use crate::fault::{Fault, FaultPlan};
-use crate::keys::KeyRing;
+use crate::keys::{KeyRing, SigningKey};
 use crate::recording::RecordedRequest;
+use crate::service_account;
 use crate::token::{self, Subject, Validity};
 
 /// How far in the past [`Fault::ExpiredToken`] puts `exp`: beyond any usual clock-skew leeway.
@@ -22,6 +25,10 @@ pub(crate) struct EmulatorState {
     pub(crate) config: Arc<EmulatorConfig>,
     pub(crate) base_url: String,
     keys: Mutex<KeyRing>,
+    /// The Kubernetes-style OIDC issuer's key, which never rotates.
+    oidc_key: SigningKey,
+    apps: Mutex<AppDirectory>,
+    pub(crate) arc: ArcChallenges,
     knobs: Mutex<Knobs>,
     traffic: Mutex<Traffic>,
     shutdown: watch::Receiver<bool>,
@@ -31,6 +38,7 @@ pub(crate) struct EmulatorState {
 struct Knobs {
     token_lifetime: Duration,
     refresh_in: Option<u64>,
+    arc_legacy_ignores_user_assigned: bool,
 }
 
 #[derive(Default)]
@@ -53,11 +61,19 @@ impl EmulatorState {
         let knobs = Knobs {
             token_lifetime: config.token_lifetime,
             refresh_in: None,
+            arc_legacy_ignores_user_assigned: config.arc_legacy_ignores_user_assigned,
         };
+        let mut apps = AppDirectory::default();
+        for app in &config.apps {
+            apps.register(RegisteredApp::new(app.clone()));
+        }
         Self {
+            arc: ArcChallenges::new(config.arc_token_dir.clone()),
             config,
             base_url,
             keys: Mutex::new(KeyRing::shipped()),
+            oidc_key: service_account::signing_key(),
+            apps: Mutex::new(apps),
             knobs: Mutex::new(knobs),
             traffic: Mutex::default(),
             shutdown,
@@ -121,6 +137,57 @@ impl EmulatorState {
 
     pub(crate) fn refresh_in(&self) -> Option<u64> {
         lock(&self.knobs).refresh_in
+    }
+
+    pub(crate) fn set_arc_legacy_ignores_user_assigned(&self, legacy: bool) {
+        lock(&self.knobs).arc_legacy_ignores_user_assigned = legacy;
+    }
+
+    pub(crate) fn arc_legacy_ignores_user_assigned(&self) -> bool {
+        lock(&self.knobs).arc_legacy_ignores_user_assigned
+    }
+
+    pub(crate) fn register_app(&self, app: AppRegistration) {
+        let app = RegisteredApp::new(app);
+        lock(&self.apps).register(app);
+    }
+
+    pub(crate) fn app(&self, client_id: &str) -> Option<Arc<RegisteredApp>> {
+        lock(&self.apps).find(client_id)
+    }
+
+    /// The public key of an Entra signing key, for tokens the emulator issued that come back as assertions.
+    pub(crate) fn entra_decoding_key(&self, kid: &str) -> Option<jsonwebtoken::DecodingKey> {
+        lock(&self.keys).by_kid(kid).map(SigningKey::decoding)
+    }
+
+    /// `<base_url>/oidc`: the Kubernetes-style issuer of service account tokens.
+    pub(crate) fn oidc_issuer(&self) -> String {
+        format!("{}/oidc", self.base_url)
+    }
+
+    pub(crate) fn oidc_key(&self) -> &SigningKey {
+        &self.oidc_key
+    }
+
+    pub(crate) fn oidc_decoding_key(&self) -> jsonwebtoken::DecodingKey {
+        self.oidc_key.decoding()
+    }
+
+    pub(crate) fn mint_service_account_token(
+        &self,
+        namespace: &str,
+        service_account: &str,
+        lifetime: Duration,
+    ) -> String {
+        service_account::mint(
+            &self.oidc_key,
+            &self.oidc_issuer(),
+            namespace,
+            service_account,
+            self.now(),
+            lifetime.as_secs(),
+        )
     }
 
     /// Now, in Unix seconds, by the configured clock.

@@ -21,10 +21,7 @@ fn harness_with(options: ManagedIdentityOptions, vars: &[(&str, &str)]) -> Harne
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let flow = managed_identity::flow(options, &move |k: &str| vars.get(k).cloned()).unwrap();
-    let platform = FakePlatform {
-        time: time.clone(),
-        random: std::cell::Cell::new(0),
-    };
+    let platform = FakePlatform::new(&time);
     let store: SharedStore = Rc::new(RefCell::new(MemoryStore::default()));
     let credential = Credential::new(flow, Box::new(transport.clone()), Box::new(platform), store);
     Harness {

@@ -4,6 +4,7 @@ use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_nam
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
+use crate::platform::Platform;
 use crate::retry::{RetryOn, RetryPolicy};
 use crate::token::{TokenRequest, scope_to_resource};
 
@@ -65,7 +66,7 @@ impl Flow for AppService {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest) -> Result<Request, Error> {
+    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
         let mut params = vec![
             ("api-version", API_VERSION),

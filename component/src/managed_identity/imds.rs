@@ -4,8 +4,11 @@ use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_nam
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
+use crate::platform::Platform;
 use crate::retry::{RetryOn, RetryPolicy};
 use crate::token::{TokenRequest, scope_to_resource};
+use std::cell::Cell;
+use std::time::Duration;
 
 const DEFAULT_BASE: &str = "http://169.254.169.254";
 const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
@@ -13,10 +16,16 @@ const TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
 const RESOURCE_ID_PARAM: &str = "msi_res_id";
 const API_VERSION: &str = "2018-02-01";
 
+/// How long the chain's IMDS probe waits: an absent link-local address can hang far
+/// longer, and a present IMDS answers in milliseconds.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
 pub(super) struct Imds {
     base: String,
     id: Option<UserAssignedId>,
     retry: RetryPolicy,
+    /// Probe before the first request until IMDS has answered once.
+    probe: Cell<bool>,
 }
 
 impl Imds {
@@ -24,8 +33,13 @@ impl Imds {
     /// (the SDKs' IMDS override), else the link-local IMDS address.
     pub(super) fn new(
         options: ManagedIdentityOptions,
+        probe: bool,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Self {
+        // Pod identity (the override) always answers: probing it proves nothing.
+        let probe = probe
+            && options.endpoint.is_none()
+            && env("AZURE_POD_IDENTITY_AUTHORITY_HOST").is_none();
         let base = options
             .endpoint
             .or_else(|| env("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
@@ -40,6 +54,7 @@ impl Imds {
                     ..r
                 })
                 .unwrap_or_else(RetryPolicy::imds),
+            probe: Cell::new(probe),
         }
     }
 }
@@ -64,7 +79,7 @@ impl Flow for Imds {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest) -> Result<Request, Error> {
+    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
         let mut params = vec![
             ("api-version", API_VERSION),
@@ -96,5 +111,20 @@ impl Flow for Imds {
 
     fn secrets(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// No query and no `Metadata` header: a live IMDS refuses it at once, which is
+    /// all the probe needs to know.
+    fn probe(&self) -> Option<(Request, Duration)> {
+        self.probe.get().then(|| {
+            (
+                Request::get(format!("{}{TOKEN_PATH}", self.base)),
+                PROBE_TIMEOUT,
+            )
+        })
+    }
+
+    fn probe_answered(&self) {
+        self.probe.set(false);
     }
 }

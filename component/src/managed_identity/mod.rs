@@ -1,16 +1,23 @@
 //! Managed identity: which source this environment has, and each source's protocol.
 
 mod app_service;
+mod arc;
+pub mod arc_key;
+mod azure_ml;
+mod cloud_shell;
 mod imds;
+mod service_fabric;
 mod source;
 mod unsupported;
 
+pub use imds::PROBE_TIMEOUT;
+pub use service_fabric::normalize_thumbprint;
 pub use source::{SourceKind, detect};
 
 use crate::credential::Flow;
 use crate::error::Error;
 use crate::http::UrlParts;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryOn, RetryPolicy};
 use std::fmt;
 
 /// A user-assigned managed identity.
@@ -84,6 +91,29 @@ pub struct ManagedIdentityOptions {
     pub retry: Option<RetryPolicy>,
 }
 
+/// Settings that only some sources or callers need; kept apart from
+/// [`ManagedIdentityOptions`] so existing callers keep compiling.
+#[derive(Clone, Debug, Default)]
+pub struct SourceSettings {
+    /// The directory Azure Arc key files must be in; default
+    /// [`arc_key::DEFAULT_TOKEN_DIR`]. The host must make it readable.
+    pub arc_token_dir: Option<String>,
+    /// Before the first IMDS request, probe once (1 s, no `Metadata`, no retries) and
+    /// answer *unavailable* quickly if nothing is there. For credential chains: alone,
+    /// a credential should just try.
+    pub probe_imds: bool,
+}
+
+/// The retry policy for non-IMDS managed-identity endpoints, with the caller's numbers.
+fn mi_retry(custom: Option<RetryPolicy>) -> RetryPolicy {
+    custom
+        .map(|r| RetryPolicy {
+            retry_on: RetryOn::ManagedIdentity,
+            ..r
+        })
+        .unwrap_or_else(RetryPolicy::managed_identity)
+}
+
 /// Builds the flow for this environment: `env` reads an environment variable.
 ///
 /// Errors only for input that can never work (a malformed endpoint or id, a missing
@@ -91,6 +121,21 @@ pub struct ManagedIdentityOptions {
 /// a flow that answers *unavailable*, so a chain of credentials can move on.
 pub fn flow(
     options: ManagedIdentityOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn Flow>, Error> {
+    flow_with(options, SourceSettings::default(), env)
+}
+
+/// [`flow`] with [`SourceSettings`].
+///
+/// Environment variables read, by source: IMDS `AZURE_POD_IDENTITY_AUTHORITY_HOST`;
+/// App Service `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`; Service Fabric those and
+/// `IDENTITY_SERVER_THUMBPRINT`; Arc `IDENTITY_ENDPOINT` (`IMDS_ENDPOINT` only to
+/// detect it); Azure ML `MSI_ENDPOINT`, `MSI_SECRET`, `DEFAULT_IDENTITY_CLIENT_ID`;
+/// Cloud Shell `MSI_ENDPOINT`.
+pub fn flow_with(
+    options: ManagedIdentityOptions,
+    settings: SourceSettings,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Flow>, Error> {
     let env = |name: &str| env(name).filter(|v| !v.trim().is_empty());
@@ -113,11 +158,28 @@ pub fn flow(
         },
     };
     match kind {
-        SourceKind::Imds => Ok(Box::new(imds::Imds::new(options, &env))),
+        SourceKind::Imds => Ok(Box::new(imds::Imds::new(
+            options,
+            settings.probe_imds,
+            &env,
+        ))),
         SourceKind::AppService => Ok(Box::new(app_service::AppService::new(options, &env)?)),
-        other => Ok(Box::new(unsupported::Unsupported::not_yet(other))),
+        SourceKind::AzureArc => Ok(Box::new(arc::Arc::new(
+            options,
+            settings.arc_token_dir,
+            &env,
+        ))),
+        SourceKind::CloudShell => Ok(Box::new(cloud_shell::CloudShell::new(options, &env)?)),
+        SourceKind::AzureMl => Ok(Box::new(azure_ml::AzureMl::new(options, &env)?)),
+        SourceKind::ServiceFabric => {
+            Ok(Box::new(service_fabric::ServiceFabric::new(options, &env)?))
+        }
     }
 }
 
+#[cfg(test)]
+mod arc_tests;
+#[cfg(test)]
+mod source_tests;
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,10 @@
-//! The flow for sources this version cannot speak: it answers *unavailable*, with why.
+//! The flow for an environment that names no usable source: it answers
+//! *unavailable*, with why, so a chain can move on.
 
-use super::SourceKind;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::Request;
+use crate::platform::Platform;
 use crate::retry::RetryPolicy;
 use crate::token::TokenRequest;
 
@@ -13,12 +14,6 @@ pub(super) struct Unsupported {
 }
 
 impl Unsupported {
-    pub(super) fn not_yet(kind: SourceKind) -> Self {
-        Self::misconfigured(format!(
-            "the environment points at {kind} managed identity, which this version of entra-identity does not support yet"
-        ))
-    }
-
     pub(super) fn misconfigured(reason: String) -> Self {
         Unsupported {
             reason,
@@ -40,7 +35,7 @@ impl Flow for Unsupported {
         &self.retry
     }
 
-    fn build_request(&self, _: &TokenRequest) -> Result<Request, Error> {
+    fn build_request(&self, _: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
         Err(Error::Unavailable(self.reason.clone()))
     }
 

@@ -66,8 +66,12 @@ impl Service for OpenIdConfiguration {
     fn answer(state: &EmulatorState, request: &RecordedRequest, _issuance: &Issuance) -> Reply {
         let document = only_get(request)
             .and_then(|()| described_tenant(state, request))
-            .map(|tenant| {
-                openid_configuration(&state.base_url, &tenant, request.path.contains("/v2.0/"))
+            .map(|issuer_tenant| {
+                // Endpoint URLs keep the tenant as requested (`organizations/...`, as Entra's
+                // do); only the issuer carries the `{tenantid}` template.
+                let path_tenant = tenant_of(&request.path);
+                let v2 = request.path.contains("/v2.0/");
+                openid_configuration(&state.base_url, path_tenant, &issuer_tenant, v2)
             });
         match document {
             Ok(document) => Reply::Success(respond::object(document)),
@@ -88,18 +92,18 @@ impl Service for OpenIdConfiguration {
     }
 }
 
-fn openid_configuration(base_url: &str, tenant: &str, v2: bool) -> Value {
+fn openid_configuration(base_url: &str, tenant: &str, issuer_tenant: &str, v2: bool) -> Value {
     let (version_path, issuer, jwks_uri, scopes) = if v2 {
         (
             "/v2.0",
-            v2_issuer(tenant),
+            v2_issuer(issuer_tenant),
             format!("{base_url}/{tenant}/discovery/v2.0/keys"),
             json!(["openid", "profile", "email", "offline_access"]),
         )
     } else {
         (
             "",
-            v1_issuer(tenant),
+            v1_issuer(issuer_tenant),
             format!("{base_url}/common/discovery/keys"),
             json!(["openid"]),
         )

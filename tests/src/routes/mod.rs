@@ -1,8 +1,13 @@
 //! The HTTP surface: which path reaches which emulated service.
 
 mod app_service;
+mod arc;
+mod azure_ml;
+mod cloud_shell;
 mod discovery;
 mod imds;
+mod oidc;
+mod service_fabric;
 mod token_endpoint;
 
 use std::sync::Arc;
@@ -43,6 +48,32 @@ pub(crate) fn router(state: Arc<EmulatorState>) -> Router {
             any(serve::<discovery::Jwks>),
         )
         .route("/{tenant}/discovery/keys", any(serve::<discovery::Jwks>))
+        .route(
+            "/arc/metadata/identity/oauth2/token",
+            any(serve::<arc::Arc>),
+        )
+        .route(
+            "/cloudshell/oauth2/token",
+            any(serve::<cloud_shell::CloudShell>),
+        )
+        .route("/ml/msi/token", any(serve::<azure_ml::AzureMl>))
+        .route(
+            "/oidc/.well-known/openid-configuration",
+            any(serve::<oidc::Configuration>),
+        )
+        .route("/oidc/openid/v1/jwks", any(serve::<oidc::Keys>))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// The HTTPS listener serves Service Fabric alone, and the plain one never does: a client that skips TLS must
+/// not get a token.
+pub(crate) fn tls_router(state: Arc<EmulatorState>) -> Router {
+    Router::new()
+        .route(
+            "/sf/metadata/identity/oauth2/token",
+            any(serve::<service_fabric::ServiceFabric>),
+        )
         .fallback(not_found)
         .with_state(state)
 }

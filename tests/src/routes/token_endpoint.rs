@@ -79,9 +79,9 @@ fn issue(
     let client_id = required(request, "client_id")?;
     let audience = audience(&required(request, "scope")?)?;
     let credential = ClientCredential::from_form(request)?;
-    credentials::verify(&client_id, &credential)?;
+    credentials::verify(state, &client_id, &credential)?;
 
-    let object_id = derived_object_id(&client_id);
+    let object_id = object_id(state, &client_id);
     let subject = Subject {
         client_id: &client_id,
         object_id: &object_id,
@@ -138,6 +138,19 @@ fn audience(scope: &str) -> Result<String, AadError> {
             ),
         )),
     }
+}
+
+/// The service principal's object id: a managed identity's own when the client is one (a user-assigned identity
+/// with a federated credential), else one derived from the client id.
+fn object_id(state: &EmulatorState, client_id: &str) -> String {
+    let config = &state.config;
+    std::iter::once(&config.system_assigned)
+        .chain(&config.user_assigned)
+        .find(|identity| identity.client_id.eq_ignore_ascii_case(client_id))
+        .map_or_else(
+            || derived_object_id(client_id),
+            |identity| identity.object_id.clone(),
+        )
 }
 
 /// A stable service principal object id for an app: the same client always gets the same `oid`.

@@ -1,6 +1,6 @@
 use std::time::{Duration, UNIX_EPOCH};
 
-use entra_emulator::{Emulator, EmulatorConfig, Endpoint, ManualClock};
+use entra_emulator::{AppRegistration, Emulator, EmulatorConfig, Endpoint, ManualClock};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
@@ -54,6 +54,7 @@ async fn issued_tokens_verify_against_the_served_jwks() {
     );
     assert!(claims["uti"].is_string());
 
+    emulator.register_app(AppRegistration::new("app-client").with_secret("s"));
     let form = [
         ("grant_type", "client_credentials"),
         ("client_id", "app-client"),

@@ -1,9 +1,17 @@
 //! End-to-end tests: the emulator on loopback, driven by a raw HTTP/1.1 client.
 
 mod app_service;
+mod arc;
+mod azure_ml;
+mod client_assertions;
+mod cloud_shell;
 mod discovery;
 mod faults;
+mod federation;
 mod imds;
+mod oidc_issuer;
+mod service_fabric;
+mod signing;
 mod support;
 mod token_endpoint;
 

@@ -1,16 +1,14 @@
-use entra_emulator::Endpoint;
+use entra_emulator::{AppRegistration, EmulatorConfig, Endpoint};
 use serde_json::Value;
 
-use crate::start;
 use crate::support::{HttpResponse, get, post_form};
+use crate::{start, start_with};
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-fn token_path(tenant: &str) -> String {
+pub fn token_path(tenant: &str) -> String {
     format!("/{tenant}/oauth2/v2.0/token")
 }
 
-fn assert_aadsts(response: &HttpResponse, status: u16, error: &str, code: u64) -> Value {
+pub fn assert_aadsts(response: &HttpResponse, status: u16, error: &str, code: u64) -> Value {
     assert_eq!(response.status, status, "{}", response.text());
     assert_eq!(
         response.header("content-type"),
@@ -42,44 +40,43 @@ fn assert_aadsts(response: &HttpResponse, status: u16, error: &str, code: u64) -
 }
 
 #[tokio::test]
-async fn client_credentials_with_secret_or_assertion_succeed() {
+async fn client_credentials_with_a_registered_secret_succeed() {
     let emulator = start().await;
     let path = token_path(emulator.tenant_id());
     assert!(emulator.token_endpoint().ends_with(&path));
-    let credentials: [&[(&str, &str)]; 2] = [
-        &[("client_secret", "s3cret")],
-        &[
-            ("client_assertion", "eyJhbGciOiJSUzI1NiJ9.e30.sig"),
-            ("client_assertion_type", JWT_BEARER),
-        ],
+    let client_id = "11111111-2222-3333-4444-555555555555";
+    emulator.register_app(AppRegistration::new(client_id).with_secret("s3cret"));
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("scope", "https://vault.azure.net/.default"),
+        ("client_secret", "s3cret"),
     ];
-    for credential in credentials {
-        let mut form = vec![
-            ("grant_type", "client_credentials"),
-            ("client_id", "11111111-2222-3333-4444-555555555555"),
-            ("scope", "https://vault.azure.net/.default"),
-        ];
-        form.extend_from_slice(credential);
-        let response = post_form(emulator.addr(), &path, &form).await;
-        assert_eq!(response.status, 200, "{}", response.text());
-        assert_eq!(response.header("cache-control"), Some("no-store, no-cache"));
-        let body = response.json();
-        let mut fields: Vec<&str> = body
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
-        fields.sort_unstable();
-        assert_eq!(
-            fields,
-            ["access_token", "expires_in", "ext_expires_in", "token_type"]
-        );
-        assert_eq!(body["token_type"], "Bearer");
-        assert_eq!(body["expires_in"], 86_400);
-        assert_eq!(body["ext_expires_in"], 86_400);
-    }
+    let response = post_form(emulator.addr(), &path, &form).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.header("cache-control"), Some("no-store, no-cache"));
+    let body = response.json();
+    let mut fields: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        ["access_token", "expires_in", "ext_expires_in", "token_type"]
+    );
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 86_400);
+    assert_eq!(body["ext_expires_in"], 86_400);
+    let claims = crate::signing::claims(body["access_token"].as_str().unwrap());
+    assert_eq!(claims["appidacr"], "1");
+    assert_eq!(claims["appid"], client_id);
+    assert_eq!(claims["aud"], "https://vault.azure.net");
+
     emulator.set_refresh_in(Some(43_200));
+    emulator.register_app(AppRegistration::new("c").with_secret("s"));
     let form = [
         ("grant_type", "client_credentials"),
         ("client_id", "c"),
@@ -88,7 +85,7 @@ async fn client_credentials_with_secret_or_assertion_succeed() {
     ];
     let body = post_form(emulator.addr(), &path, &form).await.json();
     assert_eq!(body["refresh_in"], 43_200);
-    let recorded = &emulator.requests(Endpoint::Token)[2];
+    let recorded = &emulator.requests(Endpoint::Token)[1];
     assert_eq!(
         recorded.form_param("scope").as_deref(),
         Some("api://AzureADTokenExchange/.default")
@@ -97,6 +94,49 @@ async fn client_credentials_with_secret_or_assertion_succeed() {
         recorded.header("content-type"),
         Some("application/x-www-form-urlencoded")
     );
+}
+
+#[tokio::test]
+async fn wrong_secret_and_unknown_client_are_rejected() {
+    let emulator = start_with(EmulatorConfig {
+        apps: vec![AppRegistration::new("known").with_secret("right")],
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let path = token_path(emulator.tenant_id());
+    let form = |client_id, secret| {
+        [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("scope", "https://vault.azure.net/.default"),
+            ("client_secret", secret),
+        ]
+    };
+    let response = post_form(emulator.addr(), &path, &form("KNOWN", "right")).await;
+    assert_eq!(
+        response.status, 200,
+        "GUID-like client ids compare case-insensitively"
+    );
+    let response = post_form(emulator.addr(), &path, &form("known", "wrong")).await;
+    let body = assert_aadsts(&response, 401, "invalid_client", 7000215);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid client secret provided.")
+    );
+    let response = post_form(emulator.addr(), &path, &form("stranger", "right")).await;
+    let body = assert_aadsts(&response, 400, "unauthorized_client", 700016);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("Application with identifier 'stranger' was not found in the directory")
+    );
+    // An app registered with a certificate only has no secret to match.
+    emulator.register_app(AppRegistration::new("cert-only").with_certificate(crate::signing::CERT));
+    let response = post_form(emulator.addr(), &path, &form("cert-only", "x")).await;
+    assert_aadsts(&response, 401, "invalid_client", 7000215);
 }
 
 #[tokio::test]

@@ -1,0 +1,238 @@
+//! The confidential-client flow: an app registration asks Entra ID for a token with
+//! a secret, a certificate-signed assertion, or an assertion from elsewhere.
+
+use super::assertion::{self, AssertionClaims, SigningAlgorithm};
+use super::authority::{AllowedTenants, resolve_tenant, token_endpoint};
+use super::certificate::{ClientCertificate, parse_pem};
+use super::{entra_error, form};
+use crate::credential::Flow;
+use crate::error::{Error, ServiceError};
+use crate::http::{Request, Response};
+use crate::platform::{FileError, Platform};
+use crate::retry::RetryPolicy;
+use crate::token::TokenRequest;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Certificate files are a few KiB; anything bigger is not one.
+const MAX_CERTIFICATE_FILE: usize = 256 * 1024;
+
+/// Somewhere an assertion comes from: a federated token file, another credential.
+pub trait AssertionSource {
+    /// The current assertion; `fresh` skips any copy kept from before, because Entra
+    /// just said that copy expired.
+    fn assertion(&self, platform: &dyn Platform, fresh: bool) -> Result<String, Error>;
+    /// Where the assertion comes from, for people.
+    fn describe(&self) -> String;
+}
+
+/// A certificate, given inline or as a path read (once) through the platform.
+#[derive(Clone)]
+pub enum CertificateInput {
+    /// PEM bytes.
+    Pem(Vec<u8>),
+    /// Path of a PEM file.
+    Path(String),
+}
+
+/// How an app proves who it is.
+pub enum ClientCredential {
+    /// A client secret.
+    Secret(String),
+    /// A certificate whose key signs a fresh assertion for every request.
+    Certificate {
+        /// Where the PEM is.
+        input: CertificateInput,
+        /// Send `x5c` (needed for subject-name/issuer registration).
+        send_chain: bool,
+        /// PS256 or RS256.
+        algorithm: SigningAlgorithm,
+    },
+    /// An assertion made elsewhere.
+    Assertion(Box<dyn AssertionSource>),
+}
+
+/// The confidential-client [`Flow`].
+pub struct ConfidentialClient {
+    kind: &'static str,
+    host: String,
+    tenant_id: String,
+    client_id: String,
+    allowed: AllowedTenants,
+    credential: ClientCredential,
+    retry: RetryPolicy,
+    certificate: RefCell<Option<Rc<ClientCertificate>>>,
+    /// The last assertion sent and the tenant it went to: the assertion is a secret to
+    /// scrub, the tenant names the refusal.
+    sent: RefCell<(Option<String>, String)>,
+}
+
+impl ConfidentialClient {
+    /// A flow for app `client_id` in `tenant_id` (both already validated) at `host`;
+    /// `kind` names the credential in messages.
+    pub fn new(
+        kind: &'static str,
+        host: String,
+        tenant_id: String,
+        client_id: String,
+        allowed: AllowedTenants,
+        credential: ClientCredential,
+    ) -> Self {
+        ConfidentialClient {
+            kind,
+            host,
+            sent: RefCell::new((None, tenant_id.clone())),
+            tenant_id,
+            client_id,
+            allowed,
+            credential,
+            retry: RetryPolicy::sts(),
+            certificate: RefCell::new(None),
+        }
+    }
+
+    fn certificate(
+        &self,
+        input: &CertificateInput,
+        platform: &dyn Platform,
+    ) -> Result<Rc<ClientCertificate>, Error> {
+        if let Some(c) = self.certificate.borrow().as_ref() {
+            return Ok(Rc::clone(c));
+        }
+        let pem = match input {
+            CertificateInput::Pem(pem) => pem.clone(),
+            CertificateInput::Path(path) => platform
+                .read_file(path, MAX_CERTIFICATE_FILE)
+                .map_err(|e| certificate_file_error(path, e))?,
+        };
+        let cert = Rc::new(parse_pem(&pem)?);
+        *self.certificate.borrow_mut() = Some(Rc::clone(&cert));
+        Ok(cert)
+    }
+
+    /// The request, with a fresh assertion when `fresh`.
+    fn request(
+        &self,
+        request: &TokenRequest,
+        platform: &dyn Platform,
+        fresh: bool,
+    ) -> Result<Request, Error> {
+        let scope = form::scope_param(&request.scopes)?;
+        let tenant = resolve_tenant(&self.tenant_id, request.tenant_id.as_deref(), &self.allowed)?;
+        let endpoint = token_endpoint(&self.host, &tenant);
+        let assertion = match &self.credential {
+            ClientCredential::Secret(secret) => {
+                let fields = form::secret_form(&self.client_id, secret, &scope);
+                *self.sent.borrow_mut() = (None, tenant);
+                return Ok(form::token_request(
+                    &endpoint,
+                    fields,
+                    request.claims.as_deref(),
+                ));
+            }
+            ClientCredential::Certificate {
+                input,
+                send_chain,
+                algorithm,
+            } => {
+                let cert = self.certificate(input, platform)?;
+                let jti = assertion::uuid_v4(platform.random_u64(), platform.random_u64());
+                let claims = AssertionClaims {
+                    audience: &endpoint,
+                    client_id: &self.client_id,
+                    now: platform.now_unix(),
+                    jti: &jti,
+                };
+                assertion::sign(&cert, &claims, *algorithm, *send_chain)?
+            }
+            ClientCredential::Assertion(source) => source.assertion(platform, fresh)?,
+        };
+        let fields = form::assertion_form(&assertion, &self.client_id, &scope);
+        *self.sent.borrow_mut() = (Some(assertion), tenant);
+        Ok(form::token_request(
+            &endpoint,
+            fields,
+            request.claims.as_deref(),
+        ))
+    }
+}
+
+fn certificate_file_error(path: &str, e: FileError) -> Error {
+    match e {
+        FileError::NotAvailable => Error::Unavailable(format!(
+            "the client certificate {path} cannot be read: this platform has no file access; the host must give the component read access to it"
+        )),
+        other => Error::InvalidInput(format!(
+            "cannot read the client certificate {path}: {other}"
+        )),
+    }
+}
+
+impl Flow for ConfidentialClient {
+    fn identity(&self) -> String {
+        format!("entra|{}|{}|{}", self.host, self.tenant_id, self.client_id)
+    }
+
+    fn describe(&self) -> String {
+        let how = match &self.credential {
+            ClientCredential::Secret(_) => "a client secret".to_string(),
+            ClientCredential::Certificate { .. } => "a client certificate".to_string(),
+            ClientCredential::Assertion(source) => source.describe(),
+        };
+        format!(
+            "{} for app {} in tenant {} at {}, with {how}",
+            self.kind, self.client_id, self.tenant_id, self.host
+        )
+    }
+
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    fn build_request(
+        &self,
+        request: &TokenRequest,
+        platform: &dyn Platform,
+    ) -> Result<Request, Error> {
+        self.request(request, platform, false)
+    }
+
+    /// On AADSTS700024 ("assertion expired") an assertion from elsewhere is fetched
+    /// again and sent once more, but only if it changed: resending the same one
+    /// would only be refused again.
+    fn challenge(
+        &self,
+        request: &TokenRequest,
+        response: &Response,
+        platform: &dyn Platform,
+    ) -> Option<Result<Request, Error>> {
+        let ClientCredential::Assertion(source) = &self.credential else {
+            return None;
+        };
+        let body = String::from_utf8_lossy(&response.body);
+        if response.status != 400 && response.status != 401 || !body.contains("AADSTS700024") {
+            return None;
+        }
+        let before = self.sent.borrow().0.clone();
+        match source.assertion(platform, true) {
+            Ok(now) if Some(&now) != before.as_ref() => {
+                Some(self.request(request, platform, false))
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    fn refusal(&self, error: ServiceError) -> Error {
+        let tenant = self.sent.borrow().1.clone();
+        entra_error::refusal(error, &self.client_id, &tenant)
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.sent.borrow().0.iter().cloned().collect();
+        if let ClientCredential::Secret(s) = &self.credential {
+            out.push(s.clone());
+        }
+        out
+    }
+}

@@ -1,0 +1,66 @@
+//! A managed identity as a federated credential of an app registration: the managed
+//! identity's token for the token-exchange audience is the app's `client_assertion`.
+//! The app may live in another tenant, which managed identity alone cannot reach.
+
+use super::AppOptions;
+use super::authority::Cloud;
+use super::client::{AssertionSource, ClientCredential, ConfidentialClient};
+use crate::credential::{Credential, Flow};
+use crate::error::Error;
+use crate::platform::Platform;
+use crate::token::TokenRequest;
+
+/// The assertion: a managed-identity token, cached by the inner credential under the
+/// managed identity's key (the outer token is cached under the app's).
+pub struct ManagedIdentityAssertion {
+    managed_identity: Credential,
+    audience: String,
+}
+
+impl AssertionSource for ManagedIdentityAssertion {
+    fn assertion(&self, _: &dyn Platform, fresh: bool) -> Result<String, Error> {
+        let request = TokenRequest {
+            force_refresh: fresh,
+            ..TokenRequest::scope(format!("{}/.default", self.audience))
+        };
+        self.managed_identity.get_token(&request).map(|t| t.token)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "a {} token from {}",
+            self.audience,
+            self.managed_identity.describe()
+        )
+    }
+}
+
+/// The flow for app `app` (client and tenant id must be given: `AZURE_CLIENT_ID` in
+/// such environments usually names the managed identity, not the app) whose federated
+/// credential trusts `managed_identity`. `audience` defaults to the token-exchange
+/// audience of the authority host's cloud.
+pub fn managed_identity_as_federated_credential(
+    app: AppOptions,
+    managed_identity: Credential,
+    audience: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn Flow>, Error> {
+    let app = app.resolve("managed identity as a federated credential", false, env)?;
+    let audience = audience.unwrap_or_else(|| {
+        Cloud::from_authority_host(&app.host)
+            .unwrap_or(Cloud::Public)
+            .token_exchange_audience()
+            .to_string()
+    });
+    Ok(Box::new(ConfidentialClient::new(
+        "managed identity as federated credential",
+        app.host,
+        app.tenant_id,
+        app.client_id,
+        app.allowed,
+        ClientCredential::Assertion(Box::new(ManagedIdentityAssertion {
+            managed_identity,
+            audience,
+        })),
+    )))
+}

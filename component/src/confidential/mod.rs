@@ -1,0 +1,202 @@
+//! Confidential clients: app registrations that get tokens from Entra ID's v2.0
+//! token endpoint with a secret, a certificate, a federated token file (workload
+//! identity) or a managed identity's token (managed identity as federated credential).
+
+pub mod assertion;
+pub mod authority;
+pub mod certificate;
+mod client;
+pub mod entra_error;
+pub mod form;
+mod mi_fic;
+mod workload_identity;
+
+pub use assertion::SigningAlgorithm;
+pub use authority::{AllowedTenants, Cloud};
+pub use client::{AssertionSource, CertificateInput, ClientCredential, ConfidentialClient};
+pub use mi_fic::{ManagedIdentityAssertion, managed_identity_as_federated_credential};
+pub use workload_identity::{MAX_TOKEN_FILE, REREAD_AFTER, TokenFile, workload_identity};
+
+use crate::credential::Flow;
+use crate::error::Error;
+
+/// Which app, where. Each `None` falls back to the environment where the
+/// constructor says so (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST`,
+/// `AZURE_ADDITIONALLY_ALLOWED_TENANTS`).
+#[derive(Clone, Debug, Default)]
+pub struct AppOptions {
+    /// The app registration's client (application) id.
+    pub client_id: Option<String>,
+    /// The app's home tenant.
+    pub tenant_id: Option<String>,
+    /// The authority host, e.g. `https://login.microsoftonline.us`.
+    pub authority_host: Option<String>,
+    /// Tenants a request may name besides `tenant_id`; `*` allows any.
+    pub additionally_allowed_tenants: Option<Vec<String>>,
+}
+
+/// [`AppOptions`] resolved and validated.
+struct App {
+    client_id: String,
+    tenant_id: String,
+    host: String,
+    allowed: AllowedTenants,
+}
+
+impl AppOptions {
+    /// Validates the options, filling client and tenant id from the environment only
+    /// when `ids_from_env`.
+    fn resolve(
+        self,
+        what: &str,
+        ids_from_env: bool,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<App, Error> {
+        let id = |given: Option<String>, var: &str| {
+            given
+                .or_else(|| if ids_from_env { env(var) } else { None })
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    let from = if ids_from_env {
+                        format!("{var} or the option")
+                    } else {
+                        "the option".to_string()
+                    };
+                    Error::InvalidInput(format!(
+                        "{what} needs {} ({from})",
+                        var.trim_start_matches("AZURE_").to_lowercase()
+                    ))
+                })
+        };
+        let client_id = id(self.client_id, "AZURE_CLIENT_ID")?;
+        if client_id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(Error::InvalidInput(format!(
+                "client id {client_id:?} contains whitespace"
+            )));
+        }
+        let tenant_id = id(self.tenant_id, "AZURE_TENANT_ID")?;
+        authority::validate_tenant_id(&tenant_id)?;
+        Ok(App {
+            client_id,
+            tenant_id,
+            host: authority::authority_host(self.authority_host, env)?,
+            allowed: AllowedTenants::new(self.additionally_allowed_tenants, env),
+        })
+    }
+}
+
+/// An app authenticating with a client secret; ids from `app` or the environment.
+pub fn client_secret(
+    app: AppOptions,
+    secret: String,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn Flow>, Error> {
+    if secret.is_empty() {
+        return Err(Error::InvalidInput("the client secret is empty".into()));
+    }
+    let app = app.resolve("a client secret credential", true, env)?;
+    Ok(Box::new(ConfidentialClient::new(
+        "client secret",
+        app.host,
+        app.tenant_id,
+        app.client_id,
+        app.allowed,
+        ClientCredential::Secret(secret),
+    )))
+}
+
+/// A certificate and how to present it.
+#[derive(Clone)]
+pub struct CertificateOptions {
+    /// The PEM (certificate and RSA key), inline or as a path.
+    pub certificate: CertificateInput,
+    /// Send the chain as `x5c`; `None` reads `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`
+    /// (`1` or `true`).
+    pub send_certificate_chain: Option<bool>,
+    /// PS256 unless the authority needs RS256.
+    pub algorithm: SigningAlgorithm,
+}
+
+/// An app authenticating with a certificate; ids from `app` or the environment. A
+/// certificate path is read on the first token request, through the platform.
+pub fn client_certificate(
+    app: AppOptions,
+    certificate: CertificateOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn Flow>, Error> {
+    if let CertificateInput::Path(p) = &certificate.certificate {
+        let lower = p.to_ascii_lowercase();
+        if lower.ends_with(".pfx") || lower.ends_with(".p12") {
+            return Err(Error::InvalidInput(format!(
+                "{p} looks like PKCS#12, which is not supported; convert it to PEM (openssl pkcs12 -in {p} -nodes -out cert.pem)"
+            )));
+        }
+    }
+    let send_chain = certificate.send_certificate_chain.unwrap_or_else(|| {
+        env("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
+            .is_some_and(|v| v.trim() == "1" || v.trim().eq_ignore_ascii_case("true"))
+    });
+    let app = app.resolve("a client certificate credential", true, env)?;
+    Ok(Box::new(ConfidentialClient::new(
+        "client certificate",
+        app.host,
+        app.tenant_id,
+        app.client_id,
+        app.allowed,
+        ClientCredential::Certificate {
+            input: certificate.certificate,
+            send_chain,
+            algorithm: certificate.algorithm,
+        },
+    )))
+}
+
+/// The environment credential: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and either
+/// `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (PEM). Not configured is
+/// *unavailable*, so a chain moves on.
+pub fn environment(env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Flow>, Error> {
+    let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+    let missing: Vec<&str> = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"]
+        .into_iter()
+        .filter(|k| get(k).is_none())
+        .collect();
+    let secret = get("AZURE_CLIENT_SECRET");
+    let cert = get("AZURE_CLIENT_CERTIFICATE_PATH");
+    if !missing.is_empty() || (secret.is_none() && cert.is_none()) {
+        return Err(Error::Unavailable(format!(
+            "environment variables are not fully configured: missing {}",
+            missing
+                .into_iter()
+                .chain(
+                    (secret.is_none() && cert.is_none())
+                        .then_some("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH")
+                )
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    match (secret, cert) {
+        (Some(secret), _) => client_secret(AppOptions::default(), secret, &get),
+        (None, Some(path)) => client_certificate(
+            AppOptions::default(),
+            CertificateOptions {
+                certificate: CertificateInput::Path(path),
+                send_certificate_chain: None,
+                algorithm: SigningAlgorithm::default(),
+            },
+            &get,
+        ),
+        (None, None) => unreachable!("checked above"),
+    }
+}
+
+#[cfg(test)]
+mod certificate_tests;
+#[cfg(test)]
+mod federated_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+//! Service Fabric (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER` + `IDENTITY_SERVER_THUMBPRINT`).
+//!
+//! The endpoint's certificate is self-signed; it is trusted only because its SHA-1
+//! thumbprint equals `IDENTITY_SERVER_THUMBPRINT`. The core cannot see certificates,
+//! so it hands the normalised thumbprint to whoever owns the TLS connection.
+
+use super::{ManagedIdentityOptions, mi_retry};
+use crate::credential::Flow;
+use crate::error::{Error, ServiceError};
+use crate::http::{Request, UrlParts, with_query};
+use crate::platform::Platform;
+use crate::retry::RetryPolicy;
+use crate::token::{TokenRequest, scope_to_resource};
+
+const API_VERSION: &str = "2019-07-01-preview";
+
+pub(super) struct ServiceFabric {
+    endpoint: String,
+    /// `IDENTITY_HEADER`: a secret.
+    header: String,
+    thumbprint: String,
+    retry: RetryPolicy,
+}
+
+/// `IDENTITY_SERVER_THUMBPRINT` as 40 upper-case hex digits, however it was written
+/// (`ab:cd ...`, lower case).
+pub fn normalize_thumbprint(raw: &str) -> Result<String, Error> {
+    let t: String = raw
+        .chars()
+        .filter(|c| *c != ':' && !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if t.len() == 40 && t.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(t)
+    } else {
+        Err(Error::InvalidInput(format!(
+            "IDENTITY_SERVER_THUMBPRINT {raw:?} is not a SHA-1 thumbprint (40 hex digits)"
+        )))
+    }
+}
+
+impl ServiceFabric {
+    pub(super) fn new(
+        options: ManagedIdentityOptions,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Error> {
+        if let Some(id) = &options.user_assigned {
+            return Err(Error::InvalidInput(format!(
+                "Service Fabric chooses the identity in the cluster's application manifest; a {id} cannot be chosen at runtime"
+            )));
+        }
+        let missing = |what: &str| {
+            Error::InvalidInput(format!(
+                "Service Fabric managed identity needs {what} in the environment; pass it through to the component"
+            ))
+        };
+        let endpoint = options
+            .endpoint
+            .or_else(|| env("IDENTITY_ENDPOINT"))
+            .ok_or_else(|| missing("IDENTITY_ENDPOINT"))?;
+        if !UrlParts::parse(&endpoint)?
+            .scheme
+            .eq_ignore_ascii_case("https")
+        {
+            return Err(Error::InvalidInput(format!(
+                "the Service Fabric identity endpoint {endpoint} must use https: its answers carry tokens"
+            )));
+        }
+        let thumbprint = env("IDENTITY_SERVER_THUMBPRINT")
+            .ok_or_else(|| missing("IDENTITY_SERVER_THUMBPRINT"))?;
+        Ok(ServiceFabric {
+            endpoint,
+            header: env("IDENTITY_HEADER").ok_or_else(|| missing("IDENTITY_HEADER"))?,
+            thumbprint: normalize_thumbprint(&thumbprint)?,
+            retry: mi_retry(options.retry),
+        })
+    }
+}
+
+impl Flow for ServiceFabric {
+    fn identity(&self) -> String {
+        "service-fabric|app".into()
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "managed identity via Service Fabric at {} (certificate thumbprint {})",
+            self.endpoint, self.thumbprint
+        )
+    }
+
+    fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+        let resource = scope_to_resource(&request.scopes)?;
+        let params = [
+            ("api-version", API_VERSION),
+            ("resource", resource.as_str()),
+        ];
+        Ok(Request::get(with_query(&self.endpoint, params)).header("secret", self.header.clone()))
+    }
+
+    fn refusal(&self, error: ServiceError) -> Error {
+        let context = match error.code.as_str() {
+            "SecretHeaderNotFound" => {
+                "the endpoint did not get IDENTITY_HEADER; pass it through to the component"
+                    .to_string()
+            }
+            "ManagedIdentityNotFound" => {
+                "this application has no managed identity in the cluster's application manifest"
+                    .to_string()
+            }
+            _ => {
+                "the Service Fabric identity endpoint could not issue a token for this application"
+                    .to_string()
+            }
+        };
+        Error::AuthenticationFailed(ServiceError { context, ..error })
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        vec![self.header.clone()]
+    }
+
+    fn pinned_thumbprint(&self) -> Option<String> {
+        Some(self.thumbprint.clone())
+    }
+}

@@ -1,0 +1,125 @@
+//! Service Fabric's managed identity endpoint (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER` +
+//! `IDENTITY_SERVER_THUMBPRINT`): `GET /sf/metadata/identity/oauth2/token` with header `secret`, served only over
+//! HTTPS with a self-signed certificate (see [`crate::tls`]).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::Endpoint;
+use crate::recording::RecordedRequest;
+use crate::respond;
+use crate::service::{Issuance, Reply, Service};
+use crate::state::EmulatorState;
+use crate::token::Subject;
+
+/// What MSAL Go and MSAL Python send, and what MSAL.NET sends.
+const API_VERSIONS: [&str; 2] = ["2019-07-01-preview", "2020-05-01"];
+
+pub(crate) struct ServiceFabric;
+
+impl Service for ServiceFabric {
+    const ENDPOINT: Endpoint = Endpoint::ServiceFabric;
+    const EXPIRY_FIELD: Option<&'static str> = Some("expires_on");
+
+    /// The secret is `IDENTITY_HEADER` ([`crate::EmulatorConfig::identity_header`]); a missing or wrong one gets
+    /// 404 `SecretHeaderNotFound`, as documented. The identity comes from the cluster's configuration, not the
+    /// request, so selectors (MSAL.NET's `principalId`) are ignored and the system-assigned identity answers.
+    /// `expires_on` is a JSON number here, as the Service Fabric docs show it.
+    fn answer(state: &EmulatorState, request: &RecordedRequest, issuance: &Issuance) -> Reply {
+        if request.method != "GET" {
+            return Reply::Done(error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "The requested HTTP method is not supported.",
+            ));
+        }
+        if request.header("secret") != Some(state.config.identity_header.as_str()) {
+            return Reply::Done(error(
+                StatusCode::NOT_FOUND,
+                "SecretHeaderNotFound",
+                "Secret is not found in the request headers.",
+            ));
+        }
+        let version = request.query_param("api-version").unwrap_or_default();
+        if !API_VERSIONS.contains(&version) {
+            return Reply::Done(error(
+                StatusCode::BAD_REQUEST,
+                "InvalidApiVersion",
+                &format!(
+                    "The api-version '{version}' is not supported. Supported version is '2019-07-01-preview'."
+                ),
+            ));
+        }
+        let Some(resource) = request.non_empty_query_param("resource") else {
+            return Reply::Done(error(
+                StatusCode::BAD_REQUEST,
+                "ArgumentNullOrEmpty",
+                "The parameter 'resource' should not be null or empty string",
+            ));
+        };
+        let identity = &state.config.system_assigned;
+        let subject = Subject {
+            client_id: &identity.client_id,
+            object_id: &identity.object_id,
+            resource_id: Some(&identity.resource_id),
+            authentication: "2",
+        };
+        let mut body = json!({
+            "access_token": state.mint(&subject, resource, issuance.validity),
+            "expires_on": issuance.validity.expires_on,
+            "resource": resource,
+            "token_type": "Bearer",
+        });
+        if let Some(refresh_in) = state.refresh_in() {
+            body["refresh_in"] = Value::from(refresh_in);
+        }
+        Reply::Success(respond::object(body))
+    }
+
+    /// 429 carries the throttling message a real cluster sent (MSAL.NET issue #5178).
+    fn status_reply(
+        _state: &EmulatorState,
+        _request: &RecordedRequest,
+        status: StatusCode,
+    ) -> Response {
+        match status.as_u16() {
+            404 => error(
+                status,
+                "SecretHeaderNotFound",
+                "Secret is not found in the request headers.",
+            ),
+            429 => error(
+                status,
+                "TooManyRequests",
+                "The request was throttled locally; the service allows 30 requests per 10s; retry after 4s.",
+            ),
+            500.. => error(
+                status,
+                "InternalServerError",
+                status.canonical_reason().unwrap_or("Error"),
+            ),
+            _ => error(
+                status,
+                "ManagedIdentityNotFound",
+                "Managed identity not found for the specified application host",
+            ),
+        }
+    }
+
+    fn wrong_types() -> Value {
+        json!({ "access_token": 42, "expires_on": "soon", "resource": [], "token_type": null })
+    }
+}
+
+/// Service Fabric's error shape, with a fresh correlation id.
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    respond::json(
+        status,
+        &json!({ "error": {
+            "correlationId": uuid::Uuid::new_v4().to_string(),
+            "code": code,
+            "message": message,
+        }}),
+    )
+}
