@@ -2,9 +2,11 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use entra_identity_host::{
-    Identity, IdentityConfig, ManagedIdentityOptions, SourceKind, TokenError, UserAssignedId,
-    Validator, ValidatorOptions, require_role, require_scope,
+    AppOptions, CertificateSource, CredentialKind, Identity, IdentityConfig,
+    ManagedIdentityOptions, SourceKind, TokenError, UserAssignedId, Validator, ValidatorOptions,
+    require_role, require_scope,
 };
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -56,6 +58,26 @@ struct TokenArgs {
     /// The scope, e.g. https://vault.azure.net/.default.
     #[arg(long)]
     scope: String,
+    /// Which credential to use.
+    #[arg(long, value_enum, default_value = "managed-identity")]
+    credential: CredentialArg,
+    /// The app registration's client id (client-secret, client-certificate,
+    /// workload-identity, managed-identity-fic); else AZURE_CLIENT_ID.
+    #[arg(long)]
+    app_id: Option<String>,
+    /// The app's tenant; else AZURE_TENANT_ID.
+    #[arg(long)]
+    tenant_id: Option<String>,
+    /// The authority host (https://login.microsoftonline.us, ...); else AZURE_AUTHORITY_HOST.
+    #[arg(long)]
+    authority_host: Option<String>,
+    /// PEM file with the certificate and its private key (client-certificate);
+    /// else AZURE_CLIENT_CERTIFICATE_PATH.
+    #[arg(long)]
+    certificate: Option<String>,
+    /// The federated token file (workload-identity); else AZURE_FEDERATED_TOKEN_FILE.
+    #[arg(long)]
+    token_file: Option<String>,
     /// A user-assigned identity by client id.
     #[arg(long, group = "uami")]
     client_id: Option<String>,
@@ -82,6 +104,18 @@ struct TokenArgs {
     #[cfg(feature = "emulator")]
     #[arg(long, value_enum, default_value = "imds", requires = "emulator")]
     emulator_source: Source,
+}
+
+/// Credentials by name; client secrets come only from AZURE_CLIENT_SECRET, never
+/// from the command line, where any user of the machine can read them.
+#[derive(Clone, Copy, ValueEnum)]
+enum CredentialArg {
+    Default,
+    ManagedIdentity,
+    WorkloadIdentity,
+    ClientSecret,
+    ClientCertificate,
+    ManagedIdentityFic,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -157,8 +191,17 @@ async fn token(args: TokenArgs) -> ExitCode {
         (_, _, Some(id)) => Some(UserAssignedId::ResourceId(id.clone())),
         _ => None,
     };
+    let env = IdentityConfig::env_from_process();
+    let credential = match credential_kind(&args, &env) {
+        Ok(kind) => kind,
+        Err(why) => {
+            eprintln!("entra-identity: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut config = IdentityConfig {
-        env: IdentityConfig::env_from_process(),
+        env,
+        credential,
         managed_identity: ManagedIdentityOptions {
             user_assigned,
             source: args.source.map(Into::into),
@@ -206,11 +249,50 @@ async fn token(args: TokenArgs) -> ExitCode {
             let source = identity
                 .describe()
                 .await
-                .unwrap_or_else(|_| "managed identity (the component did not start)".into());
+                .unwrap_or_else(|_| "the configured credential (it could not be created)".into());
             eprintln!("{}", explain(&args.scope, &source, &e));
             ExitCode::FAILURE
         }
     }
+}
+
+fn credential_kind(
+    args: &TokenArgs,
+    env: &BTreeMap<String, String>,
+) -> Result<CredentialKind, String> {
+    let app = AppOptions {
+        client_id: args.app_id.clone(),
+        tenant_id: args.tenant_id.clone(),
+        authority_host: args.authority_host.clone(),
+        additionally_allowed_tenants: None,
+    };
+    Ok(match args.credential {
+        CredentialArg::Default => CredentialKind::DefaultChain,
+        CredentialArg::ManagedIdentity => CredentialKind::ManagedIdentity,
+        CredentialArg::WorkloadIdentity => CredentialKind::WorkloadIdentity {
+            app,
+            token_file: args.token_file.clone(),
+        },
+        CredentialArg::ClientSecret => CredentialKind::ClientSecret {
+            app,
+            secret: env
+                .get("AZURE_CLIENT_SECRET")
+                .cloned()
+                .ok_or("--credential client-secret reads the secret from AZURE_CLIENT_SECRET, which is not set")?,
+        },
+        CredentialArg::ClientCertificate => CredentialKind::ClientCertificate {
+            app,
+            certificate: CertificateSource::Path(
+                args.certificate
+                    .clone()
+                    .or_else(|| env.get("AZURE_CLIENT_CERTIFICATE_PATH").cloned())
+                    .ok_or("--credential client-certificate needs --certificate or AZURE_CLIENT_CERTIFICATE_PATH")?,
+            ),
+            send_certificate_chain: None,
+            rs256: false,
+        },
+        CredentialArg::ManagedIdentityFic => CredentialKind::ManagedIdentityAsFederated { app },
+    })
 }
 
 /// One paragraph: what was tried, what it answered, what to check.

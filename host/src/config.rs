@@ -1,6 +1,7 @@
 //! What an [`Identity`](crate::Identity) is built from.
 
 use crate::clock::WallClock;
+use crate::credential_kind::{CertificateSource, CredentialKind};
 use entra_identity::managed_identity::{self, ManagedIdentityOptions, SourceKind};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,7 +23,16 @@ pub const IDENTITY_ENV_VARS: &[&str] = &[
     "AZURE_AUTHORITY_HOST",
     "AZURE_FEDERATED_TOKEN_FILE",
     "DEFAULT_IDENTITY_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
+    "AZURE_ADDITIONALLY_ALLOWED_TENANTS",
+    "AZURE_TOKEN_CREDENTIALS",
 ];
+
+const PUBLIC_AUTHORITY: &str = "https://login.microsoftonline.com";
+/// Where the Azure Arc agent writes its challenge key files (Linux).
+const ARC_TOKEN_DIR: &str = "/var/opt/azcmagent/tokens";
 
 const DEFAULT_IMDS: &str = "http://169.254.169.254";
 
@@ -31,6 +41,11 @@ const DEFAULT_IMDS: &str = "http://169.254.169.254";
 pub struct IdentityConfig {
     /// The environment the component sees (only these variables).
     pub env: BTreeMap<String, String>,
+    /// Which credential runs.
+    pub credential: CredentialKind,
+    /// Where the Azure Arc agent writes challenge keys; `None`: its standard place.
+    /// Opened read-only to the component when Arc is the managed-identity source.
+    pub arc_token_dir: Option<PathBuf>,
     /// Managed-identity options; each overrides the environment.
     pub managed_identity: ManagedIdentityOptions,
     /// The URLs the component may reach. `None`: only the endpoint of the source this
@@ -50,6 +65,8 @@ impl Default for IdentityConfig {
     fn default() -> Self {
         IdentityConfig {
             env: BTreeMap::new(),
+            credential: CredentialKind::default(),
+            arc_token_dir: None,
             managed_identity: ManagedIdentityOptions::default(),
             allowed_urls: None,
             memory_limit: 64 << 20,
@@ -66,6 +83,8 @@ impl fmt::Debug for IdentityConfig {
         // Values can be secrets (IDENTITY_HEADER, MSI_SECRET): show names only.
         f.debug_struct("IdentityConfig")
             .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("credential", &self.credential)
+            .field("arc_token_dir", &self.arc_token_dir)
             .field("managed_identity", &self.managed_identity)
             .field("allowed_urls", &self.allowed_urls)
             .field("memory_limit", &self.memory_limit)
@@ -85,40 +104,97 @@ impl IdentityConfig {
     }
 
     /// The URLs the outbound allowlist holds: [`Self::allowed_urls`] when set, else
-    /// the endpoint of the source this configuration selects. Nothing else.
+    /// the endpoints the configured credential talks to. Nothing else.
     pub fn outbound_urls(&self) -> Vec<String> {
         if let Some(urls) = &self.allowed_urls {
             return urls.clone();
         }
-        let env = |k: &str| self.env.get(k).filter(|v| !v.trim().is_empty()).cloned();
-        let options = &self.managed_identity;
-        let source = options
-            .source
-            .or_else(|| managed_identity::detect(&env).ok());
-        match source {
-            Some(SourceKind::Imds) => vec![
-                options
-                    .endpoint
-                    .clone()
-                    .or_else(|| env("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
-                    .unwrap_or_else(|| DEFAULT_IMDS.to_string()),
-            ],
-            Some(SourceKind::AppService | SourceKind::ServiceFabric | SourceKind::AzureArc) => {
-                options
-                    .endpoint
-                    .clone()
-                    .or_else(|| env("IDENTITY_ENDPOINT"))
-                    .into_iter()
-                    .collect()
-            }
-            Some(SourceKind::CloudShell | SourceKind::AzureMl) => options
-                .endpoint
-                .clone()
-                .or_else(|| env("MSI_ENDPOINT"))
-                .into_iter()
-                .collect(),
-            None => Vec::new(),
+        let mut urls = Vec::new();
+        if self.credential.uses_managed_identity() {
+            urls.extend(self.managed_identity_url());
         }
+        if matches!(self.credential, CredentialKind::DefaultChain)
+            || self.credential.app().is_some()
+        {
+            urls.push(self.authority_host());
+        }
+        urls
+    }
+
+    fn var(&self, k: &str) -> Option<String> {
+        self.env.get(k).filter(|v| !v.trim().is_empty()).cloned()
+    }
+
+    fn authority_host(&self) -> String {
+        self.credential
+            .app()
+            .and_then(|a| a.authority_host.clone())
+            .or_else(|| self.var("AZURE_AUTHORITY_HOST"))
+            .unwrap_or_else(|| PUBLIC_AUTHORITY.to_string())
+    }
+
+    fn managed_identity_source(&self) -> Option<SourceKind> {
+        let env = |k: &str| self.var(k);
+        self.managed_identity
+            .source
+            .or_else(|| managed_identity::detect(&env).ok())
+    }
+
+    fn managed_identity_url(&self) -> Option<String> {
+        let endpoint = self.managed_identity.endpoint.clone();
+        match self.managed_identity_source()? {
+            SourceKind::Imds => Some(
+                endpoint
+                    .or_else(|| self.var("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
+                    .unwrap_or_else(|| DEFAULT_IMDS.to_string()),
+            ),
+            SourceKind::AppService | SourceKind::ServiceFabric | SourceKind::AzureArc => {
+                endpoint.or_else(|| self.var("IDENTITY_ENDPOINT"))
+            }
+            SourceKind::CloudShell | SourceKind::AzureMl => {
+                endpoint.or_else(|| self.var("MSI_ENDPOINT"))
+            }
+        }
+    }
+
+    /// Directories the component may read (read-only): those of the federated token
+    /// file and the certificate file, and the Arc agent's key directory when Arc is
+    /// the managed-identity source.
+    pub fn readable_dirs(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let chain = matches!(self.credential, CredentialKind::DefaultChain);
+        match &self.credential {
+            CredentialKind::WorkloadIdentity { token_file, .. } => files.extend(
+                token_file
+                    .clone()
+                    .or_else(|| self.var("AZURE_FEDERATED_TOKEN_FILE")),
+            ),
+            CredentialKind::ClientCertificate {
+                certificate: CertificateSource::Path(p),
+                ..
+            } => files.push(p.clone()),
+            _ if chain => {
+                files.extend(self.var("AZURE_FEDERATED_TOKEN_FILE"));
+                files.extend(self.var("AZURE_CLIENT_CERTIFICATE_PATH"));
+            }
+            _ => {}
+        }
+        let mut dirs: Vec<PathBuf> = files
+            .iter()
+            .filter_map(|f| std::path::Path::new(f).parent().map(PathBuf::from))
+            .collect();
+        if self.credential.uses_managed_identity()
+            && self.managed_identity_source() == Some(SourceKind::AzureArc)
+        {
+            dirs.push(
+                self.arc_token_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(ARC_TOKEN_DIR)),
+            );
+        }
+        dirs.sort();
+        dirs.dedup();
+        dirs
     }
 }
 

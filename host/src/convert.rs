@@ -1,6 +1,7 @@
 //! Conversions between the generated WIT types and the core's plain types.
 
 use crate::bindings::wit;
+use entra_identity::confidential::AppOptions;
 use entra_identity::managed_identity::{ManagedIdentityOptions, SourceKind, UserAssignedId};
 use entra_identity::{AccessToken, Error, ServiceError, TokenRequest};
 
@@ -8,7 +9,10 @@ fn millis(d: std::time::Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
-pub(crate) fn options(o: &ManagedIdentityOptions) -> wit::ManagedIdentityOptions {
+pub(crate) fn options(
+    o: &ManagedIdentityOptions,
+    arc_token_dir: Option<&std::path::Path>,
+) -> wit::ManagedIdentityOptions {
     wit::ManagedIdentityOptions {
         user_assigned: o.user_assigned.as_ref().map(|id| match id {
             UserAssignedId::ClientId(v) => wit::UserAssignedId::ClientId(v.clone()),
@@ -32,6 +36,7 @@ pub(crate) fn options(o: &ManagedIdentityOptions) -> wit::ManagedIdentityOptions
             attempt_timeout_ms: millis(r.attempt_timeout),
             gone_retry_ms: millis(r.gone_retry),
         }),
+        arc_token_directory: arc_token_dir.map(|d| d.to_string_lossy().into_owned()),
     }
 }
 
@@ -70,5 +75,14 @@ pub(crate) fn error(e: wit::Error) -> Error {
         wit::Error::Transport(m) => Error::Transport(m),
         wit::Error::InvalidInput(m) => Error::InvalidInput(m),
         wit::Error::InvalidResponse(m) => Error::InvalidResponse(m),
+    }
+}
+
+pub(crate) fn app(a: &AppOptions) -> wit::AppOptions {
+    wit::AppOptions {
+        client_id: a.client_id.clone(),
+        tenant_id: a.tenant_id.clone(),
+        authority_host: a.authority_host.clone(),
+        additionally_allowed_tenants: a.additionally_allowed_tenants.clone(),
     }
 }

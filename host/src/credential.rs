@@ -1,7 +1,9 @@
 //! The component's `credential` resource in a live instance.
 
+use crate::bindings::wit;
 use crate::config::IdentityConfig;
 use crate::convert;
+use crate::credential_kind::{CertificateSource, CredentialKind};
 use crate::error::{Error, Result};
 use crate::instance::Instance;
 use crate::outbound::Allowlist;
@@ -22,13 +24,49 @@ impl LiveCredential {
         allowlist: &Allowlist,
     ) -> Result<Self> {
         let mut instance = Instance::start(runtime, config, allowlist).await?;
-        let options = convert::options(&config.managed_identity);
+        let mi = convert::options(&config.managed_identity, config.arc_token_dir.as_deref());
         let (store, bindings) = instance.arm();
-        let credential = bindings
-            .entra_identity_credentials()
-            .credential()
-            .call_managed_identity(store, &options)
-            .await
+        let constructors = bindings.entra_identity_credentials().credential();
+        let created = match &config.credential {
+            CredentialKind::ManagedIdentity => constructors.call_managed_identity(store, &mi).await,
+            CredentialKind::DefaultChain => constructors.call_default_chain(store, &mi).await,
+            CredentialKind::ClientSecret { app, secret } => {
+                constructors
+                    .call_client_secret(store, &convert::app(app), secret)
+                    .await
+            }
+            CredentialKind::ClientCertificate {
+                app,
+                certificate,
+                send_certificate_chain,
+                rs256,
+            } => {
+                let (pem, path) = match certificate {
+                    CertificateSource::Pem(p) => (Some(p.clone()), None),
+                    CertificateSource::Path(p) => (None, Some(p.clone())),
+                };
+                let options = wit::CertificateOptions {
+                    pem,
+                    path,
+                    send_certificate_chain: *send_certificate_chain,
+                    rs256: *rs256,
+                };
+                constructors
+                    .call_client_certificate(store, &convert::app(app), &options)
+                    .await
+            }
+            CredentialKind::WorkloadIdentity { app, token_file } => {
+                constructors
+                    .call_workload_identity(store, &convert::app(app), token_file.as_deref())
+                    .await
+            }
+            CredentialKind::ManagedIdentityAsFederated { app } => {
+                constructors
+                    .call_managed_identity_as_federated(store, &convert::app(app), &mi)
+                    .await
+            }
+        };
+        let credential = created
             .map_err(Error::component)?
             .map_err(|e| Error::Token(convert::error(e)))?;
         Ok(LiveCredential {

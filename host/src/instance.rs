@@ -13,7 +13,7 @@ use crate::state::HostState;
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimitsBuilder};
-use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi::{FsPerms, WasiCtx};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 pub(crate) struct Instance {
@@ -38,6 +38,13 @@ impl Instance {
         wasi.inherit_stderr();
         for (k, v) in &config.env {
             wasi.env(k, v);
+        }
+        for dir in config.readable_dirs() {
+            // Same path inside as outside, read-only; a missing directory is the
+            // component's to report (it names the file it could not read).
+            if let Err(e) = wasi.preopened_dir(&dir, dir.to_string_lossy(), FsPerms::ReadOnly) {
+                tracing::debug!(dir = %dir.display(), error = %e, "not pre-opening");
+            }
         }
         if let Some(clock) = &config.wall_clock {
             wasi.wall_clock(WasiWallClock(clock.clone()));

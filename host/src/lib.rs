@@ -17,6 +17,7 @@ mod clock;
 mod config;
 mod convert;
 mod credential;
+mod credential_kind;
 mod engine;
 mod error;
 mod identity;
@@ -29,6 +30,7 @@ mod validator;
 
 pub use clock::WallClock;
 pub use config::{IDENTITY_ENV_VARS, IdentityConfig};
+pub use credential_kind::{AppOptions, CertificateSource, CredentialKind};
 pub use engine::COMPONENT_WASM;
 pub use error::{Error, Result, TokenError};
 pub use identity::Identity;

@@ -14,5 +14,7 @@ wit_bindgen::generate!({
         "wasi:clocks/wall-clock@0.2.12": ::wasi::clocks::wall_clock,
         "wasi:random/random@0.2.12": ::wasi::random::random,
         "wasi:cli/environment@0.2.12": ::wasi::cli::environment,
+        "wasi:filesystem/types@0.2.12": ::wasi::filesystem::types,
+        "wasi:filesystem/preopens@0.2.12": ::wasi::filesystem::preopens,
     },
 });

@@ -1,8 +1,9 @@
 //! Conversions between the WIT types and the core's.
 
 use super::bindings::exports::entra::identity::credentials as wit;
+use crate::confidential::AppOptions;
 use crate::error::{Error, ServiceError};
-use crate::managed_identity::{ManagedIdentityOptions, SourceKind, UserAssignedId};
+use crate::managed_identity::{ManagedIdentityOptions, SourceKind, SourceSettings, UserAssignedId};
 use crate::retry::RetryPolicy;
 use crate::token::{AccessToken, TokenRequest};
 use std::time::Duration;
@@ -52,7 +53,12 @@ fn service_error(e: ServiceError) -> wit::ServiceError {
     }
 }
 
-pub(super) fn options(o: wit::ManagedIdentityOptions) -> ManagedIdentityOptions {
+/// The options, and the settings that are not options of the core's constructor.
+pub(super) fn options(o: wit::ManagedIdentityOptions) -> (ManagedIdentityOptions, SourceSettings) {
+    let settings = SourceSettings {
+        arc_token_dir: o.arc_token_directory.clone(),
+        ..Default::default()
+    };
     let source = o.source.map(|s| match s {
         wit::ManagedIdentitySource::Imds => SourceKind::Imds,
         wit::ManagedIdentitySource::AppService => SourceKind::AppService,
@@ -80,10 +86,20 @@ pub(super) fn options(o: wit::ManagedIdentityOptions) -> ManagedIdentityOptions 
             ..RetryPolicy::imds()
         }
     });
-    ManagedIdentityOptions {
+    let options = ManagedIdentityOptions {
         user_assigned,
         source,
         endpoint: o.endpoint,
         retry,
+    };
+    (options, settings)
+}
+
+pub(super) fn app(a: wit::AppOptions) -> AppOptions {
+    AppOptions {
+        client_id: a.client_id,
+        tenant_id: a.tenant_id,
+        authority_host: a.authority_host,
+        additionally_allowed_tenants: a.additionally_allowed_tenants,
     }
 }

@@ -1,7 +1,7 @@
 //! The core's `Transport` and `Platform` over WASI 0.2.
 
 use crate::http::{Method, Request, Response};
-use crate::platform::{Platform, Transport, TransportError};
+use crate::platform::{FileError, Platform, Transport, TransportError};
 use std::time::Duration;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
@@ -32,6 +32,39 @@ impl Platform for WasiPlatform {
 
     fn random_u64(&self) -> u64 {
         wasi::random::random::get_random_u64()
+    }
+
+    // Files go through wasi:filesystem via std, so only what the host pre-opened
+    // (read-only) is reachable.
+    fn read_file(&self, path: &str, max_len: usize) -> Result<Vec<u8>, FileError> {
+        use std::io::Read;
+        let file = std::fs::File::open(path).map_err(file_error)?;
+        let mut bytes = Vec::new();
+        file.take(max_len as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(file_error)?;
+        if bytes.len() > max_len {
+            return Err(FileError::TooLarge { limit: max_len });
+        }
+        Ok(bytes)
+    }
+
+    fn file_len(&self, path: &str) -> Result<u64, FileError> {
+        std::fs::metadata(path).map(|m| m.len()).map_err(file_error)
+    }
+
+    fn is_symlink(&self, path: &str) -> Result<bool, FileError> {
+        std::fs::symlink_metadata(path)
+            .map(|m| m.file_type().is_symlink())
+            .map_err(file_error)
+    }
+}
+
+fn file_error(e: std::io::Error) -> FileError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => FileError::NotFound,
+        std::io::ErrorKind::PermissionDenied => FileError::PermissionDenied,
+        _ => FileError::Other(e.to_string()),
     }
 }
 

@@ -19,8 +19,10 @@ pub const MAX_TOKEN_FILE: usize = 64 * 1024;
 /// The assertion in a file, re-read every [`REREAD_AFTER`].
 pub struct TokenFile {
     path: String,
-    /// The content and the monotonic time it was read.
-    cached: RefCell<Option<(String, Duration)>>,
+    /// The content and the wall-clock time (Unix seconds) it was read. Wall time,
+    /// because the kubelet rotates the file by wall time and a monotonic clock does not
+    /// survive an instance.
+    cached: RefCell<Option<(String, u64)>>,
 }
 
 impl TokenFile {
@@ -65,10 +67,10 @@ impl TokenFile {
 
 impl AssertionSource for TokenFile {
     fn assertion(&self, platform: &dyn Platform, fresh: bool) -> Result<String, Error> {
-        let now = platform.monotonic();
+        let now = platform.now_unix();
         if !fresh
             && let Some((token, read_at)) = self.cached.borrow().as_ref()
-            && now.saturating_sub(*read_at) < REREAD_AFTER
+            && now.saturating_sub(*read_at) < REREAD_AFTER.as_secs()
         {
             return Ok(token.clone());
         }
