@@ -157,6 +157,21 @@ impl IdentityConfig {
         }
     }
 
+    /// The Service Fabric endpoint and the thumbprint its self-signed certificate must
+    /// have, when Service Fabric is the managed-identity source. The guest cannot check
+    /// a certificate, so the host pins it for that one endpoint.
+    pub fn service_fabric_pin(&self) -> Option<(String, String)> {
+        if !self.credential.uses_managed_identity()
+            || self.managed_identity_source() != Some(SourceKind::ServiceFabric)
+        {
+            return None;
+        }
+        Some((
+            self.managed_identity_url()?,
+            self.var("IDENTITY_SERVER_THUMBPRINT")?,
+        ))
+    }
+
     /// Directories the component may read (read-only): those of the federated token
     /// file and the certificate file, and the Arc agent's key directory when Arc is
     /// the managed-identity source.

@@ -52,7 +52,12 @@ impl Identity {
     /// share the result.
     pub fn new(config: IdentityConfig) -> Result<Self> {
         let runtime = Runtime::new(config.compile_cache_dir.as_deref())?;
-        let allowlist = Allowlist::from_urls(config.outbound_urls().iter().map(String::as_str));
+        let mut allowlist = Allowlist::from_urls(config.outbound_urls().iter().map(String::as_str));
+        if let Some((endpoint, thumbprint)) = config.service_fabric_pin() {
+            allowlist = allowlist
+                .with_pinned_certificate(&endpoint, &thumbprint)
+                .map_err(|why| Error::Config(format!("IDENTITY_SERVER_THUMBPRINT: {why}")))?;
+        }
         tracing::debug!(allowed = ?allowlist.authorities(), "identity component ready");
         Ok(Identity {
             inner: Arc::new(Inner {

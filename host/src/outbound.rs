@@ -1,6 +1,10 @@
 //! The outbound policy: every request the component makes passes this allowlist, and
-//! anything not on it is denied before a connection is made.
+//! anything not on it is denied before a connection is made. Pinned authorities (Service
+//! Fabric's self-signed endpoint) are reached over TLS that trusts only their pinned
+//! certificate (`pinned_tls`); every other authority keeps wasmtime-wasi-http's default
+//! web PKI verification.
 
+use crate::pinned_tls::{self, PinnedTls, Thumbprint};
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -8,6 +12,8 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 #[derive(Clone, Debug, Default)]
 pub struct Allowlist {
     authorities: Arc<Vec<String>>,
+    /// Authorities whose TLS is pinned to a certificate thumbprint; each is also in `authorities`.
+    pinned: Arc<Vec<(String, PinnedTls)>>,
 }
 
 impl Allowlist {
@@ -18,7 +24,40 @@ impl Allowlist {
         authorities.dedup();
         Allowlist {
             authorities: Arc::new(authorities),
+            pinned: Arc::default(),
         }
+    }
+
+    /// Pins the TLS of `url`'s authority to the certificate whose SHA-1 thumbprint is
+    /// `sha1_thumbprint` (Service Fabric's `IDENTITY_SERVER_THUMBPRINT`: 40 hex digits of
+    /// either case, `:` and spaces ignored), and allows that authority if it was not already.
+    ///
+    /// Requests to it then trust exactly that certificate, self-signed or not, and fail before
+    /// any HTTP bytes are sent when the server presents another. `url` must be `https`.
+    pub fn with_pinned_certificate(self, url: &str, sha1_thumbprint: &str) -> Result<Self, String> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| format!("invalid URL to pin a certificate for: {e}"))?;
+        if parsed.scheme() != "https" {
+            return Err(format!(
+                "a pinned certificate needs an https URL, not {}://",
+                parsed.scheme()
+            ));
+        }
+        let authority = authority_of(url)
+            .ok_or_else(|| "the URL to pin a certificate for has no host".to_owned())?;
+        let tls = PinnedTls::new(Thumbprint::parse(sha1_thumbprint)?)?;
+
+        let mut authorities = Arc::unwrap_or_clone(self.authorities);
+        if let Err(at) = authorities.binary_search(&authority) {
+            authorities.insert(at, authority.clone());
+        }
+        let mut pinned = Arc::unwrap_or_clone(self.pinned);
+        pinned.retain(|(a, _)| *a != authority);
+        pinned.push((authority, tls));
+        Ok(Allowlist {
+            authorities: Arc::new(authorities),
+            pinned: Arc::new(pinned),
+        })
     }
 
     /// The allowed `host:port` pairs.
@@ -29,6 +68,15 @@ impl Allowlist {
     /// Whether a request to `uri` may go out.
     pub fn allows(&self, uri: &http::Uri) -> bool {
         authority_of(&uri.to_string()).is_some_and(|a| self.authorities.contains(&a))
+    }
+
+    /// The pinned TLS of `uri`'s authority, if it has one.
+    fn pinned_tls(&self, uri: &http::Uri) -> Option<PinnedTls> {
+        let authority = authority_of(&uri.to_string())?;
+        self.pinned
+            .iter()
+            .find(|(a, _)| *a == authority)
+            .map(|(_, tls)| tls.clone())
     }
 }
 
@@ -58,6 +106,7 @@ impl WasiHttpHooks for Allowlist {
             > + Send,
     > {
         let allowed = self.allows(request.uri());
+        let pinned = self.pinned_tls(request.uri());
         let authority = request
             .uri()
             .authority()
@@ -68,6 +117,9 @@ impl WasiHttpHooks for Allowlist {
                 // Only the authority: paths and queries can name identities.
                 tracing::warn!(%authority, "denied an outbound request not on the allowlist");
                 return Err(HttpError::HttpRequestDenied);
+            }
+            if let Some(tls) = pinned {
+                return pinned_tls::send_request(request, options, tls).await;
             }
             use http_body_util::BodyExt;
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
@@ -106,5 +158,36 @@ mod tests {
         assert!(!allows("http://localhost:8081/msi/token"));
         assert!(!allows("http://169.254.169.254.evil.example/"));
         assert!(!allows("https://169.254.169.254/"));
+    }
+
+    #[test]
+    fn pinning_allows_the_authority_and_checks_its_input() {
+        const THUMBPRINT: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
+        let list = Allowlist::from_urls(["http://localhost:8080"])
+            .with_pinned_certificate("https://LOCALHOST:2377/metadata/identity", THUMBPRINT)
+            .unwrap();
+        assert_eq!(list.authorities(), ["localhost:2377", "localhost:8080"]);
+        let uri = |u: &str| u.parse::<http::Uri>().unwrap();
+        assert!(list.allows(&uri("https://localhost:2377/x")));
+        assert!(list.pinned_tls(&uri("https://localhost:2377/x")).is_some());
+        assert!(list.pinned_tls(&uri("http://localhost:8080/x")).is_none());
+
+        // Pinning again replaces the pin and keeps one entry.
+        let again = list
+            .clone()
+            .with_pinned_certificate("https://localhost:2377/", &THUMBPRINT.to_lowercase())
+            .unwrap();
+        assert_eq!(again.authorities(), list.authorities());
+        assert_eq!(again.pinned.len(), 1);
+
+        let error = |url: &str, thumbprint: &str| {
+            Allowlist::default()
+                .with_pinned_certificate(url, thumbprint)
+                .unwrap_err()
+        };
+        assert!(error("https://localhost:2377", "abc").contains("40 hex digits"));
+        assert!(error("https://localhost:2377", &"g".repeat(40)).contains("hex digits"));
+        assert!(error("http://localhost:2377", THUMBPRINT).contains("https"));
+        assert!(error("not a url", THUMBPRINT).contains("invalid URL"));
     }
 }

@@ -152,3 +152,58 @@ async fn azure_ml_refuses_an_object_id() {
     );
     assert_eq!(world.emulator.count(Endpoint::AzureMl), 0);
 }
+
+fn service_fabric(world: &World, thumbprint: &str) -> IdentityConfig {
+    with_env(
+        world,
+        &[
+            (
+                "IDENTITY_ENDPOINT",
+                world.emulator.service_fabric_endpoint(),
+            ),
+            (
+                "IDENTITY_HEADER",
+                world.emulator.identity_header().to_string(),
+            ),
+            ("IDENTITY_SERVER_THUMBPRINT", thumbprint.to_string()),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn service_fabric_is_reached_over_tls_pinned_to_its_thumbprint() {
+    let world = World::start().await;
+    let thumbprint = world.emulator.service_fabric_thumbprint().to_string();
+    Identity::new(service_fabric(&world, &thumbprint))
+        .unwrap()
+        .get_token(&[VAULT])
+        .await
+        .unwrap();
+    let sent = world
+        .emulator
+        .requests(Endpoint::ServiceFabric)
+        .pop()
+        .unwrap();
+    assert_eq!(
+        sent.header("secret"),
+        Some(world.emulator.identity_header())
+    );
+    assert_eq!(sent.query_param("api-version"), Some("2019-07-01-preview"));
+}
+
+#[tokio::test]
+async fn service_fabric_with_the_wrong_thumbprint_sends_nothing() {
+    let world = World::start().await;
+    let wrong = "0".repeat(40);
+    let err = Identity::new(service_fabric(&world, &wrong))
+        .unwrap()
+        .get_token(&[VAULT])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Token(_)), "{err:?}");
+    assert_eq!(
+        world.emulator.count(Endpoint::ServiceFabric),
+        0,
+        "no request, no secret, reached the server"
+    );
+}
