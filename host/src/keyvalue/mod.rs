@@ -1,0 +1,174 @@
+//! The host's `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch): the shared token
+//! cache's storage, outside every instance.
+//!
+//! | File | Holds |
+//! |---|---|
+//! | `backend.rs` | the async [`Backend`] trait and [`StoreError`] |
+//! | `memory.rs`, `disk.rs`, `redis.rs` | the three backends: process memory, a redb file, Redis |
+//! | `host.rs` | the WIT traits implemented over a [`Backend`] |
+//! | `bindings.rs` | `bindgen!` for the host-only world `host/wit/keyvalue-host.wit` |
+//!
+//! Use: put a [`KeyValueCtx`] (cheap to clone; all clones share one backend) in the
+//! store's data next to its `ResourceTable`, then
+//! `keyvalue::add_to_linker(&mut linker, |s| KeyValueView::new(&s.kv, &mut s.table))`.
+//!
+//! **Expiry.** Draft2 has no TTL. The guest encodes its own expiry in each value and
+//! treats an expired value as absent (overwriting it with `set` or a `cas` swap). Every
+//! backend also stores an optional host-side TTL ([`Backend::set`]'s `ttl`): expired
+//! entries read as absent and are purged. [`KeyValueCtx::with_entry_ttl`] applies one
+//! TTL to everything the guest writes, so abandoned keys cannot pile up forever; it
+//! should exceed the longest life the guest gives a value.
+//!
+//! **Failures.** A backend error reaches the guest as `error::other(message)` and is
+//! logged as a warning; the guest treats it as a cache miss. Opening a configured
+//! backend that fails falls back to process memory, with a warning
+//! ([`KeyValueCtx::from_config`]).
+
+mod backend;
+#[allow(missing_docs)]
+pub mod bindings;
+mod disk;
+mod host;
+mod memory;
+mod redis;
+
+pub use backend::{Backend, KeyPage, PAGE_SIZE, StoreError, StoreResult};
+pub use disk::DiskBackend;
+pub use memory::MemoryBackend;
+pub use redis::RedisBackend;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::{HasData, Linker, ResourceTable};
+
+/// Which backend the host's key-value store uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum KeyValueConfig {
+    /// Process memory, shared by every instance of this process (the default).
+    #[default]
+    Memory,
+    /// A redb file that survives restarts (one process at a time).
+    Disk {
+        /// The database file; created with its directory if missing.
+        path: PathBuf,
+    },
+    /// A Redis server shared by several hosts.
+    Redis {
+        /// `redis://[user:password@]host:port[/db]`.
+        url: String,
+        /// Prepended to every key; [`RedisBackend::DEFAULT_PREFIX`] when `None`.
+        prefix: Option<String>,
+    },
+}
+
+impl KeyValueConfig {
+    /// Open the configured backend. Redis connects lazily, so this does not fail
+    /// because the server is down; call inside a tokio runtime.
+    pub fn open(&self) -> StoreResult<Arc<dyn Backend>> {
+        Ok(match self {
+            Self::Memory => MemoryBackend::process_shared(),
+            Self::Disk { path } => DiskBackend::open(path)?,
+            Self::Redis { url, prefix } => {
+                let prefix = prefix.as_deref().unwrap_or(RedisBackend::DEFAULT_PREFIX);
+                Arc::new(RedisBackend::new(url, prefix)?)
+            }
+        })
+    }
+}
+
+/// Longest key accepted from the guest.
+pub const MAX_KEY_BYTES: usize = 1024;
+/// Largest value accepted from the guest: a token cache entry is a few KiB.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+
+/// The host's key-value state: one backend, shared by every clone and every store.
+#[derive(Clone)]
+pub struct KeyValueCtx {
+    backend: Arc<dyn Backend>,
+    entry_ttl: Option<Duration>,
+}
+
+impl KeyValueCtx {
+    /// A context over `backend`, with no host-side expiry.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Self {
+            backend,
+            entry_ttl: None,
+        }
+    }
+
+    /// The configured backend, or process memory (with a warning) if it cannot open:
+    /// a broken store must not stop the host from getting tokens.
+    pub fn from_config(config: &KeyValueConfig) -> Self {
+        let backend = config.open().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "key-value store unavailable; using process memory");
+            MemoryBackend::process_shared()
+        });
+        Self::new(backend)
+    }
+
+    /// Expire every entry the guest writes `ttl` after its last write.
+    pub fn with_entry_ttl(mut self, ttl: Duration) -> Self {
+        self.entry_ttl = Some(ttl);
+        self
+    }
+
+    /// The backend, for host-side use (e.g. `set` with a TTL of the host's choosing).
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+}
+
+/// What the WIT implementation borrows from the store's data for one call.
+pub struct KeyValueView<'a> {
+    ctx: &'a KeyValueCtx,
+    table: &'a mut ResourceTable,
+}
+
+impl<'a> KeyValueView<'a> {
+    /// Borrow a context and the store's resource table.
+    pub fn new(ctx: &'a KeyValueCtx, table: &'a mut ResourceTable) -> Self {
+        Self { ctx, table }
+    }
+}
+
+/// The `bucket` resource: a namespace in the backend.
+#[derive(Debug)]
+pub struct Bucket {
+    name: String,
+}
+
+/// The `cas` resource: a key and the value it held when last read, which `swap`
+/// requires to be unchanged.
+#[derive(Debug)]
+pub struct Cas {
+    bucket: String,
+    key: String,
+    current: Option<Vec<u8>>,
+}
+
+/// `HasData` marker: the bindings reach a [`KeyValueView`] through it.
+struct HasKeyValue;
+
+impl HasData for HasKeyValue {
+    type Data<'a> = KeyValueView<'a>;
+}
+
+/// Add `wasi:keyvalue/{store,atomics,batch}@0.2.0-draft2` to `linker`.
+pub fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> KeyValueView<'_>,
+) -> wasmtime::Result<()> {
+    bindings::store::add_to_linker::<T, HasKeyValue>(linker, get)?;
+    bindings::atomics::add_to_linker::<T, HasKeyValue>(linker, get)?;
+    bindings::batch::add_to_linker::<T, HasKeyValue>(linker, get)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod host_tests;
+#[cfg(test)]
+mod test_redis;
+#[cfg(test)]
+mod tests;
