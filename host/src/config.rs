@@ -157,6 +157,18 @@ impl IdentityConfig {
         }
     }
 
+    /// The IMDS endpoint, when IMDS may be the managed-identity source (its concurrent
+    /// requests are capped).
+    pub fn imds_url(&self) -> Option<String> {
+        if self.credential.uses_managed_identity()
+            && self.managed_identity_source() == Some(SourceKind::Imds)
+        {
+            self.managed_identity_url()
+        } else {
+            None
+        }
+    }
+
     /// The Service Fabric endpoint and the thumbprint its self-signed certificate must
     /// have, when Service Fabric is the managed-identity source. The guest cannot check
     /// a certificate, so the host pins it for that one endpoint.

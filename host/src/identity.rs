@@ -53,6 +53,9 @@ impl Identity {
     pub fn new(config: IdentityConfig) -> Result<Self> {
         let runtime = Runtime::new(config.compile_cache_dir.as_deref())?;
         let mut allowlist = Allowlist::from_urls(config.outbound_urls().iter().map(String::as_str));
+        if let Some(imds) = config.imds_url() {
+            allowlist = allowlist.with_concurrency_limit(&imds, crate::IMDS_MAX_CONCURRENT);
+        }
         if let Some((endpoint, thumbprint)) = config.service_fabric_pin() {
             allowlist = allowlist
                 .with_pinned_certificate(&endpoint, &thumbprint)

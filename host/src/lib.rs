@@ -14,6 +14,7 @@
 
 mod bindings;
 mod clock;
+mod concurrency;
 mod config;
 mod convert;
 mod credential;
@@ -31,6 +32,7 @@ mod state;
 mod validator;
 
 pub use clock::WallClock;
+pub use concurrency::IMDS_MAX_CONCURRENT;
 pub use config::{IDENTITY_ENV_VARS, IdentityConfig};
 pub use credential_kind::{AppOptions, CertificateSource, CredentialKind};
 pub use engine::COMPONENT_WASM;

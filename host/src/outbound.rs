@@ -14,9 +14,32 @@ pub struct Allowlist {
     authorities: Arc<Vec<String>>,
     /// Authorities whose TLS is pinned to a certificate thumbprint; each is also in `authorities`.
     pinned: Arc<Vec<(String, PinnedTls)>>,
+    /// Authorities with a cap on concurrent requests (process-wide).
+    limits: Arc<Vec<(String, Arc<tokio::sync::Semaphore>)>>,
 }
 
 impl Allowlist {
+    /// Caps concurrent requests to the authority of `url` at `permits`, shared by every
+    /// allowlist in the process (IMDS counts per VM, not per caller).
+    pub fn with_concurrency_limit(mut self, url: &str, permits: usize) -> Self {
+        if let Some(authority) = authority_of(url) {
+            let limiter = crate::concurrency::limiter(&authority, permits);
+            let mut limits = (*self.limits).clone();
+            limits.retain(|(a, _)| *a != authority);
+            limits.push((authority, limiter));
+            self.limits = Arc::new(limits);
+        }
+        self
+    }
+
+    fn limiter(&self, uri: &http::Uri) -> Option<Arc<tokio::sync::Semaphore>> {
+        let authority = authority_of(&uri.to_string())?;
+        self.limits
+            .iter()
+            .find(|(a, _)| *a == authority)
+            .map(|(_, l)| l.clone())
+    }
+
     /// An allowlist of the authorities of `urls` (`http(s)://host[:port]/...`).
     pub fn from_urls<'a>(urls: impl IntoIterator<Item = &'a str>) -> Self {
         let mut authorities: Vec<String> = urls.into_iter().filter_map(authority_of).collect();
@@ -25,6 +48,7 @@ impl Allowlist {
         Allowlist {
             authorities: Arc::new(authorities),
             pinned: Arc::default(),
+            limits: Arc::default(),
         }
     }
 
@@ -57,6 +81,7 @@ impl Allowlist {
         Ok(Allowlist {
             authorities: Arc::new(authorities),
             pinned: Arc::new(pinned),
+            limits: self.limits,
         })
     }
 
@@ -107,6 +132,7 @@ impl WasiHttpHooks for Allowlist {
     > {
         let allowed = self.allows(request.uri());
         let pinned = self.pinned_tls(request.uri());
+        let limiter = self.limiter(request.uri());
         let authority = request
             .uri()
             .authority()
@@ -118,6 +144,15 @@ impl WasiHttpHooks for Allowlist {
                 tracing::warn!(%authority, "denied an outbound request not on the allowlist");
                 return Err(HttpError::HttpRequestDenied);
             }
+            // Held until the response head arrives; managed-identity bodies are small.
+            let _permit = match limiter {
+                Some(l) => Some(
+                    l.acquire_owned()
+                        .await
+                        .map_err(|_| HttpError::HttpRequestDenied)?,
+                ),
+                None => None,
+            };
             if let Some(tls) = pinned {
                 return pinned_tls::send_request(request, options, tls).await;
             }

@@ -136,6 +136,11 @@ impl Emulator {
         &self.state.config.user_assigned
     }
 
+    /// The most requests `endpoint` was answering at the same time (for concurrency caps).
+    pub fn max_in_flight(&self, endpoint: Endpoint) -> usize {
+        self.state.max_in_flight(endpoint)
+    }
+
     /// Requests received by `endpoint` since start or the last [`Emulator::reset_counters`], faulted ones included.
     pub fn count(&self, endpoint: Endpoint) -> usize {
         self.state.count(endpoint)

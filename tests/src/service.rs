@@ -56,6 +56,7 @@ pub(crate) async fn dispatch<S: Service>(
 ) -> Response {
     let request = RecordedRequest::read(request).await;
     let fault = state.admit(S::ENDPOINT, request.clone());
+    let _in_flight = state.enter(S::ENDPOINT);
     let response = respond_with_fault::<S>(state, &request, fault.as_ref()).await;
     // Paths and statuses only: bodies and queries can hold secrets and tokens.
     info!(endpoint = ?S::ENDPOINT, method = %request.method, path = %request.path, status = response.status().as_u16(), fault = fault.as_ref().map(fault_name), "request");

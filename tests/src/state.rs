@@ -45,6 +45,22 @@ struct Knobs {
 struct Traffic {
     received: HashMap<Endpoint, Vec<RecordedRequest>>,
     faults: HashMap<Endpoint, FaultPlan>,
+    /// Requests being answered right now, and the most there ever were at once.
+    in_flight: HashMap<Endpoint, (usize, usize)>,
+}
+
+/// Counts a request as in flight until dropped (also when its connection is dropped).
+pub(crate) struct InFlight<'a> {
+    state: &'a EmulatorState,
+    endpoint: Endpoint,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some((now, _)) = lock(&self.state.traffic).in_flight.get_mut(&self.endpoint) {
+            *now -= 1;
+        }
+    }
 }
 
 /// Every lock guards plain data that no panic can leave half-updated, so a poisoned lock is still usable.
@@ -94,6 +110,24 @@ impl EmulatorState {
             .get(&endpoint)
             .cloned()
             .unwrap_or_default()
+    }
+
+    pub(crate) fn enter(&self, endpoint: Endpoint) -> InFlight<'_> {
+        let mut traffic = lock(&self.traffic);
+        let (now, max) = traffic.in_flight.entry(endpoint).or_default();
+        *now += 1;
+        *max = (*max).max(*now);
+        InFlight {
+            state: self,
+            endpoint,
+        }
+    }
+
+    pub(crate) fn max_in_flight(&self, endpoint: Endpoint) -> usize {
+        lock(&self.traffic)
+            .in_flight
+            .get(&endpoint)
+            .map_or(0, |(_, max)| *max)
     }
 
     pub(crate) fn count(&self, endpoint: Endpoint) -> usize {

@@ -64,3 +64,30 @@ async fn different_scopes_are_different_flights() {
     assert_ne!(a.unwrap().token, b.unwrap().token);
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_more_than_five_requests_reach_imds_at_once() {
+    let world = World::start().await;
+    // Slow answers, so that requests from 16 separate identities would overlap.
+    world.emulator.set_persistent_fault(
+        Endpoint::Imds,
+        Some(Fault::Delay(Duration::from_millis(200))),
+    );
+    let calls = (0..16).map(|_| {
+        let identity = world.identity(Source::Imds);
+        tokio::spawn(async move { identity.get_token(&[VAULT]).await.map(|_| ()) })
+    });
+    for result in futures::future::join_all(calls).await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(
+        world.emulator.count(Endpoint::Imds),
+        16,
+        "separate identities share no cache yet"
+    );
+    let max = world.emulator.max_in_flight(Endpoint::Imds);
+    assert!(
+        (1..=entra_identity_host::IMDS_MAX_CONCURRENT).contains(&max),
+        "{max} at once"
+    );
+}
