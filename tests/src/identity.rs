@@ -35,6 +35,25 @@ impl Selector<'_> {
     }
 }
 
+/// The three selectors of a managed-identity request: `client_id`, `object_id`, and
+/// the resource-id parameter, whose name differs by source (`msi_res_id`, `mi_res_id`).
+pub(crate) fn selectors<'a>(
+    request: &'a crate::recording::RecordedRequest,
+    resource_param: &str,
+) -> [Option<Selector<'a>>; 3] {
+    [
+        request
+            .non_empty_query_param("client_id")
+            .map(Selector::Client),
+        request
+            .non_empty_query_param("object_id")
+            .map(Selector::Object),
+        request
+            .non_empty_query_param(resource_param)
+            .map(Selector::Resource),
+    ]
+}
+
 /// Why a request's identity selection could not be honoured.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum SelectionError {

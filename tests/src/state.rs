@@ -173,6 +173,14 @@ impl EmulatorState {
         lock(&self.knobs).refresh_in
     }
 
+    /// Adds `refresh_in` when a test set one, as a string: how managed-identity
+    /// endpoints write numbers.
+    pub(crate) fn add_refresh_in(&self, body: &mut serde_json::Value) {
+        if let Some(refresh_in) = self.refresh_in() {
+            body["refresh_in"] = serde_json::Value::String(refresh_in.to_string());
+        }
+    }
+
     pub(crate) fn set_arc_legacy_ignores_user_assigned(&self, legacy: bool) {
         lock(&self.knobs).arc_legacy_ignores_user_assigned = legacy;
     }

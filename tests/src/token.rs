@@ -35,6 +35,18 @@ pub(crate) struct Subject<'a> {
     pub(crate) authentication: &'static str,
 }
 
+impl<'a> Subject<'a> {
+    /// A managed identity authenticating to its own endpoint.
+    pub(crate) fn managed(identity: &'a crate::identity::ManagedIdentity) -> Self {
+        Subject {
+            client_id: &identity.client_id,
+            object_id: &identity.object_id,
+            resource_id: Some(&identity.resource_id),
+            authentication: "2",
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Claims<'a> {
     aud: &'a str,

@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::Endpoint;
-use crate::identity::{self, SelectionError, Selector};
+use crate::identity::{self, SelectionError};
 use crate::recording::RecordedRequest;
 use crate::respond;
 use crate::service::{Issuance, Reply, Service};
@@ -55,17 +55,7 @@ impl Service for AppService {
                 "The 'resource' query parameter is required.",
             ));
         };
-        let selectors = [
-            request
-                .non_empty_query_param("client_id")
-                .map(Selector::Client),
-            request
-                .non_empty_query_param("object_id")
-                .map(Selector::Object),
-            request
-                .non_empty_query_param("mi_res_id")
-                .map(Selector::Resource),
-        ];
+        let selectors = identity::selectors(request, "mi_res_id");
         let config = &state.config;
         let identity =
             match identity::select(selectors, &config.system_assigned, &config.user_assigned) {
@@ -80,12 +70,7 @@ impl Service for AppService {
                     ));
                 }
             };
-        let subject = Subject {
-            client_id: &identity.client_id,
-            object_id: &identity.object_id,
-            resource_id: Some(&identity.resource_id),
-            authentication: "2",
-        };
+        let subject = Subject::managed(identity);
         let mut body = json!({
             "access_token": state.mint(&subject, resource, issuance.validity),
             "expires_on": issuance.validity.expires_on.to_string(),
@@ -93,9 +78,7 @@ impl Service for AppService {
             "token_type": "Bearer",
             "client_id": identity.client_id,
         });
-        if let Some(refresh_in) = state.refresh_in() {
-            body["refresh_in"] = Value::String(refresh_in.to_string());
-        }
+        state.add_refresh_in(&mut body);
         Reply::Success(respond::object(body))
     }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::Endpoint;
 use crate::fault::Fault;
-use crate::identity::{self, SelectionError, Selector};
+use crate::identity::{self, SelectionError};
 use crate::recording::RecordedRequest;
 use crate::respond;
 use crate::service::{Issuance, Reply, Service};
@@ -56,17 +56,7 @@ impl Service for Arc {
         let selectors = if legacy {
             [None; 3]
         } else {
-            [
-                request
-                    .non_empty_query_param("client_id")
-                    .map(Selector::Client),
-                request
-                    .non_empty_query_param("object_id")
-                    .map(Selector::Object),
-                request
-                    .non_empty_query_param("msi_res_id")
-                    .map(Selector::Resource),
-            ]
+            identity::selectors(request, "msi_res_id")
         };
         let user_assigned = selectors.iter().any(Option::is_some);
         let config = &state.config;
@@ -88,12 +78,7 @@ impl Service for Arc {
                     ));
                 }
             };
-        let subject = Subject {
-            client_id: &identity.client_id,
-            object_id: &identity.object_id,
-            resource_id: Some(&identity.resource_id),
-            authentication: "2",
-        };
+        let subject = Subject::managed(identity);
         let validity = issuance.validity;
         let mut body = json!({
             "access_token": state.mint(&subject, resource, validity),
@@ -106,9 +91,7 @@ impl Service for Arc {
             body["client_id"] = Value::String(identity.client_id.clone());
             body["msi_res_id"] = Value::String(identity.resource_id.clone());
         }
-        if let Some(refresh_in) = state.refresh_in() {
-            body["refresh_in"] = Value::String(refresh_in.to_string());
-        }
+        state.add_refresh_in(&mut body);
         Reply::Success(respond::object(body))
     }
 

@@ -70,21 +70,14 @@ impl Service for AzureMl {
                 "No managed identity found for the specified clientid.",
             ));
         };
-        let subject = Subject {
-            client_id: &identity.client_id,
-            object_id: &identity.object_id,
-            resource_id: Some(&identity.resource_id),
-            authentication: "2",
-        };
+        let subject = Subject::managed(identity);
         let mut body = json!({
             "access_token": state.mint(&subject, resource, issuance.validity),
             "expires_on": issuance.validity.expires_on.to_string(),
             "resource": resource,
             "token_type": "Bearer",
         });
-        if let Some(refresh_in) = state.refresh_in() {
-            body["refresh_in"] = Value::String(refresh_in.to_string());
-        }
+        state.add_refresh_in(&mut body);
         Reply::Success(respond::object(body))
     }
 

@@ -86,11 +86,10 @@ impl Service for CloudShell {
             ));
         }
         let identity = &state.config.system_assigned;
+        // Cloud Shell answers for a user, not a resource.
         let subject = Subject {
-            client_id: &identity.client_id,
-            object_id: &identity.object_id,
             resource_id: None,
-            authentication: "2",
+            ..Subject::managed(identity)
         };
         let validity = issuance.validity;
         let mut body = json!({
@@ -102,9 +101,7 @@ impl Service for CloudShell {
             "resource": resource,
             "token_type": "Bearer",
         });
-        if let Some(refresh_in) = state.refresh_in() {
-            body["refresh_in"] = Value::String(refresh_in.to_string());
-        }
+        state.add_refresh_in(&mut body);
         Reply::Success(respond::object(body))
     }
 

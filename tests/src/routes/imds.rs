@@ -5,7 +5,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::Endpoint;
-use crate::identity::{self, SelectionError, Selector};
+use crate::identity::{self, SelectionError};
 use crate::recording::RecordedRequest;
 use crate::respond;
 use crate::service::{Issuance, Reply, Service};
@@ -46,17 +46,7 @@ impl Service for Imds {
         let Some(resource) = request.non_empty_query_param("resource") else {
             return Reply::Done(missing_query_variable("resource"));
         };
-        let selectors = [
-            request
-                .non_empty_query_param("client_id")
-                .map(Selector::Client),
-            request
-                .non_empty_query_param("object_id")
-                .map(Selector::Object),
-            request
-                .non_empty_query_param("msi_res_id")
-                .map(Selector::Resource),
-        ];
+        let selectors = identity::selectors(request, "msi_res_id");
         let config = &state.config;
         let identity =
             match identity::select(selectors, &config.system_assigned, &config.user_assigned) {
@@ -70,12 +60,7 @@ impl Service for Imds {
                     ));
                 }
             };
-        let subject = Subject {
-            client_id: &identity.client_id,
-            object_id: &identity.object_id,
-            resource_id: Some(&identity.resource_id),
-            authentication: "2",
-        };
+        let subject = Subject::managed(identity);
         let validity = issuance.validity;
         let mut body = json!({
             "access_token": state.mint(&subject, resource, validity),
@@ -87,9 +72,7 @@ impl Service for Imds {
             "token_type": "Bearer",
             "client_id": identity.client_id,
         });
-        if let Some(refresh_in) = state.refresh_in() {
-            body["refresh_in"] = Value::String(refresh_in.to_string());
-        }
+        state.add_refresh_in(&mut body);
         Reply::Success(respond::object(body))
     }
 

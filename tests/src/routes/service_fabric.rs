@@ -59,12 +59,7 @@ impl Service for ServiceFabric {
             ));
         };
         let identity = &state.config.system_assigned;
-        let subject = Subject {
-            client_id: &identity.client_id,
-            object_id: &identity.object_id,
-            resource_id: Some(&identity.resource_id),
-            authentication: "2",
-        };
+        let subject = Subject::managed(identity);
         let mut body = json!({
             "access_token": state.mint(&subject, resource, issuance.validity),
             "expires_on": issuance.validity.expires_on,
