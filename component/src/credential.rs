@@ -10,6 +10,7 @@ use crate::http::{Request, Response, UrlParts};
 use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport, TransportError};
 use crate::response::{parse_error, parse_token, retry_after};
 use crate::retry::{Attempt, Decision, RetryPolicy};
+use crate::shared_cache::SharedCache;
 use crate::token::{AccessToken, TokenRequest};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -83,6 +84,7 @@ pub struct Credential {
     transport: Box<dyn Transport>,
     platform: Box<dyn Platform>,
     store: SharedStore,
+    shared: Option<Rc<SharedCache>>,
 }
 
 impl Credential {
@@ -98,7 +100,15 @@ impl Credential {
             transport,
             platform,
             store,
+            shared: None,
         }
+    }
+
+    /// Also keeps tokens in `shared` (L2), and coordinates fetches with the other
+    /// instances using it: one fetches, the others wait for its outcome.
+    pub fn with_shared_cache(mut self, shared: Rc<SharedCache>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// What this credential uses, for people.
@@ -115,11 +125,13 @@ impl Credential {
     /// A token for `request`: cached while fresh, refreshed when due (the old token is
     /// returned if that fails), fetched with retries when missing or unusable.
     pub fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
-        self.get_token_inner(request).map_err(|e| {
-            let secrets = self.flow.secrets();
-            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-            e.scrub(&secrets)
-        })
+        self.get_token_inner(request).map_err(|e| self.scrub(e))
+    }
+
+    fn scrub(&self, error: Error) -> Error {
+        let secrets = self.flow.secrets();
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        error.scrub(&secrets)
     }
 
     fn probe(&self) -> Result<(), Error> {
@@ -149,34 +161,57 @@ impl Credential {
         } else {
             self.store.borrow().get(&key)
         };
+        let old = match cached.map(|t| (cache::freshness(&t, now), t)) {
+            Some((Freshness::Fresh, token)) => return Ok(token),
+            Some((Freshness::RefreshDue, old)) => Some(old),
+            _ => None,
+        };
+        match &self.shared {
+            Some(shared) if !bypass => self.through_shared(shared, request, key, old),
+            _ => self.refresh_here(request, key, old),
+        }
+    }
+
+    /// Without a shared cache: refresh a due token with one attempt (keeping the old
+    /// one if that fails), or fetch a missing one with retries.
+    fn refresh_here(
+        &self,
+        request: &TokenRequest,
+        key: CacheKey,
+        old: Option<AccessToken>,
+    ) -> Result<AccessToken, Error> {
         let policy = self.flow.retry_policy();
-        match cached.map(|t| (cache::freshness(&t, now), t)) {
-            Some((Freshness::Fresh, token)) => Ok(token),
-            Some((Freshness::RefreshDue, old)) => {
-                match self.fetch(request, &policy.single_attempt()) {
-                    Ok(token) => Ok(self.keep(key, token)),
-                    Err(_) => {
-                        let now = self.platform.now_unix();
-                        self.store.borrow_mut().put(
-                            key,
-                            cache::defer_refresh(old.clone(), now),
-                            now,
-                        );
-                        Ok(old)
-                    }
-                }
-            }
-            _ => {
+        match old {
+            Some(old) => match self.fetch(request, &policy.single_attempt()) {
+                Ok(token) => Ok(self.keep(key, token)),
+                Err(_) => Ok(self.defer(key, old)),
+            },
+            None => {
                 let token = self.fetch(request, policy)?;
                 Ok(self.keep(key, token))
             }
         }
     }
 
+    /// Keeps a new token in L1 and, when there is one, L2.
     fn keep(&self, key: CacheKey, token: AccessToken) -> AccessToken {
         let now = self.platform.now_unix();
+        if let Some(shared) = &self.shared
+            && let Err(e) = shared.put_token(&key, &token, &*self.platform)
+        {
+            shared.store_failed(&*self.platform, &e);
+        }
         self.store.borrow_mut().put(key, token.clone(), now);
         token
+    }
+
+    /// Serves `old` after a failed refresh, and tries again a little later.
+    fn defer(&self, key: CacheKey, old: AccessToken) -> AccessToken {
+        let now = self.platform.now_unix();
+        self.store
+            .borrow_mut()
+            .put(key, cache::defer_refresh(old.clone(), now), now);
+        old
     }
 
     /// Asks the token service, retrying as `policy` says.
@@ -315,5 +350,9 @@ fn endpoint(http: &Request) -> String {
     }
 }
 
+mod shared;
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_shared;

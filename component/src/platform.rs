@@ -75,8 +75,14 @@ pub trait Platform {
     fn monotonic(&self) -> Duration;
     /// Blocks for `duration`.
     fn sleep(&self, duration: Duration);
-    /// A uniformly random `u64`, for jitter.
+    /// A uniformly random `u64`, for jitter, nonces and lease ids.
     fn random_u64(&self) -> u64;
+
+    /// One line for the operator's log (the component writes it to stderr). Never
+    /// pass a secret.
+    fn warn(&self, message: &str) {
+        let _ = message;
+    }
 
     /// The whole content of the file at `path`, or [`FileError::TooLarge`] when it is
     /// longer than `max_len` bytes (so a huge or growing file is never held in memory).

@@ -16,6 +16,8 @@ pub struct FakeTime {
     mono: Rc<Cell<Duration>>,
     slept: Rc<RefCell<Vec<Duration>>>,
     pub files: FakeFiles,
+    /// Every line given to `Platform::warn`.
+    pub warnings: Rc<RefCell<Vec<String>>>,
 }
 
 impl FakeTime {
@@ -110,6 +112,9 @@ impl Platform for FakePlatform {
     }
     fn random_u64(&self) -> u64 {
         self.random.get()
+    }
+    fn warn(&self, message: &str) {
+        self.time.warnings.borrow_mut().push(message.to_string());
     }
     fn read_file(&self, path: &str, max_len: usize) -> Result<Vec<u8>, FileError> {
         let files = self.files();

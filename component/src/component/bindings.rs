@@ -1,5 +1,6 @@
 //! Generated bindings for the `identity` world; WASI types come from the `wasi` crate
-//! so that its client code and ours share one set of resources.
+//! so that its client code and ours share one set of resources. `wasi:keyvalue`
+//! (draft2, which the `wasi` crate does not carry) is generated here.
 
 wit_bindgen::generate!({
     world: "identity",
@@ -14,7 +15,10 @@ wit_bindgen::generate!({
         "wasi:clocks/wall-clock@0.2.12": ::wasi::clocks::wall_clock,
         "wasi:random/random@0.2.12": ::wasi::random::random,
         "wasi:cli/environment@0.2.12": ::wasi::cli::environment,
+        "wasi:cli/stderr@0.2.12": ::wasi::cli::stderr,
         "wasi:filesystem/types@0.2.12": ::wasi::filesystem::types,
         "wasi:filesystem/preopens@0.2.12": ::wasi::filesystem::preopens,
+        "wasi:keyvalue/store@0.2.0-draft2": generate,
+        "wasi:keyvalue/atomics@0.2.0-draft2": generate,
     },
 });

@@ -2,6 +2,7 @@
 
 use super::bindings::exports::entra::identity::credentials as wit;
 use super::convert;
+use super::shared::shared_cache;
 use super::wasi_platform::{WasiPlatform, WasiTransport};
 use crate::cache::MemoryStore;
 use crate::chain::{self, ChainOptions, ChainedCredential};
@@ -23,14 +24,24 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// A credential over the wasi:http transport and the instance's cache.
-fn credential(flow: Box<dyn Flow>) -> Credential {
-    Credential::new(
+/// A credential over the wasi:http transport and the instance's caches (L1, and L2
+/// when configured; constructors check its configuration first).
+pub(super) fn credential(flow: Box<dyn Flow>) -> Credential {
+    let credential = Credential::new(
         flow,
         Box::new(WasiTransport),
         Box::new(WasiPlatform),
         STORE.with(Rc::clone),
-    )
+    );
+    match shared_cache() {
+        Ok(Some(shared)) => credential.with_shared_cache(shared),
+        _ => credential,
+    }
+}
+
+/// A malformed cache key fails every constructor, with what to fix.
+fn check_cache_config() -> Result<(), wit::Error> {
+    shared_cache().map(|_| ()).map_err(convert::error)
 }
 
 pub(super) enum CredentialResource {
@@ -47,6 +58,7 @@ impl CredentialResource {
     }
 
     fn single(flow: Result<Box<dyn Flow>, Error>) -> Result<wit::Credential, wit::Error> {
+        check_cache_config()?;
         let flow = flow.map_err(convert::error)?;
         Ok(wit::Credential::new(CredentialResource::Single(
             credential(flow),
@@ -63,6 +75,7 @@ impl wit::GuestCredential for CredentialResource {
     }
 
     fn default_chain(options: wit::ManagedIdentityOptions) -> Result<wit::Credential, wit::Error> {
+        check_cache_config()?;
         let (managed_identity, settings) = convert::options(options);
         let options = ChainOptions {
             managed_identity,

@@ -1,17 +1,23 @@
 //! The `entra:identity` component: WIT glue over the protocol core.
 //!
 //! Only compiled for `wasm32`. `bindings` holds the generated code, `convert` maps
-//! between WIT types and core types, `credentials` and `validation` are the two
-//! exports, `wasi_platform` implements the core's
-//! `Transport` and `Platform` over `wasi:http`, `wasi:clocks` and `wasi:random`.
+//! between WIT types and core types; `credentials`, `validation` and `tokens` are the
+//! three exports; `wasi_platform` implements the core's `Transport` and `Platform`
+//! over `wasi:http`, `wasi:clocks`, `wasi:random` and stderr; `keyvalue` the shared
+//! cache's store over `wasi:keyvalue`, which `shared` opens once per instance.
 
 mod bindings;
 mod convert;
 mod credentials;
+mod keyvalue;
+mod shared;
+mod tokens;
 mod validation;
 mod wasi_platform;
 
-use bindings::exports::entra::identity::{credentials as wit, validation as wit_validation};
+use bindings::exports::entra::identity::{
+    credentials as wit, tokens as wit_tokens, validation as wit_validation,
+};
 
 struct Component;
 
@@ -34,6 +40,12 @@ impl wit_validation::Guest for Component {
         scope: String,
     ) -> Result<(), wit_validation::ValidationError> {
         validation::require_scope(claims, scope)
+    }
+}
+
+impl wit_tokens::Guest for Component {
+    fn get_token(scopes: Vec<String>) -> Result<wit_tokens::AccessToken, wit_tokens::Error> {
+        tokens::get_token(scopes)
     }
 }
 

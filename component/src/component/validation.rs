@@ -1,6 +1,7 @@
 //! The `entra:identity/validation` export.
 
 use super::bindings::exports::entra::identity::validation as wit;
+use super::shared::shared_cache;
 use super::wasi_platform::{WasiPlatform, WasiTransport};
 use crate::validation::{self, Claims, KeyCache, ValidationError, Validator, ValidatorOptions};
 use std::cell::RefCell;
@@ -36,6 +37,12 @@ impl wit::GuestValidator for ValidatorResource {
             Box::new(WasiPlatform),
         )
         .map_err(error)?;
+        // A malformed cache key is reported by the credentials; here it only means
+        // keys are cached in this instance alone.
+        let validator = match shared_cache() {
+            Ok(Some(shared)) => validator.with_shared_cache(shared),
+            _ => validator,
+        };
         Ok(wit::Validator::new(ValidatorResource(validator)))
     }
 

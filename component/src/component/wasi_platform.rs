@@ -34,6 +34,10 @@ impl Platform for WasiPlatform {
         wasi::random::random::get_random_u64()
     }
 
+    fn warn(&self, message: &str) {
+        eprintln!("entra-identity: {message}");
+    }
+
     // Files go through wasi:filesystem via std, so only what the host pre-opened
     // (read-only) is reachable.
     fn read_file(&self, path: &str, max_len: usize) -> Result<Vec<u8>, FileError> {

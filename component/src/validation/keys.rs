@@ -49,6 +49,11 @@ impl KeyCache {
         self.last_attempt = Some(now);
     }
 
+    /// When the keys held were fetched (by this instance or the one that shared them).
+    pub(super) fn fetched_at(&self) -> Option<u64> {
+        self.fetched_at
+    }
+
     pub(super) fn has_keys(&self) -> bool {
         !self.keys.is_empty()
     }

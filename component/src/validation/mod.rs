@@ -17,6 +17,8 @@ pub use options::ValidatorOptions;
 
 use crate::http::{Request, UrlParts};
 use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport};
+use crate::shared_cache::SharedCache;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -30,6 +32,16 @@ pub struct Validator {
     keys: Rc<RefCell<KeyCache>>,
     transport: Box<dyn Transport>,
     platform: Box<dyn Platform>,
+    shared: Option<Rc<SharedCache>>,
+}
+
+/// Metadata and keys as kept in the shared cache, so a fresh instance (one per request,
+/// in Spin) validates without fetching them again.
+#[derive(Serialize, Deserialize)]
+struct SharedKeys {
+    issuer: String,
+    jwks: String,
+    fetched_at: u64,
 }
 
 impl Validator {
@@ -46,7 +58,14 @@ impl Validator {
             keys,
             transport,
             platform,
+            shared: None,
         })
+    }
+
+    /// Also keeps the authority's keys in `shared` (L2) for other instances.
+    pub fn with_shared_cache(mut self, shared: Rc<SharedCache>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     /// The options this validator was built with.
@@ -61,7 +80,9 @@ impl Validator {
         // garbage cannot make the validator call the authority.
         let parsed = jwt::parse(token)?;
         let now = self.platform.now_unix();
-        if self.keys.borrow().should_fetch(&parsed.header.kid, now) {
+        if self.keys.borrow().should_fetch(&parsed.header.kid, now)
+            && !self.load_shared_keys(&parsed.header.kid, now)
+        {
             self.refresh_keys(now)?;
         }
         let keys = self.keys.borrow();
@@ -82,10 +103,61 @@ impl Validator {
     fn refresh_keys(&self, now: u64) -> Result<(), ValidationError> {
         self.keys.borrow_mut().note_attempt(now);
         match self.fetch() {
-            Ok((issuer, jwks)) => self.keys.borrow_mut().replace(&jwks, issuer, now),
+            Ok((issuer, jwks)) => {
+                self.keys.borrow_mut().replace(&jwks, issuer.clone(), now)?;
+                self.share_keys(issuer, jwks, now);
+                Ok(())
+            }
             // Stale keys still verify the tokens they signed; rotation is slow.
             Err(_) if self.keys.borrow().has_keys() => Ok(()),
             Err(e) => Err(e),
+        }
+    }
+
+    /// Takes keys another instance fetched, if they are newer than ours and know
+    /// `kid`. A store failure or an unusable entry just means fetching as usual.
+    fn load_shared_keys(&self, kid: &str, now: u64) -> bool {
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        let name = self.options.metadata_url();
+        let stored = match shared.blob(&name, now, &*self.platform) {
+            Ok(Some(blob)) => serde_json::from_slice::<SharedKeys>(&blob).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                shared.store_failed(&*self.platform, &e);
+                None
+            }
+        };
+        let Some(stored) = stored else {
+            return false;
+        };
+        let mut keys = self.keys.borrow_mut();
+        if keys.fetched_at().is_some_and(|at| at >= stored.fetched_at)
+            || now >= stored.fetched_at + KEYS_TTL
+        {
+            return false;
+        }
+        keys.replace(stored.jwks.as_bytes(), stored.issuer, stored.fetched_at)
+            .is_ok()
+            && keys.key(kid).is_some()
+    }
+
+    fn share_keys(&self, issuer: String, jwks: Vec<u8>, now: u64) {
+        let (Some(shared), Ok(jwks)) = (&self.shared, String::from_utf8(jwks)) else {
+            return;
+        };
+        let stored = SharedKeys {
+            issuer,
+            jwks,
+            fetched_at: now,
+        };
+        let Ok(payload) = serde_json::to_vec(&stored) else {
+            return;
+        };
+        let name = self.options.metadata_url();
+        if let Err(e) = shared.put_blob(&name, now + KEYS_TTL, &payload, &*self.platform) {
+            shared.store_failed(&*self.platform, &e);
         }
     }
 

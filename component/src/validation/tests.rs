@@ -421,3 +421,46 @@ fn keys_unavailable_is_typed_and_retried_soon_when_cold() {
     serve_keys(&h.transport, vec![jwk(KEY_PEM, "k1")]);
     assert!(h.validator.validate(&token).is_ok());
 }
+
+#[test]
+fn keys_fetched_by_one_instance_serve_a_fresh_one_through_the_shared_cache() {
+    use crate::shared_cache::{Keyring, MemoryKeyValue, Protection, SharedCache};
+    let store = MemoryKeyValue::default();
+    let time = FakeTime::at(NOW);
+    let transport = FakeTransport::new(&time);
+    serve_keys(&transport, vec![jwk(KEY_PEM, "k1")]);
+    let instance = || {
+        let platform = FakePlatform::new(&time);
+        let shared = SharedCache::new(
+            Box::new(store.clone()),
+            Protection::Encrypted(Keyring::from_keys(&[[5; 32]])),
+            &platform,
+        );
+        Validator::new(
+            ValidatorOptions::new(TENANT, vec![AUDIENCE.into()]),
+            Rc::new(RefCell::new(KeyCache::default())),
+            Box::new(transport.clone()),
+            Box::new(platform),
+        )
+        .unwrap()
+        .with_shared_cache(Rc::new(shared))
+    };
+    let token = sign(&v1_claims(TENANT), "k1", KEY_PEM);
+    instance().validate(&token).unwrap();
+    assert_eq!(transport.count(), 2, "metadata and keys");
+    for _ in 0..10 {
+        instance().validate(&token).unwrap();
+    }
+    assert_eq!(transport.count(), 2, "fresh instances used the shared keys");
+    // A day later the shared keys are stale: the next instance fetches again.
+    time.advance(std::time::Duration::from_secs(KEYS_TTL));
+    serve_keys(&transport, vec![jwk(KEY_PEM, "k1")]);
+    let token = sign(
+        &json!({"aud": AUDIENCE, "iss": format!("https://sts.windows.net/{TENANT}/"), "tid": TENANT,
+                "iat": NOW + KEYS_TTL - 60, "nbf": NOW + KEYS_TTL - 60, "exp": NOW + KEYS_TTL + 3600}),
+        "k1",
+        KEY_PEM,
+    );
+    instance().validate(&token).unwrap();
+    assert_eq!(transport.count(), 4);
+}

@@ -1,0 +1,291 @@
+//! The shared cache's operations over a [`KeyValue`] store: tokens, remembered
+//! failures, and the lease that lets one instance fetch while the others wait.
+
+use super::entry::{self, EntryError, Opened, Protection};
+use super::keyring::hex;
+use super::record::{self, Remembered};
+use super::store::{KeyValue, StoreError};
+use crate::cache::CacheKey;
+use crate::platform::Platform;
+use crate::token::AccessToken;
+use sha2::{Digest, Sha256};
+use std::cell::Cell;
+use std::fmt;
+
+const TOKEN: u8 = b't';
+const FAILURE: u8 = b'f';
+const LEASE: u8 = b'l';
+const BLOB: u8 = b'k';
+
+/// L2: tokens, failures and leases in a store shared by instances.
+pub struct SharedCache {
+    store: Box<dyn KeyValue>,
+    protection: Protection,
+    owner: [u8; 8],
+    /// Set while the store is failing, so a dead store is reported once, not per call.
+    failing: Cell<bool>,
+}
+
+impl fmt::Debug for SharedCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedCache")
+            .field("protection", &self.protection)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of asking for the lease on a key.
+#[derive(Debug)]
+pub enum Lease {
+    /// This instance fetches; release the lease afterwards.
+    Acquired(Held),
+    /// Another instance holds it. `observed` are the lease's bytes as read, so a
+    /// waiter can tell a lease that never changes (its holder died) from a new one.
+    Busy {
+        /// The lease's stored bytes.
+        observed: Vec<u8>,
+    },
+}
+
+/// A lease this instance holds.
+#[derive(Debug)]
+pub struct Held {
+    key: String,
+    bytes: Vec<u8>,
+}
+
+/// The storage key of `name` for records of `kind`: a hash, so scopes and client ids
+/// are not readable in the store.
+fn storage_key(kind: u8, name: &str) -> String {
+    let digest = Sha256::digest(name.as_bytes());
+    format!("entra-identity/v1/{}/{}", kind as char, hex(&digest))
+}
+
+fn nonce(platform: &dyn Platform) -> [u8; 24] {
+    let mut n = [0u8; 24];
+    for chunk in n.chunks_mut(8) {
+        chunk.copy_from_slice(&platform.random_u64().to_le_bytes());
+    }
+    n
+}
+
+impl SharedCache {
+    /// A cache over `store`, sealing entries as `protection` says.
+    pub fn new(store: Box<dyn KeyValue>, protection: Protection, platform: &dyn Platform) -> Self {
+        SharedCache {
+            store,
+            protection,
+            owner: platform.random_u64().to_le_bytes(),
+            failing: Cell::new(false),
+        }
+    }
+
+    /// Reports a store failure once until the store works again. The caller carries
+    /// on with L1 and the token service: a dead store never fails a token request.
+    pub fn store_failed(&self, platform: &dyn Platform, error: &StoreError) {
+        if !self.failing.replace(true) {
+            platform.warn(&format!(
+                "shared cache: the key-value store failed ({error}); using this instance's \
+                 cache and the token service until it answers again"
+            ));
+        }
+    }
+
+    /// The store answered: a later failure is worth reporting again.
+    pub fn store_ok(&self, platform: &dyn Platform) {
+        if self.failing.replace(false) {
+            platform.warn("shared cache: the key-value store answers again");
+        }
+    }
+
+    fn read(
+        &self,
+        kind: u8,
+        name: &str,
+        now: u64,
+        platform: &dyn Platform,
+    ) -> Result<Option<Opened>, StoreError> {
+        let key = storage_key(kind, name);
+        let Some(bytes) = self.store.get(&key)? else {
+            return Ok(None);
+        };
+        match entry::open(&self.protection, kind, &key, &bytes) {
+            Ok(opened) if opened.expiry > now => Ok(Some(opened)),
+            Ok(_) => Ok(None),
+            Err(why) => {
+                ignored(platform, kind, why);
+                Ok(None)
+            }
+        }
+    }
+
+    fn write(
+        &self,
+        kind: u8,
+        name: &str,
+        expiry: u64,
+        payload: &[u8],
+        platform: &dyn Platform,
+    ) -> Result<(), StoreError> {
+        let key = storage_key(kind, name);
+        let sealed = entry::seal(
+            &self.protection,
+            kind,
+            &key,
+            expiry,
+            payload,
+            nonce(platform),
+        );
+        self.store.set(&key, &sealed)
+    }
+
+    /// The token stored for `key`, unless absent, expired or not acceptable.
+    pub fn token(
+        &self,
+        key: &CacheKey,
+        now: u64,
+        platform: &dyn Platform,
+    ) -> Result<Option<AccessToken>, StoreError> {
+        let opened = self.read(TOKEN, key.as_str(), now, platform)?;
+        Ok(opened.and_then(|o| record::token_from(&o.payload, o.expiry)))
+    }
+
+    /// Stores `token` for `key` until it expires.
+    pub fn put_token(
+        &self,
+        key: &CacheKey,
+        token: &AccessToken,
+        platform: &dyn Platform,
+    ) -> Result<(), StoreError> {
+        let payload = record::token_payload(token);
+        self.write(TOKEN, key.as_str(), token.expires_on, &payload, platform)
+    }
+
+    /// The failure remembered for `key`, while it stands.
+    pub fn failure(
+        &self,
+        key: &CacheKey,
+        now: u64,
+        platform: &dyn Platform,
+    ) -> Result<Option<Remembered>, StoreError> {
+        let opened = self.read(FAILURE, key.as_str(), now, platform)?;
+        Ok(opened.and_then(|o| record::failure_from(&o.payload, o.expiry)))
+    }
+
+    /// Remembers `failure` for `key` until `failure.until`.
+    pub fn remember(
+        &self,
+        key: &CacheKey,
+        failure: &Remembered,
+        platform: &dyn Platform,
+    ) -> Result<(), StoreError> {
+        let payload = record::failure_payload(failure);
+        self.write(FAILURE, key.as_str(), failure.until, &payload, platform)
+    }
+
+    /// Takes the lease on `key` for `length` seconds if it is free, expired, not
+    /// acceptable, or still exactly `stale` (a lease its holder abandoned).
+    pub fn try_lease(
+        &self,
+        key: &CacheKey,
+        now: u64,
+        length: u64,
+        stale: Option<&[u8]>,
+        platform: &dyn Platform,
+    ) -> Result<Lease, StoreError> {
+        let key_name = storage_key(LEASE, key.as_str());
+        let current = self.store.get(&key_name)?;
+        let free = match &current {
+            None => true,
+            Some(bytes) if stale == Some(bytes.as_slice()) => true,
+            Some(bytes) => match entry::open(&self.protection, LEASE, &key_name, bytes) {
+                Ok(opened) => opened.expiry <= now,
+                Err(why) => {
+                    ignored(platform, LEASE, why);
+                    true
+                }
+            },
+        };
+        if !free {
+            return Ok(Lease::Busy {
+                observed: current.unwrap_or_default(),
+            });
+        }
+        let mut payload = self.owner.to_vec();
+        payload.extend_from_slice(&platform.random_u64().to_le_bytes());
+        let mine = entry::seal(
+            &self.protection,
+            LEASE,
+            &key_name,
+            now.saturating_add(length),
+            &payload,
+            nonce(platform),
+        );
+        if self
+            .store
+            .compare_and_swap(&key_name, current.as_deref(), &mine)?
+        {
+            Ok(Lease::Acquired(Held {
+                key: key_name,
+                bytes: mine,
+            }))
+        } else {
+            let observed = self.store.get(&key_name)?.unwrap_or_default();
+            Ok(Lease::Busy { observed })
+        }
+    }
+
+    /// The lease's stored bytes now (empty when there is none).
+    pub fn lease_bytes(&self, key: &CacheKey) -> Result<Vec<u8>, StoreError> {
+        let key_name = storage_key(LEASE, key.as_str());
+        Ok(self.store.get(&key_name)?.unwrap_or_default())
+    }
+
+    /// Gives the lease up, unless another instance has already taken it over.
+    pub fn release(&self, held: Held, platform: &dyn Platform) -> Result<(), StoreError> {
+        let released = entry::seal(
+            &self.protection,
+            LEASE,
+            &held.key,
+            0,
+            &self.owner,
+            nonce(platform),
+        );
+        self.store
+            .compare_and_swap(&held.key, Some(&held.bytes), &released)
+            .map(|_| ())
+    }
+
+    /// A blob stored under `name` (e.g. an authority's signing keys), while it lasts.
+    pub fn blob(
+        &self,
+        name: &str,
+        now: u64,
+        platform: &dyn Platform,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.read(BLOB, name, now, platform)?.map(|o| o.payload))
+    }
+
+    /// Stores a blob under `name` until `expiry`.
+    pub fn put_blob(
+        &self,
+        name: &str,
+        expiry: u64,
+        payload: &[u8],
+        platform: &dyn Platform,
+    ) -> Result<(), StoreError> {
+        self.write(BLOB, name, expiry, payload, platform)
+    }
+}
+
+fn ignored(platform: &dyn Platform, kind: u8, why: EntryError) {
+    let what = match kind {
+        TOKEN => "a cached token",
+        FAILURE => "a remembered failure",
+        LEASE => "a fetch lease",
+        _ => "a cached signing-key set",
+    };
+    platform.warn(&format!(
+        "shared cache: ignored {what} because {why}; it will be replaced"
+    ));
+}

@@ -1,0 +1,349 @@
+use super::entry::{open, seal};
+use super::*;
+use crate::cache::CacheKey;
+use crate::testing::{FakePlatform, FakeTime, T0};
+use crate::token::{AccessToken, TokenRequest};
+use base64::Engine;
+
+const KEY_A: [u8; 32] = [7; 32];
+const KEY_B: [u8; 32] = [9; 32];
+
+fn token() -> AccessToken {
+    AccessToken {
+        token: "eyJ.secret-token.sig".into(),
+        token_type: "Bearer".into(),
+        expires_on: T0 + 3600,
+        refresh_on: T0 + 1800,
+    }
+}
+
+fn key() -> CacheKey {
+    CacheKey::new(
+        "imds|system",
+        &TokenRequest::scope("https://vault.azure.net/.default"),
+    )
+}
+
+fn encrypted(keys: &[[u8; 32]]) -> Protection {
+    Protection::Encrypted(Keyring::from_keys(keys))
+}
+
+struct Rig {
+    time: FakeTime,
+    platform: FakePlatform,
+    store: MemoryKeyValue,
+}
+
+impl Rig {
+    fn new() -> Self {
+        let time = FakeTime::at(T0);
+        Rig {
+            platform: FakePlatform::new(&time),
+            time,
+            store: MemoryKeyValue::default(),
+        }
+    }
+    fn cache(&self, protection: Protection) -> SharedCache {
+        SharedCache::new(Box::new(self.store.clone()), protection, &self.platform)
+    }
+    fn only_value(&self) -> (String, Vec<u8>) {
+        let map = self.store.map.borrow();
+        assert_eq!(map.len(), 1, "{:?}", map.keys().collect::<Vec<_>>());
+        let (k, v) = map.iter().next().unwrap();
+        (k.clone(), v.clone())
+    }
+    fn overwrite(&self, value: Vec<u8>) {
+        let (k, _) = self.only_value();
+        self.store.map.borrow_mut().insert(k, value);
+    }
+}
+
+#[test]
+fn a_token_round_trips_and_is_never_stored_in_clear() {
+    let rig = Rig::new();
+    let cache = rig.cache(encrypted(&[KEY_A]));
+    cache.put_token(&key(), &token(), &rig.platform).unwrap();
+    let (storage_key, bytes) = rig.only_value();
+    assert!(storage_key.starts_with("entra-identity/v1/t/"));
+    // Neither the token nor what it is for is readable in the store.
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(!text.contains("secret-token") && !storage_key.contains("vault"));
+    assert_eq!(value_expiry(&bytes), Some(T0 + 3600));
+    assert_eq!(
+        cache.token(&key(), T0, &rig.platform).unwrap(),
+        Some(token())
+    );
+}
+
+#[test]
+fn every_flipped_byte_and_every_truncation_is_rejected_and_reported() {
+    let rig = Rig::new();
+    let cache = rig.cache(encrypted(&[KEY_A]));
+    cache.put_token(&key(), &token(), &rig.platform).unwrap();
+    let (_, good) = rig.only_value();
+    for i in 0..good.len() {
+        let mut bad = good.clone();
+        bad[i] ^= 0x01;
+        rig.overwrite(bad);
+        // A flipped expiry byte may push the entry into the past: absent either way.
+        assert_eq!(
+            cache.token(&key(), T0, &rig.platform).unwrap(),
+            None,
+            "byte {i}"
+        );
+    }
+    for len in 0..good.len() {
+        rig.overwrite(good[..len].to_vec());
+        assert_eq!(
+            cache.token(&key(), T0, &rig.platform).unwrap(),
+            None,
+            "len {len}"
+        );
+    }
+    let warnings = rig.time.warnings.borrow();
+    assert!(warnings.iter().any(|w| w.contains("failed authentication")));
+    assert!(warnings.iter().any(|w| w.contains("truncated")));
+    assert!(warnings.iter().all(|w| !w.contains("secret-token")));
+}
+
+#[test]
+fn an_entry_moved_to_another_key_does_not_open() {
+    let rig = Rig::new();
+    let cache = rig.cache(encrypted(&[KEY_A]));
+    cache.put_token(&key(), &token(), &rig.platform).unwrap();
+    let (_, bytes) = rig.only_value();
+    let other = CacheKey::new(
+        "imds|system",
+        &TokenRequest::scope("https://graph.microsoft.com/.default"),
+    );
+    cache.put_token(&other, &token(), &rig.platform).unwrap();
+    let other_key = rig
+        .store
+        .map
+        .borrow()
+        .keys()
+        .find(|k| **k != rig.only_value_key_for(&bytes))
+        .cloned()
+        .unwrap();
+    rig.store.map.borrow_mut().insert(other_key, bytes);
+    assert_eq!(cache.token(&other, T0, &rig.platform).unwrap(), None);
+}
+
+impl Rig {
+    fn only_value_key_for(&self, bytes: &[u8]) -> String {
+        self.store
+            .map
+            .borrow()
+            .iter()
+            .find(|(_, v)| v.as_slice() == bytes)
+            .map(|(k, _)| k.clone())
+            .unwrap()
+    }
+}
+
+#[test]
+fn keys_rotate_old_entries_still_open_new_ones_use_the_first_key() {
+    let rig = Rig::new();
+    rig.cache(encrypted(&[KEY_A]))
+        .put_token(&key(), &token(), &rig.platform)
+        .unwrap();
+    let rotated = rig.cache(encrypted(&[KEY_B, KEY_A]));
+    assert_eq!(
+        rotated.token(&key(), T0, &rig.platform).unwrap(),
+        Some(token())
+    );
+    rotated.put_token(&key(), &token(), &rig.platform).unwrap();
+    // Written with B now: an instance with only A cannot read it, one with only B can.
+    assert_eq!(
+        rig.cache(encrypted(&[KEY_A]))
+            .token(&key(), T0, &rig.platform)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        rig.cache(encrypted(&[KEY_B]))
+            .token(&key(), T0, &rig.platform)
+            .unwrap(),
+        Some(token())
+    );
+    assert!(
+        rig.time
+            .warnings
+            .borrow()
+            .iter()
+            .any(|w| w.contains("not in ENTRA_IDENTITY_CACHE_KEY"))
+    );
+}
+
+#[test]
+fn clear_entries_are_refused_where_encryption_is_configured() {
+    let rig = Rig::new();
+    rig.cache(Protection::Plaintext)
+        .put_token(&key(), &token(), &rig.platform)
+        .unwrap();
+    let (_, bytes) = rig.only_value();
+    assert!(String::from_utf8_lossy(&bytes).contains("secret-token"));
+    assert_eq!(
+        rig.cache(encrypted(&[KEY_A]))
+            .token(&key(), T0, &rig.platform)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        rig.cache(Protection::Plaintext)
+            .token(&key(), T0, &rig.platform)
+            .unwrap(),
+        Some(token())
+    );
+}
+
+#[test]
+fn a_header_edited_to_extend_life_fails_authentication() {
+    let protection = encrypted(&[KEY_A]);
+    let sealed = seal(&protection, b't', "k", T0 + 10, b"payload", [1; 24]);
+    let mut extended = sealed.clone();
+    extended[4..12].copy_from_slice(&(T0 + 999_999).to_be_bytes());
+    assert_eq!(
+        open(&protection, b't', "k", &extended),
+        Err(EntryError::Tampered)
+    );
+    assert_eq!(
+        open(&protection, b'f', "k", &sealed),
+        Err(EntryError::WrongKind)
+    );
+    assert_eq!(
+        open(&protection, b't', "k", &sealed).unwrap().payload,
+        b"payload"
+    );
+}
+
+#[test]
+fn expired_entries_read_as_absent() {
+    let rig = Rig::new();
+    let cache = rig.cache(encrypted(&[KEY_A]));
+    cache.put_token(&key(), &token(), &rig.platform).unwrap();
+    assert_eq!(cache.token(&key(), T0 + 3600, &rig.platform).unwrap(), None);
+}
+
+#[test]
+fn one_lease_at_a_time_until_released_or_expired_or_abandoned() {
+    let rig = Rig::new();
+    let a = rig.cache(encrypted(&[KEY_A]));
+    let b = rig.cache(encrypted(&[KEY_A]));
+    let p = &rig.platform;
+    let Lease::Acquired(held) = a.try_lease(&key(), T0, 30, None, p).unwrap() else {
+        panic!("free lease not acquired");
+    };
+    let Lease::Busy { observed } = b.try_lease(&key(), T0, 30, None, p).unwrap() else {
+        panic!("held lease acquired twice");
+    };
+    // Past its length, anyone may take it.
+    assert!(matches!(
+        b.try_lease(&key(), T0 + 30, 30, None, p).unwrap(),
+        Lease::Acquired(_)
+    ));
+    // A holder that lost its lease cannot release the new holder's.
+    a.release(held, p).unwrap();
+    assert!(matches!(
+        a.try_lease(&key(), T0 + 31, 30, None, p).unwrap(),
+        Lease::Busy { .. }
+    ));
+    // A lease seen unchanged (abandoned) is taken over, by exactly one of two takers.
+    let current = b.lease_bytes(&key()).unwrap();
+    assert_ne!(current, observed);
+    let first = a.try_lease(&key(), T0 + 31, 30, Some(&current), p).unwrap();
+    let second = b.try_lease(&key(), T0 + 31, 30, Some(&current), p).unwrap();
+    assert!(matches!(first, Lease::Acquired(_)));
+    assert!(matches!(second, Lease::Busy { .. }));
+    let Lease::Acquired(held) = first else {
+        unreachable!()
+    };
+    a.release(held, p).unwrap();
+    assert!(matches!(
+        b.try_lease(&key(), T0 + 31, 30, None, p).unwrap(),
+        Lease::Acquired(_)
+    ));
+}
+
+#[test]
+fn a_remembered_failure_counts_down_and_says_it_was_remembered() {
+    let rig = Rig::new();
+    let cache = rig.cache(encrypted(&[KEY_A]));
+    let r = Remembered {
+        error: crate::Error::Throttled {
+            retry_after: 30,
+            message: "IMDS answered 429".into(),
+        },
+        at: T0,
+        until: T0 + 30,
+    };
+    cache.remember(&key(), &r, &rig.platform).unwrap();
+    let back = cache
+        .failure(&key(), T0 + 10, &rig.platform)
+        .unwrap()
+        .unwrap();
+    match back.error_at(T0 + 10) {
+        crate::Error::Throttled {
+            retry_after,
+            message,
+        } => {
+            assert_eq!(retry_after, 20);
+            assert!(message.contains("remembered"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cache.failure(&key(), T0 + 30, &rig.platform).unwrap(), None);
+}
+
+#[test]
+fn key_configuration_errors_say_what_to_fix_without_the_value() {
+    let short = base64::engine::general_purpose::STANDARD.encode([1u8; 16]);
+    let env =
+        |v: &'static str| move |k: &str| (k == "ENTRA_IDENTITY_CACHE_KEY").then(|| v.to_string());
+    let leaked = format!(
+        "{},{}",
+        base64::engine::general_purpose::STANDARD.encode(KEY_A),
+        short
+    );
+    let leaked: &'static str = Box::leak(leaked.into_boxed_str());
+    let e = cache_config(&env(leaked)).unwrap_err();
+    let shown = format!("{e} {e:?}");
+    assert!(shown.contains("key 2 of 2 decodes to 16 bytes"), "{shown}");
+    assert!(!shown.contains(&short) && !shown.contains(&leaked[..20]));
+    let e = cache_config(&env("not base64!")).unwrap_err();
+    assert!(e.to_string().contains("not base64"));
+}
+
+#[test]
+fn without_a_key_the_cache_is_off_and_says_why_unless_plaintext_is_allowed() {
+    let none = |_: &str| None;
+    match cache_config(&none).unwrap() {
+        SharedCacheConfig::Off { why: Some(why) } => {
+            assert!(why.contains("ENTRA_IDENTITY_CACHE_KEY"))
+        }
+        other => panic!("{other:?}"),
+    }
+    let plain = |k: &str| (k == "ENTRA_IDENTITY_CACHE_PLAINTEXT").then(|| "true".to_string());
+    assert!(matches!(
+        cache_config(&plain).unwrap(),
+        SharedCacheConfig::On {
+            protection: Protection::Plaintext,
+            ..
+        }
+    ));
+    let off = |k: &str| (k == "ENTRA_IDENTITY_CACHE").then(|| "off".to_string());
+    assert!(matches!(
+        cache_config(&off).unwrap(),
+        SharedCacheConfig::Off { why: None }
+    ));
+}
+
+#[test]
+fn debug_never_shows_key_material() {
+    let keys = Keyring::from_keys(&[KEY_A]);
+    let shown = format!("{keys:?}");
+    assert!(
+        shown.contains("key_ids") && !shown.contains("7, 7, 7"),
+        "{shown}"
+    );
+}
