@@ -1,0 +1,54 @@
+//! Microsoft Entra ID tokens for Spin apps, `wasi:http` components and plugins.
+//!
+//! This crate carries the `entra:identity` WIT and generates its import bindings, so
+//! an app depends on it like any other crate: no `generate!`, no vendored WIT. The
+//! imports are satisfied by the `entra-identity` component, wired in by Spin
+//! (`[component.<app>.dependencies]`), by `wac plug`, or by a plugin host.
+//!
+//! ```ignore
+//! // An app acquiring its own token (imports `entra:identity/credentials`):
+//! let token = entra_identity_sdk::Credential::default()?
+//!     .get_token(&["https://vault.azure.net/.default"])?;
+//! entra_identity_sdk::http::set_bearer(&mut request, &token)?;
+//!
+//! // A plugin, whose host picked the identity (imports `entra:identity/tokens`):
+//! let token = entra_identity_sdk::tokens::get_token(&["https://vault.azure.net/.default"])?;
+//!
+//! // An API validating callers (imports `entra:identity/validation`):
+//! let validator = Validator::new(ValidatorOptions::new(tenant, &["api://my-api"]))?;
+//! match validator.validate_request(&request) {
+//!     Ok(claims) => { /* claims.require_role("Secrets.Read")? */ }
+//!     Err(rejection) => return validator.challenge().respond(&rejection), // 401/403
+//! }
+//! ```
+//!
+//! `Credential`, `Validator` and `tokens` exist only on `wasm32` (they call imports);
+//! everything else — tokens, options, claims, errors and the [`http`] helpers — is
+//! plain Rust on every target, so an app can unit-test its request handling natively.
+//! The crate generates no `wasi:*` bindings, so it works in WASIp2 components and in
+//! spin-sdk 7 (WASIp3) apps alike.
+#![deny(missing_docs)]
+
+mod claims;
+mod error;
+pub mod http;
+mod options;
+mod token;
+mod validation_error;
+mod validator_options;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use claims::Claims;
+pub use error::{Error, ServiceError};
+pub use options::{
+    AppOptions, CertificateOptions, ManagedIdentityOptions, ManagedIdentitySource, RetryOptions,
+    UserAssignedId,
+};
+pub use token::{AccessToken, TokenRequest};
+pub use validation_error::ValidationError;
+pub use validator_options::ValidatorOptions;
+
+#[cfg(target_arch = "wasm32")]
+pub use wasm::{credential::Credential, tokens, validator::Validator};

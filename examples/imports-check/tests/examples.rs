@@ -1,0 +1,168 @@
+//! Builds the example components for wasm32-wasip2 and checks their imports:
+//! the Spin apps' against what Spin 4.1 provides (`examples/spin-4.1-imports.txt`,
+//! plus `entra:identity`, which Spin satisfies with the declared dependency), the
+//! plugin's against `entra:identity/tokens` and WASI 0.2.
+//!
+//! The build runs here, through cargo, into its own target directory (as
+//! host/build.rs does for the component) rather than from a build script, so
+//! `cargo check`/`clippy` never pay for it, and CI proves the examples build.
+//! A warm build takes seconds; a cold one about two minutes. To check components
+//! built elsewhere, point `ENTRA_EXAMPLES_WASM_DIR` at their directory.
+
+use examples_imports_check::{Interfaces, in_package, interfaces, parse_list, satisfies};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+const TARGET: &str = "wasm32-wasip2";
+const EXAMPLES: [&str; 3] = [
+    "spin-call-azure",
+    "spin-protected-api",
+    "wasmtime-plugin-guest",
+];
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The directory holding the built `.wasm` files, building them on first use.
+fn built() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("ENTRA_EXAMPLES_WASM_DIR") {
+            return PathBuf::from(dir);
+        }
+        // <target>/debug/deps/examples-<hash>: build beside it, in <target>/examples-build,
+        // a directory of its own so the outer cargo's lock is never in the way.
+        let exe = std::env::current_exe().unwrap();
+        let target_dir = exe.ancestors().nth(3).unwrap().join("examples-build");
+        ensure_target();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .current_dir(workspace())
+            .args(["build", "--release", "--target", TARGET, "--target-dir"])
+            .arg(&target_dir);
+        for example in EXAMPLES {
+            command.args(["--package", example]);
+        }
+        let started = std::time::Instant::now();
+        let status = command.status().expect("failed to run cargo");
+        assert!(
+            status.success(),
+            "building the examples failed: cargo build --release --target {TARGET} -p {}",
+            EXAMPLES.join(" -p ")
+        );
+        eprintln!("examples built in {:.0?}", started.elapsed());
+        target_dir.join(TARGET).join("release")
+    })
+}
+
+/// `RUSTUP_AUTO_INSTALL=0` leaves the toolchain file's targets uninstalled.
+fn ensure_target() {
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("failed to run rustc");
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .exists()
+    {
+        return;
+    }
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .expect("the wasm32-wasip2 target is missing and rustup is not available to add it");
+    assert!(status.success(), "rustup target add {TARGET} failed");
+}
+
+/// A library's artifact is named with `_`, a binary's keeps its `-`.
+fn component(package: &str) -> Interfaces {
+    let library = built().join(format!("{}.wasm", package.replace('-', "_")));
+    let path = if library.exists() {
+        library
+    } else {
+        built().join(format!("{package}.wasm"))
+    };
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let found = interfaces(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    eprintln!(
+        "{package} ({} KiB)\n  imports: {}\n  exports: {}",
+        bytes.len() / 1024,
+        found.imports.join(", "),
+        found.exports.join(", ")
+    );
+    found
+}
+
+fn spin_provides() -> Vec<String> {
+    let list = std::fs::read_to_string(workspace().join("examples/spin-4.1-imports.txt")).unwrap();
+    parse_list(&list).into_iter().map(String::from).collect()
+}
+
+fn assert_spin_can_run(package: &str, entra_interface: &str) {
+    let found = component(package);
+    let provided = spin_provides();
+    let missing: Vec<_> = found
+        .imports
+        .iter()
+        .filter(|import| !in_package(import, "entra:identity", "0.1.0"))
+        .filter(|import| !provided.iter().any(|p| satisfies(import, p)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{package} imports what Spin 4.1 does not provide: {missing:?}"
+    );
+    assert!(
+        found.imports.iter().any(|i| satisfies(i, entra_interface)),
+        "{package} should import {entra_interface}: {:?}",
+        found.imports
+    );
+    assert_eq!(found.exports, ["wasi:http/handler@0.3.0"], "{package}");
+}
+
+#[test]
+fn spin_call_azure_runs_on_spin_4_1() {
+    assert_spin_can_run("spin-call-azure", "entra:identity/credentials@0.1.0");
+}
+
+#[test]
+fn spin_protected_api_runs_on_spin_4_1() {
+    assert_spin_can_run("spin-protected-api", "entra:identity/validation@0.1.0");
+}
+
+/// A plugin gets tokens only from its host: no credentials interface, no config,
+/// nothing beyond WASI 0.2 for its own I/O.
+#[test]
+fn plugin_imports_tokens_and_wasi_0_2_only() {
+    let found = component("wasmtime-plugin-guest");
+    let unexpected: Vec<_> = found
+        .imports
+        .iter()
+        .filter(|import| !satisfies(import, "entra:identity/tokens@0.1.0"))
+        .filter(|import| !(import.starts_with("wasi:") && in_wasi_0_2(import)))
+        .collect();
+    assert!(unexpected.is_empty(), "the plugin imports {unexpected:?}");
+    assert!(
+        found
+            .imports
+            .iter()
+            .any(|i| satisfies(i, "entra:identity/tokens@0.1.0"))
+    );
+    assert!(
+        found
+            .imports
+            .iter()
+            .any(|i| satisfies(i, "wasi:http/outgoing-handler@0.2.0"))
+    );
+    assert_eq!(found.exports.len(), 1, "{:?}", found.exports);
+    assert!(satisfies(&found.exports[0], "wasi:cli/run@0.2.0"));
+}
+
+fn in_wasi_0_2(import: &str) -> bool {
+    let package = import.split('/').next().unwrap_or("");
+    in_package(import, package, "0.2.0")
+}
