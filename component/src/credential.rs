@@ -352,6 +352,8 @@ fn endpoint(http: &Request) -> String {
 
 mod shared;
 
+pub use shared::FAILURE_MEMORY;
+
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -239,9 +239,17 @@ fn tidy(s: &str) -> String {
     out
 }
 
-/// The `Retry-After` header as seconds from `now`: delta-seconds or an HTTP date.
+/// The longest `Retry-After` believed: a day. A proxy or a bug asking for more would
+/// otherwise stop every instance sharing the cache for as long as it liked.
+pub const MAX_RETRY_AFTER: u64 = 24 * 3600;
+
+/// The `Retry-After` header as seconds from `now`: delta-seconds or an HTTP date,
+/// at most [`MAX_RETRY_AFTER`].
 pub fn retry_after(value: Option<&str>, now: u64) -> Option<u64> {
-    let v = value?.trim();
+    parse_retry_after(value?.trim(), now).map(|secs| secs.min(MAX_RETRY_AFTER))
+}
+
+fn parse_retry_after(v: &str, now: u64) -> Option<u64> {
     if let Ok(secs) = v.parse::<u64>() {
         return Some(secs);
     }
@@ -278,6 +286,17 @@ mod tests {
             (r.access_token.as_str(), r.expires_on, r.refresh_in),
             ("eyJ0eXAi", NOW + 3599, None)
         );
+    }
+
+    #[test]
+    fn retry_after_is_capped_at_a_day() {
+        assert_eq!(retry_after(Some("120"), NOW), Some(120));
+        assert_eq!(retry_after(Some("111111"), NOW), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after(Some("Fri, 01 Jan 2100 00:00:00 GMT"), NOW),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(retry_after(Some("soon"), NOW), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Generated bindings for the component's `identity` world. WASI types are wasmtime's
-//! own, so the linker's WASI and wasi-http implementations serve the imports.
+//! own and `wasi:keyvalue`'s are `crate::keyvalue`'s, so the linker's implementations
+//! serve the imports.
 
 mod generated {
     wasmtime::component::bindgen!({
@@ -13,6 +14,8 @@ mod generated {
             "wasi:random": wasmtime_wasi::p2::bindings::random,
             "wasi:cli": wasmtime_wasi::p2::bindings::cli,
             "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
+            "wasi:config": crate::config_store::bindings::wasi::config,
+            "wasi:keyvalue": crate::keyvalue::bindings::wasi::keyvalue,
         },
     });
 }

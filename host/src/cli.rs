@@ -2,12 +2,16 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use entra_identity_host::{
-    AppOptions, CertificateSource, CredentialKind, Identity, IdentityConfig,
+    AppOptions, CacheConfig, CertificateSource, CredentialKind, Identity, IdentityConfig,
     ManagedIdentityOptions, SourceKind, TokenError, UserAssignedId, Validator, ValidatorOptions,
     require_role, require_scope,
 };
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+
+mod compose;
+mod run;
+mod serve;
 
 #[derive(Parser)]
 #[command(
@@ -23,9 +27,16 @@ pub(crate) struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Get an access token with managed identity and print it.
+    #[command(after_help = CACHE_HELP)]
     Token(TokenArgs),
     /// Validate an Entra access token read from standard input; print its claims.
     Validate(ValidateArgs),
+    /// Run a plugin component under its policy, with tokens from this identity.
+    Run(run::RunArgs),
+    /// Serve an HTTP handler component (a Spin app) with the identity component plugged in.
+    Serve(serve::ServeArgs),
+    /// Plug an app's entra:identity imports with the identity component (`wac plug`).
+    Compose(compose::ComposeArgs),
 }
 
 #[derive(Args)]
@@ -52,6 +63,19 @@ struct ValidateArgs {
     #[arg(long)]
     require_scope: Option<String>,
 }
+
+const CACHE_STORE: &str = "ENTRA_IDENTITY_CACHE_STORE";
+
+/// The shared cache's settings that are secrets or rarely changed: environment only.
+const CACHE_HELP: &str = "\
+Shared token cache (environment):
+  ENTRA_IDENTITY_CACHE_STORE      memory (default) | disk:/path/cache.redb | redis://host:port
+  ENTRA_IDENTITY_CACHE_KEY        base64 of 32 random bytes (openssl rand -base64 32); comma-separate
+                                  several to rotate: the first encrypts, all decrypt. Needed for
+                                  disk and Redis; the memory store makes one per process.
+  ENTRA_IDENTITY_CACHE_PLAINTEXT  true: no encryption (memory store only)
+  ENTRA_IDENTITY_CACHE_BUCKET     the wasi:keyvalue bucket (default: default)
+  ENTRA_IDENTITY_CACHE            off: cache in the instance only";
 
 #[derive(Args)]
 struct TokenArgs {
@@ -96,6 +120,10 @@ struct TokenArgs {
     /// Print JSON with expires_on, refresh_on and token_type.
     #[arg(long)]
     json: bool,
+    /// Where the shared token cache lives: `memory` (this process), `disk:/path/cache.redb`
+    /// (survives restarts) or `redis://host:port` (shared by hosts; needs a key).
+    #[arg(long, env = CACHE_STORE, hide_env_values = true, value_name = "STORE")]
+    cache_store: Option<String>,
     /// Run the local Entra emulator in-process and get the token from it.
     #[cfg(feature = "emulator")]
     #[arg(long)]
@@ -137,6 +165,9 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Token(args) => token(args).await,
         Command::Validate(args) => validate(args).await,
+        Command::Run(args) => run::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Compose(args) => compose::run(args),
     }
 }
 
@@ -159,9 +190,11 @@ async fn validate(args: ValidateArgs) -> ExitCode {
         ..ValidatorOptions::new(args.tenant, args.audiences)
     };
     let result = async {
-        let claims = Validator::new(options, IdentityConfig::default())?
-            .validate(&bearer)
-            .await?;
+        let config = IdentityConfig {
+            cache: CacheConfig::from_process_env()?,
+            ..Default::default()
+        };
+        let claims = Validator::new(options, config)?.validate(&bearer).await?;
         if let Some(role) = &args.require_role {
             require_role(&claims, role)?;
         }
@@ -199,9 +232,22 @@ async fn token(args: TokenArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The flag (or its variable) picks the store; the rest comes from the environment.
+    let cache = CacheConfig::from_env(|k| match k {
+        CACHE_STORE => args.cache_store.clone(),
+        _ => std::env::var(k).ok(),
+    });
+    let cache = match cache {
+        Ok(cache) => cache,
+        Err(e) => {
+            eprintln!("entra-identity: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut config = IdentityConfig {
         env,
         credential,
+        cache,
         managed_identity: ManagedIdentityOptions {
             user_assigned,
             source: args.source.map(Into::into),

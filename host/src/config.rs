@@ -2,6 +2,8 @@
 
 use crate::clock::WallClock;
 use crate::credential_kind::{CertificateSource, CredentialKind};
+use crate::error::Result;
+use crate::shared_cache::CacheConfig;
 use entra_identity::managed_identity::{self, ManagedIdentityOptions, SourceKind};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -59,6 +61,13 @@ pub struct IdentityConfig {
     pub compile_cache_dir: Option<PathBuf>,
     /// The wall clock the component sees (tests move it; production leaves `None`).
     pub wall_clock: Option<Arc<dyn WallClock>>,
+    /// The token cache every instance shares (L2): store, keys, bucket.
+    pub cache: CacheConfig,
+    /// Most instances running at once; more concurrent callers wait for one.
+    pub max_instances: usize,
+    /// `true`: an instance goes back to the pool after a call. `false`: every call gets
+    /// a fresh instance, as in Spin; the shared cache still answers.
+    pub reuse_instances: bool,
 }
 
 impl Default for IdentityConfig {
@@ -74,6 +83,9 @@ impl Default for IdentityConfig {
             call_timeout: Duration::from_secs(120),
             compile_cache_dir: crate::engine::default_cache_dir(),
             wall_clock: None,
+            cache: CacheConfig::default(),
+            max_instances: 8,
+            reuse_instances: true,
         }
     }
 }
@@ -90,11 +102,24 @@ impl fmt::Debug for IdentityConfig {
             .field("memory_limit", &self.memory_limit)
             .field("call_timeout", &self.call_timeout)
             .field("compile_cache_dir", &self.compile_cache_dir)
+            .field("cache", &self.cache)
+            .field("max_instances", &self.max_instances)
+            .field("reuse_instances", &self.reuse_instances)
             .finish_non_exhaustive()
     }
 }
 
 impl IdentityConfig {
+    /// The defaults, with the identity variables and the shared cache's
+    /// (`ENTRA_IDENTITY_CACHE_*`) from this process's environment.
+    pub fn from_env() -> Result<Self> {
+        Ok(IdentityConfig {
+            env: Self::env_from_process(),
+            cache: CacheConfig::from_process_env()?,
+            ..Default::default()
+        })
+    }
+
     /// The identity variables of this process's environment.
     pub fn env_from_process() -> BTreeMap<String, String> {
         IDENTITY_ENV_VARS
@@ -252,8 +277,16 @@ mod tests {
     }
 
     #[test]
-    fn debug_shows_no_env_values() {
-        let c = config(&[("IDENTITY_HEADER", "very-secret-header")]);
-        assert!(!format!("{c:?}").contains("very-secret-header"));
+    fn debug_shows_no_env_values_and_no_cache_keys() {
+        let mut c = config(&[("IDENTITY_HEADER", "very-secret-header")]);
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        c.cache.keys = crate::shared_cache::CacheKey::parse_list(key).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("very-secret-header"), "{shown}");
+        assert!(
+            !shown.contains(key) && !shown.contains("AAECAwQF"),
+            "{shown}"
+        );
+        assert!(shown.contains("keys: 1"), "{shown}");
     }
 }

@@ -1,13 +1,10 @@
 //! The component's `credential` resource in a live instance.
 
 use crate::bindings::wit;
-use crate::config::IdentityConfig;
 use crate::convert;
 use crate::credential_kind::{CertificateSource, CredentialKind};
 use crate::error::{Error, Result};
-use crate::instance::Instance;
-use crate::outbound::Allowlist;
-use crate::runtime::Runtime;
+use crate::instance::{Blueprint, Instance};
 use entra_identity::{AccessToken, TokenRequest};
 use wasmtime::component::ResourceAny;
 
@@ -17,13 +14,11 @@ pub(crate) struct LiveCredential {
 }
 
 impl LiveCredential {
-    /// Instantiates the component and constructs its managed-identity credential.
-    pub(crate) async fn start(
-        runtime: &Runtime,
-        config: &IdentityConfig,
-        allowlist: &Allowlist,
-    ) -> Result<Self> {
-        let mut instance = Instance::start(runtime, config, allowlist).await?;
+    /// Instantiates the component and constructs the configured credential, once per
+    /// instance.
+    pub(crate) async fn start(blueprint: &Blueprint) -> Result<Self> {
+        let config = &blueprint.config;
+        let mut instance = Instance::start(blueprint).await?;
         let mi = convert::options(&config.managed_identity, config.arc_token_dir.as_deref());
         let (store, bindings) = instance.arm();
         let constructors = bindings.entra_identity_credentials().credential();

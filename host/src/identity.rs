@@ -3,19 +3,19 @@
 use crate::config::IdentityConfig;
 use crate::credential::LiveCredential;
 use crate::error::{Error, Result};
-use crate::instance::drop_on_failure;
+use crate::instance::Blueprint;
 use crate::outbound::Allowlist;
-use crate::runtime::Runtime;
+use crate::pool::{Pool, Pooled};
 use crate::singleflight::SingleFlight;
 use entra_identity::{AccessToken, TokenRequest};
 use std::sync::Arc;
-use tokio::sync::{Mutex, MutexGuard};
 
 /// Tokens from the `entra-identity` component, running in wasmtime.
 ///
-/// Cheap to clone; clones share one component instance and its token cache.
-/// Concurrent identical requests are coalesced: one runs, all get its result,
-/// success or error.
+/// Cheap to clone; clones share one pool of component instances
+/// ([`IdentityConfig::max_instances`]), and every instance shares the token cache in
+/// the configured store ([`IdentityConfig::cache`]). Concurrent identical requests are
+/// coalesced: one runs, all get its result, success or error.
 ///
 /// ```no_run
 /// # async fn run() -> entra_identity_host::Result<()> {
@@ -30,44 +30,31 @@ pub struct Identity {
 }
 
 struct Inner {
-    runtime: Runtime,
-    config: IdentityConfig,
-    allowlist: Allowlist,
-    live: Mutex<Option<LiveCredential>>,
+    blueprint: Blueprint,
+    pool: Pool<LiveCredential>,
     flights: SingleFlight<TokenRequest, Result<AccessToken>>,
 }
 
 impl Identity {
-    /// Managed identity configured from this process's environment.
+    /// Managed identity configured from this process's environment, the shared
+    /// cache's `ENTRA_IDENTITY_CACHE_*` included.
     pub fn from_env() -> Result<Self> {
-        Self::new(IdentityConfig {
-            env: IdentityConfig::env_from_process(),
-            ..Default::default()
-        })
+        Self::new(IdentityConfig::from_env()?)
     }
 
     /// An identity with an explicit configuration.
     ///
-    /// Compiles the component (or loads it from the compile cache); call it once and
-    /// share the result.
+    /// Compiles the component (or loads it from the compile cache) and opens the
+    /// cache's store; call it once and share the result.
     pub fn new(config: IdentityConfig) -> Result<Self> {
-        let runtime = Runtime::new(config.compile_cache_dir.as_deref())?;
-        let mut allowlist = Allowlist::from_urls(config.outbound_urls().iter().map(String::as_str));
-        if let Some(imds) = config.imds_url() {
-            allowlist = allowlist.with_concurrency_limit(&imds, crate::IMDS_MAX_CONCURRENT);
-        }
-        if let Some((endpoint, thumbprint)) = config.service_fabric_pin() {
-            allowlist = allowlist
-                .with_pinned_certificate(&endpoint, &thumbprint)
-                .map_err(|why| Error::Config(format!("IDENTITY_SERVER_THUMBPRINT: {why}")))?;
-        }
-        tracing::debug!(allowed = ?allowlist.authorities(), "identity component ready");
+        let allowlist = outbound_policy(&config, &[])?;
+        let pool = Pool::new(config.max_instances, config.reuse_instances);
+        let blueprint = Blueprint::new(config, allowlist)?;
+        tracing::debug!(allowed = ?blueprint.allowlist.authorities(), "identity component ready");
         Ok(Identity {
             inner: Arc::new(Inner {
-                runtime,
-                config,
-                allowlist,
-                live: Mutex::new(None),
+                blueprint,
+                pool,
                 flights: SingleFlight::new(),
             }),
         })
@@ -91,9 +78,9 @@ impl Identity {
             .run(
                 key,
                 move || async move {
-                    let mut slot = inner.live().await?;
-                    let result = slot.as_mut().expect("started").get_token(&request).await;
-                    drop_on_failure(&mut slot, &result);
+                    let mut live = inner.live().await?;
+                    let result = live.get_token(&request).await;
+                    live.finish(&result);
                     result
                 },
                 || Err(Error::Component("the token task panicked".into())),
@@ -103,26 +90,40 @@ impl Identity {
 
     /// Which source and endpoint the component uses. Never contains secrets.
     pub async fn describe(&self) -> Result<String> {
-        let mut slot = self.inner.live().await?;
-        let result = slot.as_mut().expect("started").describe().await;
-        drop_on_failure(&mut slot, &result);
+        let mut live = self.inner.live().await?;
+        let result = live.describe().await;
+        live.finish(&result);
         result
     }
 
     /// The authorities (`host:port`) the component may reach.
     pub fn allowed_authorities(&self) -> &[String] {
-        self.inner.allowlist.authorities()
+        self.inner.blueprint.allowlist.authorities()
     }
 }
 
 impl Inner {
-    /// The live credential, started if there is none.
-    async fn live(&self) -> Result<MutexGuard<'_, Option<LiveCredential>>> {
-        let mut slot = self.live.lock().await;
-        if slot.is_none() {
-            *slot =
-                Some(LiveCredential::start(&self.runtime, &self.config, &self.allowlist).await?);
-        }
-        Ok(slot)
+    /// An instance with its credential, idle or new.
+    async fn live(&self) -> Result<Pooled<'_, LiveCredential>> {
+        self.pool
+            .get(|| LiveCredential::start(&self.blueprint))
+            .await
     }
+}
+
+/// What the component may reach: its configuration's endpoints (IMDS capped at its
+/// documented concurrency, Service Fabric pinned), plus `extra` URLs (an app served
+/// with it).
+pub(crate) fn outbound_policy(config: &IdentityConfig, extra: &[String]) -> Result<Allowlist> {
+    let urls = config.outbound_urls();
+    let mut allowlist = Allowlist::from_urls(urls.iter().chain(extra).map(String::as_str));
+    if let Some(imds) = config.imds_url() {
+        allowlist = allowlist.with_concurrency_limit(&imds, crate::IMDS_MAX_CONCURRENT);
+    }
+    if let Some((endpoint, thumbprint)) = config.service_fabric_pin() {
+        allowlist = allowlist
+            .with_pinned_certificate(&endpoint, &thumbprint)
+            .map_err(|why| Error::Config(format!("IDENTITY_SERVER_THUMBPRINT: {why}")))?;
+    }
+    Ok(allowlist)
 }

@@ -1,20 +1,56 @@
-//! One instance of the component: its store (WASI context, outbound policy, limits)
-//! and its bindings. Calls into a WASI 0.2 instance run one at a time, so an
-//! instance is used by one caller at a time.
+//! One instance of the component: its store (WASI context, outbound policy, shared
+//! cache, limits) and its bindings, made from a [`Blueprint`]. Calls into a WASI 0.2
+//! instance run one at a time, so an instance is used by one caller at a time.
 
 use crate::bindings::IdentityBindings;
 use crate::clock::WasiWallClock;
 use crate::config::IdentityConfig;
 use crate::engine::EPOCH_TICK;
 use crate::error::{Error, Result};
+use crate::guest_log::GuestLog;
 use crate::outbound::Allowlist;
 use crate::runtime::Runtime;
+use crate::shared_cache::{CACHE_ENV_VARS, GuestCache};
 use crate::state::HostState;
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx};
 use wasmtime_wasi_http::WasiHttpCtx;
+
+/// What every instance of one `Identity` or `Validator` is made from, prepared once:
+/// compiling, opening the cache's store and checking the configuration are not
+/// per-instance work.
+pub(crate) struct Blueprint {
+    pub(crate) runtime: Runtime,
+    pub(crate) config: IdentityConfig,
+    pub(crate) allowlist: Allowlist,
+    /// The component's environment: the identity variables and the cache's.
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) cache: GuestCache,
+    pub(crate) log: GuestLog,
+}
+
+impl Blueprint {
+    pub(crate) fn new(config: IdentityConfig, allowlist: Allowlist) -> Result<Self> {
+        let cache = config.cache.prepare(config.wall_clock.clone())?;
+        let runtime = Runtime::new(config.compile_cache_dir.as_deref())?;
+        // The cache's variables come from `config.cache` alone, never from `env`.
+        let env = (config.env.iter())
+            .filter(|(k, _)| !CACHE_ENV_VARS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(cache.env.iter().cloned())
+            .collect();
+        Ok(Blueprint {
+            runtime,
+            config,
+            allowlist,
+            env,
+            cache,
+            log: GuestLog::default(),
+        })
+    }
+}
 
 pub(crate) struct Instance {
     pub(crate) store: Store<HostState>,
@@ -27,16 +63,13 @@ fn ticks(timeout: Duration) -> u64 {
 }
 
 impl Instance {
-    /// A fresh instance seeing `config.env`, reaching only `allowlist`.
-    pub(crate) async fn start(
-        runtime: &Runtime,
-        config: &IdentityConfig,
-        allowlist: &Allowlist,
-    ) -> Result<Self> {
+    /// A fresh instance of `blueprint`.
+    pub(crate) async fn start(blueprint: &Blueprint) -> Result<Self> {
+        let config = &blueprint.config;
         let mut wasi = WasiCtx::builder();
-        // A guest panic prints its message before aborting; keep it visible.
-        wasi.inherit_stderr();
-        for (k, v) in &config.env {
+        // Lines, panic messages included, become `tracing` events.
+        wasi.stderr(blueprint.log.stderr());
+        for (k, v) in &blueprint.env {
             wasi.env(k, v);
         }
         for dir in config.readable_dirs() {
@@ -53,11 +86,14 @@ impl Instance {
             table: ResourceTable::new(),
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
-            hooks: allowlist.clone(),
+            hooks: blueprint.allowlist.clone(),
+            kv: blueprint.cache.kv.clone(),
+            config: Default::default(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(config.memory_limit)
                 .build(),
         };
+        let runtime = &blueprint.runtime;
         let mut store = Store::new(&runtime.engine, state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
@@ -79,14 +115,5 @@ impl Instance {
     pub(crate) fn arm(&mut self) -> (&mut Store<HostState>, &IdentityBindings) {
         self.store.set_epoch_deadline(self.deadline_ticks);
         (&mut self.store, &self.bindings)
-    }
-}
-
-/// An instance that failed (trap, deadline, memory) is dropped, so the next call
-/// starts afresh.
-pub(crate) fn drop_on_failure<I, T>(slot: &mut Option<I>, result: &Result<T>) {
-    if let Err(Error::Component(e)) = result {
-        tracing::warn!(error = %e, "identity component failed; it will be restarted");
-        *slot = None;
     }
 }

@@ -5,28 +5,42 @@
 //!   limits it runs under (memory, call deadline, outbound allowlist).
 //! * [`Validator`] — validate incoming Entra tokens, for APIs protected with Entra ID.
 //! * [`WallClock`] — the time the component sees, injectable for tests.
+//! * [`CacheConfig`] — the token cache every instance shares through `wasi:keyvalue`
+//!   (process memory, a redb file, or Redis), encrypted with [`CacheKey`]s.
+//! * [`plugin`] — run plugin components that import `entra:identity/tokens`, each
+//!   under its own policy (scopes, outbound hosts, rate, memory, deadline), all
+//!   answered by one shared [`Identity`].
 //!
 //! Inside: the component is compiled once and cached on disk (`engine`), every
 //! outbound request passes an allowlist (`outbound`), each store has a memory limit
-//! and an epoch deadline (`instance`), and concurrent identical requests share one
-//! flight (`singleflight`).
+//! and an epoch deadline (`instance`), instances are pooled (`pool`), the component's
+//! stderr becomes `tracing` events (`guest_log`), and concurrent identical requests
+//! share one flight (`singleflight`).
 #![deny(missing_docs)]
 
+#[cfg(feature = "azure-core")]
+pub mod azure_core;
 mod bindings;
 mod clock;
 mod concurrency;
 mod config;
+mod config_store;
 mod convert;
 mod credential;
 mod credential_kind;
 mod engine;
 mod error;
+mod guest_log;
 mod identity;
 mod instance;
 pub mod keyvalue;
 mod outbound;
 mod pinned_tls;
+pub mod plugin;
+mod pool;
 mod runtime;
+pub mod serve;
+mod shared_cache;
 mod singleflight;
 mod state;
 mod validator;
@@ -38,7 +52,9 @@ pub use credential_kind::{AppOptions, CertificateSource, CredentialKind};
 pub use engine::COMPONENT_WASM;
 pub use error::{Error, Result, TokenError};
 pub use identity::Identity;
+pub use keyvalue::KeyValueConfig;
 pub use outbound::Allowlist;
+pub use shared_cache::{CACHE_ENV_VARS, CacheConfig, CacheKey};
 pub use validator::Validator;
 
 pub use entra_identity::managed_identity::{ManagedIdentityOptions, SourceKind, UserAssignedId};

@@ -16,7 +16,8 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    /// Compiles the component (or loads it from `cache_dir`) and links WASI and wasi-http.
+    /// Compiles the component (or loads it from `cache_dir`) and links WASI, wasi-http
+    /// and wasi:keyvalue.
     pub(crate) fn new(cache_dir: Option<&Path>) -> Result<Self> {
         let engine = engine::new_engine().map_err(Error::component)?;
         let component = engine::load_component(&engine, engine::COMPONENT_WASM, cache_dir)
@@ -24,6 +25,10 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::component)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(Error::component)?;
+        crate::keyvalue::add_to_linker(&mut linker, HostState::keyvalue)
+            .map_err(Error::component)?;
+        crate::config_store::add_to_linker(&mut linker, HostState::config)
             .map_err(Error::component)?;
         let pre = linker
             .instantiate_pre(&component)

@@ -1,6 +1,8 @@
 //! What each wasmtime store holds: the component's WASI context, its wasi-http
-//! context with the outbound policy, and its resource limits.
+//! context with the outbound policy, the shared cache's store, and its resource limits.
 
+use crate::config_store::ConfigVars;
+use crate::keyvalue::{KeyValueCtx, KeyValueView};
 use crate::outbound::Allowlist;
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
@@ -13,7 +15,26 @@ pub(crate) struct HostState {
     pub(crate) http: WasiHttpCtx,
     /// Kept apart from the views: wasmtime cannot use one type as both view and hooks.
     pub(crate) hooks: Allowlist,
+    /// `wasi:keyvalue`: one backend shared by every instance of the `Identity`.
+    pub(crate) kv: KeyValueCtx,
+    /// `wasi:config`: nothing for a plain `Identity`; its settings are in `wasi`'s env.
+    pub(crate) config: ConfigVars,
     pub(crate) limits: StoreLimits,
+}
+
+impl HostState {
+    pub(crate) fn keyvalue(&mut self) -> KeyValueView<'_> {
+        KeyValueView::new(&self.kv, &mut self.table)
+    }
+
+    pub(crate) fn config(&mut self) -> &mut ConfigVars {
+        &mut self.config
+    }
+
+    /// The wasi-http view as a plain function, which `wasmtime-wasi-http`'s handler wants.
+    pub(crate) fn http_view(&mut self) -> WasiHttpCtxView<'_> {
+        self.http()
+    }
 }
 
 impl WasiView for HostState {

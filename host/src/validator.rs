@@ -4,12 +4,11 @@
 use crate::bindings::wit_validation as wit;
 use crate::config::IdentityConfig;
 use crate::error::{Error, Result};
-use crate::instance::{Instance, drop_on_failure};
+use crate::instance::{Blueprint, Instance};
 use crate::outbound::Allowlist;
-use crate::runtime::Runtime;
+use crate::pool::Pool;
 use entra_identity::validation::{Claims, ValidationError, ValidatorOptions};
 use std::sync::Arc;
-use tokio::sync::Mutex;
 use wasmtime::component::ResourceAny;
 
 /// Validates incoming Entra access tokens inside the component.
@@ -32,17 +31,16 @@ pub struct Validator {
 }
 
 struct Inner {
-    runtime: Runtime,
+    blueprint: Blueprint,
     options: ValidatorOptions,
-    config: IdentityConfig,
-    allowlist: Allowlist,
-    live: Mutex<Option<(Instance, ResourceAny)>>,
+    /// Each instance with its `validator` resource, created once per instance.
+    pool: Pool<(Instance, ResourceAny)>,
 }
 
 impl Validator {
     /// A validator for `options`. From `config` only the runtime settings are used
-    /// (compile cache, clock, limits, and `allowed_urls` if set); the allowlist is
-    /// otherwise the authority alone.
+    /// (compile cache, clock, limits, instances, the shared cache that keeps signing
+    /// keys, and `allowed_urls` if set); the allowlist is otherwise the authority alone.
     pub fn new(options: ValidatorOptions, mut config: IdentityConfig) -> Result<Self> {
         config.env.clear();
         let urls = config
@@ -50,13 +48,12 @@ impl Validator {
             .clone()
             .unwrap_or_else(|| vec![options.authority.clone()]);
         let allowlist = Allowlist::from_urls(urls.iter().map(String::as_str));
+        let pool = Pool::new(config.max_instances, config.reuse_instances);
         Ok(Validator {
             inner: Arc::new(Inner {
-                runtime: Runtime::new(config.compile_cache_dir.as_deref())?,
+                blueprint: Blueprint::new(config, allowlist)?,
                 options,
-                config,
-                allowlist,
-                live: Mutex::new(None),
+                pool,
             }),
         })
     }
@@ -64,11 +61,8 @@ impl Validator {
     /// Validates `bearer` (with or without `Bearer `). A rejected token is
     /// [`Error::Rejected`] with the check that failed.
     pub async fn validate(&self, bearer: &str) -> Result<Claims> {
-        let mut slot = self.inner.live.lock().await;
-        if slot.is_none() {
-            *slot = Some(self.inner.start().await?);
-        }
-        let (instance, validator) = slot.as_mut().expect("started");
+        let mut live = self.inner.pool.get(|| self.inner.start()).await?;
+        let (instance, validator) = &mut *live;
         let (store, bindings) = instance.arm();
         let result = bindings
             .entra_identity_validation()
@@ -77,14 +71,14 @@ impl Validator {
             .await
             .map_err(Error::component)
             .and_then(|r| r.map(claims).map_err(|e| Error::Rejected(error(e))));
-        drop_on_failure(&mut slot, &result);
+        live.finish(&result);
         result
     }
 }
 
 impl Inner {
     async fn start(&self) -> Result<(Instance, ResourceAny)> {
-        let mut instance = Instance::start(&self.runtime, &self.config, &self.allowlist).await?;
+        let mut instance = Instance::start(&self.blueprint).await?;
         let options = wit::ValidatorOptions {
             tenant: self.options.tenant.clone(),
             allowed_tenants: self.options.allowed_tenants.clone(),

@@ -303,6 +303,42 @@ impl Emulator {
         Ok(path)
     }
 
+    /// An access token from this emulator's tenant for the system-assigned identity as a
+    /// caller of the API `audience`, granted app `roles`: what an API protected with
+    /// Entra receives. Valid for the configured token lifetime.
+    pub fn mint_api_token(&self, audience: &str, roles: &[&str]) -> String {
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        let identity = &self.state.config.system_assigned;
+        let subject = crate::token::Subject {
+            roles: &roles,
+            ..crate::token::Subject::managed(identity)
+        };
+        let now = self.state.now();
+        self.state
+            .mint(&subject, audience, self.state.validity(now, false))
+    }
+
+    /// The vault URL on the plain port, `http://127.0.0.1:PORT`: secrets are at `{url}/secrets/{name}`.
+    pub fn key_vault_url(&self) -> String {
+        self.state.base_url.clone()
+    }
+
+    /// The vault URL on the HTTPS port (trust [`Emulator::service_fabric_certificate_der`]), for clients such as
+    /// Azure SDK pipelines that only send tokens over TLS.
+    pub fn key_vault_https_url(&self) -> String {
+        format!("https://{}", self.tls_addr)
+    }
+
+    /// Stores a new version of the Key Vault secret `name` and returns its version id (32 hex digits); reads
+    /// without a version get the newest. Names are case-insensitive.
+    ///
+    /// # Panics
+    ///
+    /// If `name` is not a Key Vault secret name: 1–127 ASCII letters, digits and dashes.
+    pub fn set_secret(&self, name: &str, value: &str) -> String {
+        self.state.key_vault.set(name, value, self.state.now())
+    }
+
     /// Stops accepting, lets in-flight requests finish (stalled bodies and delays end at once), and waits up to
     /// 5 s for the servers to stop.
     pub async fn shutdown(mut self) {

@@ -24,4 +24,6 @@ pub enum Endpoint {
     ServiceFabric,
     /// The Kubernetes-style OIDC issuer: its discovery document and JWKS under `/oidc`.
     OidcIssuer,
+    /// Key Vault's secrets: `GET /secrets/{name}[/{version}]`, on both the plain and the HTTPS port.
+    KeyVault,
 }

@@ -1,7 +1,10 @@
 //! Failures a test can make an endpoint produce, and the order they are used in.
 
 use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// A misbehaviour to inject into one response. Faults that shape a success (`MalformedJson`, `WrongTypes`,
 /// `OversizedBody`, `ExpiredToken`, `ExpiresOn`, `StallBody`) only act when the request itself was valid; an
@@ -26,6 +29,9 @@ pub enum Fault {
     },
     /// Waits this long (or until shutdown), then answers normally.
     Delay(Duration),
+    /// Waits until the test calls [`Hold::release`] (or until shutdown), then answers normally. For ordering
+    /// assertions: "B was answered while A was still held" needs no clock.
+    Hold(Hold),
     /// 200 whose JSON body is cut off half-way.
     MalformedJson,
     /// 200 whose fields have the wrong JSON types, e.g. `"access_token": 42`.
@@ -44,6 +50,73 @@ pub enum Fault {
     /// file is written, so a client can be shown a path outside the agent's directory, a wrong extension, or a
     /// file the test wrote itself (e.g. one over 4096 bytes). Other endpoints ignore it.
     ArcRealm(String),
+}
+
+/// A gate for [`Fault::Hold`]: the test learns when a request reached it and decides when it goes on. Clones
+/// are the same gate.
+#[derive(Clone)]
+pub struct Hold(Arc<Gate>);
+
+struct Gate {
+    arrived: watch::Sender<usize>,
+    released: watch::Sender<bool>,
+}
+
+impl Hold {
+    /// A closed gate that no request has reached yet.
+    pub fn new() -> Self {
+        Hold(Arc::new(Gate {
+            arrived: watch::Sender::new(0),
+            released: watch::Sender::new(false),
+        }))
+    }
+
+    /// Resolves once a request is waiting at (or has passed) this gate.
+    pub async fn arrived(&self) {
+        let mut arrived = self.0.arrived.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = arrived.wait_for(|&n| n > 0).await;
+    }
+
+    /// How many requests have reached this gate.
+    pub fn arrivals(&self) -> usize {
+        *self.0.arrived.borrow()
+    }
+
+    /// Opens the gate: held requests are answered, later ones pass at once.
+    pub fn release(&self) {
+        self.0.released.send_replace(true);
+    }
+
+    /// Called by the server: counts the arrival, then waits for [`Hold::release`].
+    pub(crate) async fn pass(&self) {
+        self.0.arrived.send_modify(|n| *n += 1);
+        let mut released = self.0.released.subscribe();
+        let _ = released.wait_for(|&open| open).await;
+    }
+}
+
+impl Default for Hold {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for Hold {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Hold {}
+
+impl fmt::Debug for Hold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hold")
+            .field("arrivals", &self.arrivals())
+            .field("released", &*self.0.released.borrow())
+            .finish()
+    }
 }
 
 /// The faults waiting for one endpoint.
@@ -83,5 +156,22 @@ mod tests {
         assert_eq!(plan.next(), Some(Fault::Status(503)));
         plan.set_persistent(None);
         assert_eq!(plan.next(), None);
+    }
+
+    #[tokio::test]
+    async fn a_hold_reports_arrival_and_lets_go_on_release() {
+        let hold = Hold::new();
+        let held = tokio::spawn({
+            let hold = hold.clone();
+            async move { hold.pass().await }
+        });
+        hold.arrived().await;
+        assert_eq!(hold.arrivals(), 1);
+        assert!(!held.is_finished());
+        hold.release();
+        held.await.unwrap();
+        // An open gate lets later requests straight through.
+        hold.pass().await;
+        assert_eq!(hold.arrivals(), 2);
     }
 }

@@ -7,7 +7,8 @@
 //! * Azure Arc (`GET /arc/metadata/identity/oauth2/token`, with its key-file challenge),
 //! * Cloud Shell (`POST /cloudshell/oauth2/token`) and Azure Machine Learning (`GET /ml/msi/token`),
 //! * Service Fabric (`GET /sf/metadata/identity/oauth2/token`), over HTTPS with a self-signed certificate,
-//! * a Kubernetes-style OIDC issuer (`/oidc`) whose service account tokens federate with registered apps.
+//! * a Kubernetes-style OIDC issuer (`/oidc`) whose service account tokens federate with registered apps,
+//! * Key Vault's secrets (`GET /secrets/{name}`), which check the bearer token as the vault does.
 //!
 //! The token endpoint only serves registered apps ([`AppRegistration`]), with their client secret, a client
 //! assertion signed by one of their certificates, or a federated token one of their [`FederatedCredential`]s
@@ -42,6 +43,7 @@ mod emulator;
 mod endpoint;
 mod fault;
 mod identity;
+mod key_vault;
 mod keys;
 mod recording;
 mod respond;
@@ -57,6 +59,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{DEFAULT_TENANT_ID, EmulatorConfig};
 pub use emulator::Emulator;
 pub use endpoint::Endpoint;
-pub use fault::Fault;
+pub use fault::{Fault, Hold};
 pub use identity::ManagedIdentity;
 pub use recording::RecordedRequest;

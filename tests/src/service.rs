@@ -92,6 +92,13 @@ async fn respond_with_fault<S: Service>(
             }
             answer::<S>(state, request, None)
         }
+        Some(Fault::Hold(hold)) => {
+            tokio::select! {
+                () = hold.pass() => {}
+                () = state.shutting_down() => {}
+            }
+            answer::<S>(state, request, None)
+        }
         shaping => answer::<S>(state, request, shaping),
     }
 }
@@ -157,6 +164,7 @@ fn fault_name(fault: &Fault) -> &'static str {
         Fault::StatusWithBody { .. } => "status_with_body",
         Fault::TooManyRequests { .. } => "too_many_requests",
         Fault::Delay(_) => "delay",
+        Fault::Hold(_) => "hold",
         Fault::MalformedJson => "malformed_json",
         Fault::WrongTypes => "wrong_types",
         Fault::OversizedBody(_) => "oversized_body",

@@ -13,6 +13,7 @@ use crate::clock::unix_seconds;
 use crate::config::EmulatorConfig;
 use crate::endpoint::Endpoint;
 use crate::fault::{Fault, FaultPlan};
+use crate::key_vault::SecretStore;
 use crate::keys::{KeyRing, SigningKey};
 use crate::recording::RecordedRequest;
 use crate::service_account;
@@ -29,6 +30,7 @@ pub(crate) struct EmulatorState {
     oidc_key: SigningKey,
     apps: Mutex<AppDirectory>,
     pub(crate) arc: ArcChallenges,
+    pub(crate) key_vault: SecretStore,
     knobs: Mutex<Knobs>,
     traffic: Mutex<Traffic>,
     shutdown: watch::Receiver<bool>,
@@ -85,6 +87,7 @@ impl EmulatorState {
         }
         Self {
             arc: ArcChallenges::new(config.arc_token_dir.clone()),
+            key_vault: SecretStore::default(),
             config,
             base_url,
             keys: Mutex::new(KeyRing::shipped()),

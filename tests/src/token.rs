@@ -33,6 +33,8 @@ pub(crate) struct Subject<'a> {
     /// How the client authenticated, Entra's `appidacr`: "1" secret, "2" certificate or assertion; managed
     /// identities carry "2" too.
     pub(crate) authentication: &'static str,
+    /// App roles the resource granted the application (`roles`), for APIs that check them.
+    pub(crate) roles: &'a [String],
 }
 
 impl<'a> Subject<'a> {
@@ -43,6 +45,7 @@ impl<'a> Subject<'a> {
             object_id: &identity.object_id,
             resource_id: Some(&identity.resource_id),
             authentication: "2",
+            roles: &[],
         }
     }
 }
@@ -63,6 +66,8 @@ struct Claims<'a> {
     ver: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     xms_mirid: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    roles: &'a [String],
     uti: String,
 }
 
@@ -91,6 +96,7 @@ pub(crate) fn mint(
         idtyp: "app",
         ver: "1.0",
         xms_mirid: subject.resource_id,
+        roles: subject.roles,
         uti: unique_token_id(),
     };
     // Only a broken key could make RS256 signing fail, and the keys are compiled in.

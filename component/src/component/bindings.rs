@@ -20,5 +20,6 @@ wit_bindgen::generate!({
         "wasi:filesystem/preopens@0.2.12": ::wasi::filesystem::preopens,
         "wasi:keyvalue/store@0.2.0-draft2": generate,
         "wasi:keyvalue/atomics@0.2.0-draft2": generate,
+        "wasi:config/store@0.2.0-draft-2024-09-27": generate,
     },
 });

@@ -1,5 +1,6 @@
 //! The instance's shared cache (L2), opened once from the environment.
 
+use super::bindings::wasi::config::store;
 use super::keyvalue::WasiKeyValue;
 use super::wasi_platform::WasiPlatform;
 use crate::error::Error;
@@ -18,9 +19,17 @@ pub(super) fn shared_cache() -> Result<Option<Rc<SharedCache>>, Error> {
     SHARED.with(|cell| cell.get_or_init(open).clone())
 }
 
+/// A setting from the environment, else from the host's `wasi:config` variable of the
+/// same name in lower case (`entra_identity_cache_key`): Spin variables, which can come
+/// from a secret store, are lower case. A config error reads as unset.
+fn setting(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .or_else(|| store::get(&name.to_ascii_lowercase()).ok().flatten())
+}
+
 fn open() -> Result<Option<Rc<SharedCache>>, Error> {
-    let env = |name: &str| std::env::var(name).ok();
-    match cache_config(&env)? {
+    match cache_config(&setting)? {
         SharedCacheConfig::Off { why } => {
             if let Some(why) = why {
                 WasiPlatform.warn(&why);

@@ -18,6 +18,10 @@ use std::time::Duration;
 /// How long a failure other than throttling is remembered: long enough that a herd
 /// meets one request, short enough that a fixed endpoint is used again at once.
 pub const FAILURE_MEMORY: u64 = 5;
+/// The longest a 429 is remembered, whatever its `Retry-After`: then one instance asks
+/// again (and learns the current wait), so a stale or inflated answer cannot stop a
+/// fleet for long.
+pub const MAX_THROTTLE_MEMORY: u64 = 300;
 const FIRST_POLL: Duration = Duration::from_millis(5);
 const MAX_POLL: Duration = Duration::from_millis(200);
 
@@ -31,7 +35,9 @@ fn lease_length(policy: &RetryPolicy) -> u64 {
 fn remembered_until(error: &Error, now: u64) -> Option<u64> {
     match error {
         Error::InvalidInput(_) => None,
-        Error::Throttled { retry_after, .. } => Some(now + (*retry_after).max(1)),
+        Error::Throttled { retry_after, .. } => {
+            Some(now + (*retry_after).clamp(1, MAX_THROTTLE_MEMORY))
+        }
         _ => Some(now + FAILURE_MEMORY),
     }
 }

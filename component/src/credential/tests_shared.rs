@@ -287,14 +287,14 @@ fn a_429_is_remembered_until_retry_after_by_every_instance() {
     fleet.transport.then(with_header(
         json(429, r#"{"error":"too_many_requests"}"#),
         "Retry-After",
-        "600",
+        "240",
     ));
     let e = get(&fleet.instance()).unwrap_err();
     assert!(
         matches!(
             e,
             Error::Throttled {
-                retry_after: 600,
+                retry_after: 240,
                 ..
             }
         ),
@@ -303,15 +303,32 @@ fn a_429_is_remembered_until_retry_after_by_every_instance() {
     fleet.advance(100);
     for _ in 0..50 {
         match get(&fleet.instance()).unwrap_err() {
-            Error::Throttled { retry_after, .. } => assert_eq!(retry_after, 500),
+            Error::Throttled { retry_after, .. } => assert_eq!(retry_after, 140),
             other => panic!("{other:?}"),
         }
     }
     assert_eq!(fleet.transport.count(), 1);
-    fleet.advance(500);
+    fleet.advance(140);
     fleet.serve("after", DAY);
     assert_eq!(get(&fleet.instance()).unwrap().token, "after");
     assert_eq!(fleet.transport.count(), 2);
+}
+
+#[test]
+fn a_long_retry_after_is_remembered_for_five_minutes_at_most() {
+    let fleet = Fleet::new();
+    fleet.transport.always(with_header(
+        json(429, r#"{"error":"too_many_requests"}"#),
+        "Retry-After",
+        "7200",
+    ));
+    get(&fleet.instance()).unwrap_err();
+    fleet.advance(super::shared::MAX_THROTTLE_MEMORY - 1);
+    get(&fleet.instance()).unwrap_err();
+    assert_eq!(fleet.transport.count(), 1);
+    fleet.advance(1);
+    get(&fleet.instance()).unwrap_err();
+    assert_eq!(fleet.transport.count(), 2, "asked again after five minutes");
 }
 
 #[test]

@@ -1,8 +1,13 @@
 //! Reads what a built component imports and exports, and decides whether a host's
-//! list of interfaces satisfies those imports the way wasmtime and Spin match them.
+//! list of interfaces satisfies those imports the way wasmtime and Spin match them;
+//! and builds the example components for the tests that run them ([`build()`]).
 //!
 //! The examples' own test (`tests/examples.rs`) builds them and applies this.
 #![deny(missing_docs)]
+
+mod build;
+
+pub use build::{build, component_path};
 
 use wasmparser::{Parser, Payload};
 

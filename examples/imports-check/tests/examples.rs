@@ -9,12 +9,12 @@
 //! A warm build takes seconds; a cold one about two minutes. To check components
 //! built elsewhere, point `ENTRA_EXAMPLES_WASM_DIR` at their directory.
 
-use examples_imports_check::{Interfaces, in_package, interfaces, parse_list, satisfies};
+use examples_imports_check::{
+    Interfaces, build, component_path, in_package, interfaces, parse_list, satisfies,
+};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-const TARGET: &str = "wasm32-wasip2";
 const EXAMPLES: [&str; 3] = [
     "spin-call-azure",
     "spin-protected-api",
@@ -28,65 +28,11 @@ fn workspace() -> PathBuf {
 /// The directory holding the built `.wasm` files, building them on first use.
 fn built() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(dir) = std::env::var_os("ENTRA_EXAMPLES_WASM_DIR") {
-            return PathBuf::from(dir);
-        }
-        // <target>/debug/deps/examples-<hash>: build beside it, in <target>/examples-build,
-        // a directory of its own so the outer cargo's lock is never in the way.
-        let exe = std::env::current_exe().unwrap();
-        let target_dir = exe.ancestors().nth(3).unwrap().join("examples-build");
-        ensure_target();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .current_dir(workspace())
-            .args(["build", "--release", "--target", TARGET, "--target-dir"])
-            .arg(&target_dir);
-        for example in EXAMPLES {
-            command.args(["--package", example]);
-        }
-        let started = std::time::Instant::now();
-        let status = command.status().expect("failed to run cargo");
-        assert!(
-            status.success(),
-            "building the examples failed: cargo build --release --target {TARGET} -p {}",
-            EXAMPLES.join(" -p ")
-        );
-        eprintln!("examples built in {:.0?}", started.elapsed());
-        target_dir.join(TARGET).join("release")
-    })
+    DIR.get_or_init(|| build(&EXAMPLES))
 }
 
-/// `RUSTUP_AUTO_INSTALL=0` leaves the toolchain file's targets uninstalled.
-fn ensure_target() {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .expect("failed to run rustc");
-    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    if Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(TARGET)
-        .exists()
-    {
-        return;
-    }
-    let status = Command::new("rustup")
-        .args(["target", "add", TARGET])
-        .status()
-        .expect("the wasm32-wasip2 target is missing and rustup is not available to add it");
-    assert!(status.success(), "rustup target add {TARGET} failed");
-}
-
-/// A library's artifact is named with `_`, a binary's keeps its `-`.
 fn component(package: &str) -> Interfaces {
-    let library = built().join(format!("{}.wasm", package.replace('-', "_")));
-    let path = if library.exists() {
-        library
-    } else {
-        built().join(format!("{package}.wasm"))
-    };
+    let path = component_path(built(), package);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let found = interfaces(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     eprintln!(

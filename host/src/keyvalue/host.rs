@@ -10,7 +10,7 @@ type Outcome<T, E = Error> = wasmtime::Result<Result<T, E>>;
 
 /// Bucket identifiers become a redb table name and part of a Redis key, where `:` ends
 /// the namespace; a short, plain alphabet keeps both unambiguous.
-fn valid_bucket(name: &str) -> bool {
+pub(crate) fn valid_bucket(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()
@@ -60,7 +60,10 @@ async fn get(ctx: &KeyValueCtx, bucket: &str, key: &str) -> Result<Option<Vec<u8
 async fn set(ctx: &KeyValueCtx, bucket: &str, key: &str, value: &[u8]) -> Result<(), Error> {
     check_key(key)?;
     check_value(value)?;
-    let set = ctx.backend.set(bucket, key, value, ctx.entry_ttl).await;
+    let set = ctx
+        .backend
+        .set(bucket, key, value, ctx.ttl_for(value))
+        .await;
     set.map_err(|e| failed("set", e))
 }
 
@@ -175,7 +178,7 @@ impl atomics::Host for KeyValueView<'_> {
         if let Err(e) = check_key(&cas.key).and_then(|()| check_value(&value)) {
             return store_error(e);
         }
-        let ttl = self.ctx.entry_ttl;
+        let ttl = self.ctx.ttl_for(&value);
         let backend = &self.ctx.backend;
         let swapped = backend
             .compare_and_swap(&cas.bucket, &cas.key, cas.current.as_deref(), &value, ttl)

@@ -34,6 +34,7 @@ mod redis;
 
 pub use backend::{Backend, KeyPage, PAGE_SIZE, StoreError, StoreResult};
 pub use disk::DiskBackend;
+pub(crate) use host::valid_bucket;
 pub use memory::MemoryBackend;
 pub use redis::RedisBackend;
 
@@ -43,7 +44,7 @@ use std::time::Duration;
 use wasmtime::component::{HasData, Linker, ResourceTable};
 
 /// Which backend the host's key-value store uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub enum KeyValueConfig {
     /// Process memory, shared by every instance of this process (the default).
     #[default]
@@ -77,6 +78,35 @@ impl KeyValueConfig {
     }
 }
 
+impl std::fmt::Debug for KeyValueConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Disk { path } => f.debug_struct("Disk").field("path", path).finish(),
+            // A Redis URL can carry a password.
+            Self::Redis { url, prefix } => f
+                .debug_struct("Redis")
+                .field("url", &redact_url(url))
+                .field("prefix", prefix)
+                .finish(),
+        }
+    }
+}
+
+/// `url` with any `user:password@` replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            let redacted = parsed.to_string();
+            redacted.replacen("://", "://***@", 1)
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => "(unparsable URL)".to_string(),
+    }
+}
+
 /// Longest key accepted from the guest.
 pub const MAX_KEY_BYTES: usize = 1024;
 /// Largest value accepted from the guest: a token cache entry is a few KiB.
@@ -87,7 +117,11 @@ pub const MAX_VALUE_BYTES: usize = 1 << 20;
 pub struct KeyValueCtx {
     backend: Arc<dyn Backend>,
     entry_ttl: Option<Duration>,
+    value_ttl: Option<ValueTtl>,
 }
+
+/// Reads a TTL out of a value the guest writes (see [`KeyValueCtx::with_value_ttl`]).
+pub type ValueTtl = Arc<dyn Fn(&[u8]) -> Option<Duration> + Send + Sync>;
 
 impl KeyValueCtx {
     /// A context over `backend`, with no host-side expiry.
@@ -95,6 +129,7 @@ impl KeyValueCtx {
         Self {
             backend,
             entry_ttl: None,
+            value_ttl: None,
         }
     }
 
@@ -112,6 +147,22 @@ impl KeyValueCtx {
     pub fn with_entry_ttl(mut self, ttl: Duration) -> Self {
         self.entry_ttl = Some(ttl);
         self
+    }
+
+    /// Expire each value the guest writes after the TTL `ttl` reads from it; values it
+    /// returns `None` for get [`Self::with_entry_ttl`]'s. A guest that states its values'
+    /// lifetimes this way lets Redis and the other backends drop them on their own.
+    pub fn with_value_ttl(mut self, ttl: ValueTtl) -> Self {
+        self.value_ttl = Some(ttl);
+        self
+    }
+
+    /// The TTL a value written now gets.
+    pub(crate) fn ttl_for(&self, value: &[u8]) -> Option<Duration> {
+        self.value_ttl
+            .as_ref()
+            .and_then(|f| f(value))
+            .or(self.entry_ttl)
     }
 
     /// The backend, for host-side use (e.g. `set` with a TTL of the host's choosing).

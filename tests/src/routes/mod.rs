@@ -6,6 +6,7 @@ mod azure_ml;
 mod cloud_shell;
 mod discovery;
 mod imds;
+mod key_vault;
 mod oidc;
 mod service_fabric;
 mod token_endpoint;
@@ -62,20 +63,31 @@ pub(crate) fn router(state: Arc<EmulatorState>) -> Router {
             any(serve::<oidc::Configuration>),
         )
         .route("/oidc/openid/v1/jwks", any(serve::<oidc::Keys>))
+        .merge(key_vault_routes::<false>())
         .fallback(not_found)
         .with_state(state)
 }
 
-/// The HTTPS listener serves Service Fabric alone, and the plain one never does: a client that skips TLS must
-/// not get a token.
+/// The HTTPS listener serves Service Fabric, and the plain one never does: a client that skips TLS must not get a
+/// token. Key Vault is on both: Azure SDK pipelines refuse to send a bearer token over plain HTTP.
 pub(crate) fn tls_router(state: Arc<EmulatorState>) -> Router {
     Router::new()
         .route(
             "/sf/metadata/identity/oauth2/token",
             any(serve::<service_fabric::ServiceFabric>),
         )
+        .merge(key_vault_routes::<true>())
         .fallback(not_found)
         .with_state(state)
+}
+
+/// `/secrets/{name}/` is its own route because SDKs ask for the newest version with an empty version segment.
+fn key_vault_routes<const HTTPS: bool>() -> Router<Arc<EmulatorState>> {
+    let secrets = any(serve::<key_vault::KeyVault<HTTPS>>);
+    Router::new()
+        .route("/secrets/{name}", secrets.clone())
+        .route("/secrets/{name}/", secrets.clone())
+        .route("/secrets/{name}/{version}", secrets)
 }
 
 async fn serve<S: Service>(

@@ -87,6 +87,7 @@ fn issue(
         object_id: &object_id,
         resource_id: None,
         authentication: credential.authentication_class(),
+        roles: &[],
     };
     let lifetime = issuance.validity.expires_in(issuance.now);
     let mut body = json!({

@@ -2,7 +2,9 @@
 
 use crate::support::*;
 use entra_emulator::{Endpoint, Fault};
+use entra_identity::credential::FAILURE_MEMORY;
 use entra_identity_host::{Error, TokenError};
+use std::time::Duration;
 
 #[tokio::test]
 async fn each_bad_body_is_an_invalid_response_and_the_next_call_recovers() {
@@ -33,6 +35,8 @@ async fn each_bad_body_is_an_invalid_response_and_the_next_call_recovers() {
             !format!("{err}").contains("eyJ"),
             "{what}: the error must not quote the token: {err}"
         );
+        // The failure is remembered briefly in the shared cache, then asked again.
+        world.advance(Duration::from_secs(FAILURE_MEMORY));
     }
     // Nothing bad was cached and the instance is fine.
     identity.get_token(&[VAULT]).await.unwrap();

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use entra_emulator::{Endpoint, Fault};
-use entra_identity_host::{Error, UserAssignedId};
+use entra_identity_host::{Error, Identity, UserAssignedId};
 use std::time::Duration;
 
 const CALLERS: usize = 64;
@@ -73,8 +73,11 @@ async fn no_more_than_five_requests_reach_imds_at_once() {
         Endpoint::Imds,
         Some(Fault::Delay(Duration::from_millis(200))),
     );
-    let calls = (0..16).map(|_| {
-        let identity = world.identity(Source::Imds);
+    // Each identity with a store of its own, so that all 16 go upstream.
+    let calls = (0..16).map(|i| {
+        let mut config = world.config(Source::Imds);
+        config.cache.bucket = format!("{}-{i}", world.bucket);
+        let identity = Identity::new(config).unwrap();
         tokio::spawn(async move { identity.get_token(&[VAULT]).await.map(|_| ()) })
     });
     for result in futures::future::join_all(calls).await {
@@ -83,7 +86,7 @@ async fn no_more_than_five_requests_reach_imds_at_once() {
     assert_eq!(
         world.emulator.count(Endpoint::Imds),
         16,
-        "separate identities share no cache yet"
+        "identities with separate stores share nothing"
     );
     let max = world.emulator.max_in_flight(Endpoint::Imds);
     assert!(

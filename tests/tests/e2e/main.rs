@@ -2,15 +2,19 @@
 //! over loopback to the emulator. Every assertion about the wire is checked against
 //! what the emulator recorded.
 
+mod examples;
 mod support;
 
 mod bad_responses;
 mod cache;
+mod composition;
 mod concurrency;
 mod credentials;
 mod managed_identity;
 mod retries;
 mod sandbox;
 mod secrets;
+mod serve;
+mod shared_cache;
 mod sources;
 mod validation;

@@ -102,5 +102,12 @@ async fn a_stalled_body_times_out_and_the_host_keeps_serving() {
         matches!(err, Error::Token(TokenError::Transport(_))),
         "{err:?}"
     );
+    // Remembered for every instance for a few seconds, so not asked again at once.
+    let again = identity.get_token(&[VAULT]).await.unwrap_err();
+    assert!(format!("{again}").contains("remembered"), "{again}");
+    assert_eq!(world.emulator.count(Endpoint::Imds), 1);
+    world.advance(Duration::from_secs(
+        entra_identity::credential::FAILURE_MEMORY,
+    ));
     identity.get_token(&[VAULT]).await.unwrap();
 }

@@ -2,10 +2,10 @@
 
 use entra_emulator::{Clock, Emulator, EmulatorConfig, ManualClock};
 use entra_identity_host::{
-    Identity, IdentityConfig, ManagedIdentityOptions, RetryPolicy, WallClock,
+    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryPolicy, WallClock,
 };
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 pub const VAULT: &str = "https://vault.azure.net/.default";
@@ -23,6 +23,9 @@ impl WallClock for SharedClock {
 pub struct World {
     pub emulator: Emulator,
     pub clock: ManualClock,
+    /// This world's `wasi:keyvalue` bucket: every test in this binary shares the
+    /// process's memory store, and buckets keep their caches apart.
+    pub bucket: String,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -40,7 +43,12 @@ impl World {
         })
         .await
         .expect("emulator starts");
-        World { emulator, clock }
+        let bucket = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+        World {
+            emulator,
+            clock,
+            bucket,
+        }
     }
 
     /// A host configuration pointing the component at the emulator as `source`.
@@ -72,6 +80,10 @@ impl World {
             },
             compile_cache_dir: Some(compile_cache()),
             wall_clock: Some(Arc::new(SharedClock(self.clock.clone()))),
+            cache: CacheConfig {
+                bucket: self.bucket.clone(),
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -114,3 +126,129 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
 }
 
 pub const HOUR: Duration = Duration::from_secs(3600);
+
+/// A directory under the system's temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let dir = std::env::temp_dir().join(format!("entra-e2e-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Everything `tracing` writes on this thread while the guard lives (use a
+/// current-thread runtime so the test's tasks all log here).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A private `redis-server` on a free loopback port, persistence off, killed on drop.
+/// A missing `redis-server` fails the test: `scripts/test` installs it.
+pub struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl RedisServer {
+    pub fn start() -> RedisServer {
+        use std::process::{Command, Stdio};
+        let dir = TempDir::new();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): `apt-get install -y redis-server`")
+            });
+        let mut server = RedisServer {
+            child,
+            port,
+            _dir: dir,
+        };
+        server.wait_until_it_answers();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn wait_until_it_answers(&mut self) {
+        use std::io::{Read, Write};
+        for _ in 0..1000 {
+            if let Some(status) = self.child.try_wait().expect("redis-server status") {
+                panic!("redis-server exited at startup: {status}");
+            }
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let mut pong = [0u8; 7];
+                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+                if s.write_all(b"PING\r\n").is_ok()
+                    && s.read_exact(&mut pong).is_ok()
+                    && &pong == b"+PONG\r\n"
+                {
+                    return;
+                }
+            }
+            // Polling a child process's readiness; no test outcome depends on this pause.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server on port {} did not answer PING", self.port);
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

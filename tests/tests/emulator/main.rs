@@ -9,6 +9,7 @@ mod discovery;
 mod faults;
 mod federation;
 mod imds;
+mod key_vault;
 mod oidc_issuer;
 mod service_fabric;
 mod signing;

@@ -1,0 +1,132 @@
+//! Cost per call of a token from the shared cache: a fresh instance per call (the Spin
+//! model) answered from L2 in process memory, a redb file and Redis, against an L1 hit
+//! in a reused instance. Reported, never asserted.
+//!
+//! `cargo bench -p entra-identity-host --bench cache` (the Redis row needs
+//! `redis-server` on PATH; without it the row says so).
+
+use entra_identity_host::{CacheConfig, CacheKey, Identity, IdentityConfig, KeyValueConfig};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SCOPE: &str = "https://vault.azure.net/.default";
+const FRESH_CALLS: u32 = 300;
+const HITS: u32 = 20_000;
+
+struct Redis(Child);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A private redis-server on a free port, or `None` when it is not installed.
+fn redis(dir: &std::path::Path) -> Option<(Redis, String)> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .ok()?
+        .port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let server = Redis(child);
+    for _ in 0..500 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some((server, format!("redis://127.0.0.1:{port}/")));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+fn row(what: &str, per_call: Option<Duration>, upstream: usize) {
+    match per_call {
+        Some(d) => println!(
+            "| {what:<40} | {:>10.1} | {upstream:>8} |",
+            d.as_secs_f64() * 1e6
+        ),
+        None => println!("| {what:<40} | {:>10} | {:>8} |", "n/a", "-"),
+    }
+}
+
+async fn per_call(identity: &Identity, calls: u32) -> Duration {
+    identity.get_token(&[SCOPE]).await.unwrap();
+    let started = Instant::now();
+    for _ in 0..calls {
+        identity.get_token(&[SCOPE]).await.unwrap();
+    }
+    started.elapsed() / calls
+}
+
+#[tokio::main]
+async fn main() {
+    let emulator = entra_emulator::Emulator::start(Default::default())
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("entra-identity-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = CacheKey::random().unwrap();
+    let config = |store: KeyValueConfig, reuse: bool, bucket: &str| IdentityConfig {
+        env: [(
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(),
+            emulator.base_url(),
+        )]
+        .into(),
+        cache: CacheConfig {
+            store,
+            keys: vec![key.clone()],
+            bucket: bucket.into(),
+            ..Default::default()
+        },
+        reuse_instances: reuse,
+        ..Default::default()
+    };
+    let redis = redis(&dir);
+
+    println!("| {:<40} | {:>10} | {:>8} |", "per call", "µs", "upstream");
+    println!("|{:-<42}|{:->12}|{:->10}|", "", "", "");
+    let before = emulator.count(entra_emulator::Endpoint::Imds);
+    let l1 = Identity::new(config(KeyValueConfig::Memory, true, "bench-l1")).unwrap();
+    let d = per_call(&l1, HITS).await;
+    let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
+    row("L1 hit (reused instance)", Some(d), upstream);
+
+    let stores = [
+        ("memory", Some(KeyValueConfig::Memory)),
+        (
+            "disk (redb)",
+            Some(KeyValueConfig::Disk {
+                path: dir.join("cache.redb"),
+            }),
+        ),
+        (
+            "Redis",
+            redis.as_ref().map(|(_, url)| KeyValueConfig::Redis {
+                url: url.clone(),
+                prefix: None,
+            }),
+        ),
+    ];
+    for (name, store) in stores {
+        let what = format!("fresh instance + L2 hit, {name}");
+        let Some(store) = store else {
+            row(&format!("{what} (no redis-server)"), None, 0);
+            continue;
+        };
+        let before = emulator.count(entra_emulator::Endpoint::Imds);
+        let identity = Identity::new(config(store, false, "bench-l2")).unwrap();
+        let d = per_call(&identity, FRESH_CALLS).await;
+        let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
+        row(&what, Some(d), upstream);
+    }
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,42 @@
+//! `entra-identity compose APP.wasm -o OUT.wasm`: `wac plug` with the identity component
+//! built in, through the same library (`wac-graph`) and the same code `serve` uses.
+
+use clap::Args;
+use entra_identity_host::COMPONENT_WASM;
+use entra_identity_host::serve::compose;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub(super) struct ComposeArgs {
+    /// The app component, importing entra:identity/credentials, validation or tokens.
+    app: PathBuf,
+    /// Where to write the composed component.
+    #[arg(short, long)]
+    output: PathBuf,
+}
+
+pub(super) fn run(args: ComposeArgs) -> ExitCode {
+    let composed = std::fs::read(&args.app)
+        .map_err(|e| format!("cannot read {}: {e}", args.app.display()))
+        .and_then(|app| compose(&app, COMPONENT_WASM).map_err(|e| e.to_string()))
+        .and_then(|bytes| {
+            std::fs::write(&args.output, &bytes)
+                .map(|()| bytes.len())
+                .map_err(|e| format!("cannot write {}: {e}", args.output.display()))
+        });
+    match composed {
+        Ok(len) => {
+            eprintln!(
+                "entra-identity: wrote {} ({} KiB)",
+                args.output.display(),
+                len / 1024
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("entra-identity: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

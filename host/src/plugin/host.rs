@@ -1,0 +1,157 @@
+//! [`PluginHost`]: one engine, one linker and one shared [`Identity`] for every plugin.
+
+use super::error::PluginError;
+use super::policy::PluginPolicy;
+use super::rate::TokenBucket;
+use super::run::Plugin;
+use super::state::PluginState;
+use super::tokens::TokenGate;
+use crate::Identity;
+use crate::engine::{self, EpochTicker};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use wasmtime::Engine;
+use wasmtime::component::{HasData, Linker};
+use wasmtime_wasi::p2::bindings::CommandPre;
+
+/// Runs plugin components (`wasi:cli/run` commands importing `entra:identity/tokens`)
+/// under a [`PluginPolicy`], answering their token requests from one [`Identity`].
+///
+/// Every plugin shares that identity and so its token cache: two plugins asking for
+/// the same scope cause one upstream request. A plugin never sees the identity's
+/// configuration, only the tokens its policy allows.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use entra_identity_host::{Identity, plugin::{PluginHost, PluginPolicy}};
+/// let policy = PluginPolicy::from_file("policy.toml".as_ref())?;
+/// let host = PluginHost::new(Identity::from_env()?, policy)?;
+/// let plugin = host.load_file("reporter", "reporter.wasm".as_ref())?;
+/// let outcome = plugin.run(&["--verbose"]).await?;
+/// std::process::exit(outcome.code);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PluginHost {
+    pub(crate) shared: Arc<Shared>,
+    compile_cache_dir: Option<PathBuf>,
+}
+
+/// What every plugin of a host uses.
+pub(crate) struct Shared {
+    pub(crate) engine: Engine,
+    linker: Linker<PluginState>,
+    pub(crate) identity: Identity,
+    policy: PluginPolicy,
+    /// One bucket per plugin name, so loading a plugin again does not refill it.
+    buckets: Mutex<HashMap<String, Arc<Mutex<TokenBucket>>>>,
+    _ticker: EpochTicker,
+}
+
+/// `HasData` marker: the `tokens` bindings reach the store's [`TokenGate`].
+struct HasTokens;
+
+impl HasData for HasTokens {
+    type Data<'a> = &'a mut TokenGate;
+}
+
+impl PluginHost {
+    /// A host for the plugins `policy` describes, answering from `identity`.
+    ///
+    /// Starts its own engine and epoch ticker; compiled plugins are cached where the
+    /// identity's component is (`ENTRA_IDENTITY_CACHE_DIR`, else the user's cache
+    /// directory), see [`Self::with_compile_cache_dir`].
+    pub fn new(identity: Identity, policy: PluginPolicy) -> Result<Self, PluginError> {
+        policy.check()?;
+        let host_error = |e: wasmtime::Error| PluginError::Host(format!("{e:#}"));
+        let engine = engine::new_engine().map_err(host_error)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(host_error)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(host_error)?;
+        super::bindings::tokens::add_to_linker::<PluginState, HasTokens>(&mut linker, |s| {
+            &mut s.tokens
+        })
+        .map_err(host_error)?;
+        Ok(PluginHost {
+            shared: Arc::new(Shared {
+                _ticker: EpochTicker::start(&engine),
+                engine,
+                linker,
+                identity,
+                policy,
+                buckets: Mutex::default(),
+            }),
+            compile_cache_dir: engine::default_cache_dir(),
+        })
+    }
+
+    /// Where compiled plugins are cached; `None` compiles on every load.
+    pub fn with_compile_cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.compile_cache_dir = dir;
+        self
+    }
+
+    /// The policy plugins run under.
+    pub fn policy(&self) -> &PluginPolicy {
+        &self.shared.policy
+    }
+
+    /// Compiles (or loads from the compile cache) the component `wasm` as plugin
+    /// `name`, whose rules are the policy's `[plugins.<name>]`. Load once, run often.
+    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Plugin, PluginError> {
+        let shared = &self.shared;
+        let load_error = |e: wasmtime::Error| PluginError::Load {
+            plugin: name.to_string(),
+            reason: format!("{e:#}"),
+        };
+        let component =
+            engine::load_component(&shared.engine, wasm, self.compile_cache_dir.as_deref())
+                .map_err(load_error)?;
+        let pre = shared
+            .linker
+            .instantiate_pre(&component)
+            .and_then(CommandPre::new)
+            .map_err(load_error)?;
+        if !shared.policy.plugins.is_empty() && !shared.policy.plugins.contains_key(name) {
+            tracing::warn!(
+                plugin = name,
+                "the policy has no [plugins.{name}] section; the plugin gets the defaults (no scopes, no outbound hosts)"
+            );
+        }
+        let rules = Arc::new(shared.policy.rules(name));
+        let bucket = shared
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(TokenBucket::new(
+                    rules.token_rate,
+                    Instant::now(),
+                )))
+            })
+            .clone();
+        Ok(Plugin::new(shared.clone(), name.into(), rules, pre, bucket))
+    }
+
+    /// [`Self::load`] of the file at `path`.
+    pub fn load_file(&self, name: &str, path: &Path) -> Result<Plugin, PluginError> {
+        let wasm = std::fs::read(path).map_err(|e| PluginError::Load {
+            plugin: name.to_string(),
+            reason: format!("cannot read {}: {e}", path.display()),
+        })?;
+        self.load(name, &wasm)
+    }
+}
+
+impl fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("policy", &self.shared.policy)
+            .field("compile_cache_dir", &self.compile_cache_dir)
+            .finish_non_exhaustive()
+    }
+}

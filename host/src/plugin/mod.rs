@@ -1,0 +1,40 @@
+//! The plugin host: run WASI 0.2 command components that import
+//! `entra:identity/tokens`, each under its own policy, all answered by one [`Identity`].
+//!
+//! | File | Holds |
+//! |---|---|
+//! | `policy.rs` | [`PluginPolicy`] / [`PluginRules`]: the TOML policy, its defaults and checks, scope matching |
+//! | `host.rs` | [`PluginHost`]: the engine, the linker, the shared identity, loading |
+//! | `run.rs` | [`Plugin`] and [`RunOutcome`]: one fresh store per run, deadline, exit code |
+//! | `tokens.rs` | the `tokens` import: rate limit, then scope policy, then the identity |
+//! | `rate.rs` | the token bucket behind `token_rate` |
+//! | `outbound.rs` | the plugin's own `wasi:http` requests through its allowlist |
+//! | `state.rs` | a plugin store's data and its memory limit |
+//! | `bindings.rs` | `bindgen!` of world `entra:identity/plugin` |
+//!
+//! What a plugin gets: its arguments, the environment its policy lists (never the
+//! host's or the identity's), stdout/stderr (inherited or captured), `wasi:http` to
+//! the hosts its policy lists, read-only directories its policy lists, clocks and
+//! randomness, and tokens for its policy's scopes. No sockets, no other files.
+//!
+//! Denied scopes are a `denied` error to the plugin and a `tracing` warning for the
+//! operator (plugin and scope, never a token); too many requests are `rate-limited`;
+//! a denied outbound request is refused before connecting, with a warning; a run past
+//! its deadline is stopped ([`PluginError::Deadline`]) without affecting other runs.
+//!
+//! [`Identity`]: crate::Identity
+
+mod bindings;
+mod error;
+mod host;
+mod outbound;
+mod policy;
+mod rate;
+mod run;
+mod state;
+mod tokens;
+
+pub use error::PluginError;
+pub use host::PluginHost;
+pub use policy::{PluginPolicy, PluginRules, TokenRate};
+pub use run::{CAPTURE_LIMIT, Plugin, RunOutcome};

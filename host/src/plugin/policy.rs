@@ -1,0 +1,322 @@
+//! The per-plugin policy: what each plugin may ask for and reach, and the limits it
+//! runs under, read from a TOML file.
+//!
+//! ```toml
+//! [plugins.reporter]
+//! scopes = ["https://vault.azure.net/.default"]
+//! outbound = ["https://myvault.vault.azure.net"]
+//! token_rate = { per_second = 5, burst = 10 }
+//! memory_mib = 64
+//! deadline_ms = 5000
+//! env = { LOG_LEVEL = "info" }
+//! read_only_dirs = ["/etc/reporter"]
+//! ```
+//!
+//! Every field is optional; a plugin without a section gets the defaults, which grant
+//! nothing: no scopes, no outbound hosts, no directories, no environment.
+
+use super::error::PluginError;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The policy of every plugin a [`PluginHost`](super::PluginHost) runs, by name.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginPolicy {
+    /// Each plugin's rules; a plugin not listed gets [`PluginRules::default`].
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginRules>,
+}
+
+/// What one plugin may do, and the limits it runs under.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginRules {
+    /// The scopes it may ask tokens for. Matching is exact (case-sensitive) after
+    /// removing one trailing `/` from both sides, so `https://vault.azure.net/.default`
+    /// allows only that scope, and `api://app/` equals `api://app`. Default: none.
+    pub scopes: Vec<String>,
+    /// The URLs whose `host:port` its own `wasi:http` requests may reach; any other is
+    /// denied before connecting. Paths are ignored. Default: none.
+    pub outbound: Vec<String>,
+    /// Its token requests' rate limit, checked before the scope: every request counts,
+    /// denied ones too. Default: 10 per second, bursts of 20.
+    pub token_rate: TokenRate,
+    /// Most linear memory it may use, in MiB. Default: 64.
+    pub memory_mib: u64,
+    /// Longest one run may take, in milliseconds; then it is stopped. Default: 30 000.
+    pub deadline_ms: u64,
+    /// Its environment, and all of it: the host's own variables never reach a plugin.
+    pub env: BTreeMap<String, String>,
+    /// Host directories it may read, at the same path inside. Default: none.
+    pub read_only_dirs: Vec<PathBuf>,
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenRate {
+    /// Requests added to the bucket per second; fractions allowed (`0.5`: one every 2 s).
+    pub per_second: f64,
+    /// The bucket's size: how many requests may come at once.
+    pub burst: u32,
+}
+
+impl Default for TokenRate {
+    fn default() -> Self {
+        TokenRate {
+            per_second: 10.0,
+            burst: 20,
+        }
+    }
+}
+
+impl Default for PluginRules {
+    fn default() -> Self {
+        PluginRules {
+            scopes: Vec::new(),
+            outbound: Vec::new(),
+            token_rate: TokenRate::default(),
+            memory_mib: 64,
+            deadline_ms: 30_000,
+            env: BTreeMap::new(),
+            read_only_dirs: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for PluginRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // An operator may hand a plugin its own API key through `env`: names only.
+        f.debug_struct("PluginRules")
+            .field("scopes", &self.scopes)
+            .field("outbound", &self.outbound)
+            .field("token_rate", &self.token_rate)
+            .field("memory_mib", &self.memory_mib)
+            .field("deadline_ms", &self.deadline_ms)
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("read_only_dirs", &self.read_only_dirs)
+            .finish()
+    }
+}
+
+/// Most memory a policy may grant: a 32-bit linear memory's 4 GiB.
+const MAX_MEMORY_MIB: u64 = 4096;
+
+impl PluginPolicy {
+    /// Parses and checks a policy; the error names the field to fix.
+    pub fn from_toml(text: &str) -> Result<Self, PluginError> {
+        let policy: PluginPolicy =
+            toml::from_str(text).map_err(|e| PluginError::Policy(e.to_string()))?;
+        policy.check()?;
+        Ok(policy)
+    }
+
+    /// Reads, parses and checks the policy file at `path`.
+    pub fn from_file(path: &Path) -> Result<Self, PluginError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            PluginError::Policy(format!("cannot read policy file {}: {e}", path.display()))
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            PluginError::Policy(why) => {
+                PluginError::Policy(format!("policy file {}: {why}", path.display()))
+            }
+            other => other,
+        })
+    }
+
+    /// Adds (or replaces) the rules of plugin `name`.
+    pub fn with_plugin(mut self, name: impl Into<String>, rules: PluginRules) -> Self {
+        self.plugins.insert(name.into(), rules);
+        self
+    }
+
+    /// The rules of plugin `name`: its section, or the defaults.
+    pub fn rules(&self, name: &str) -> PluginRules {
+        self.plugins.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Whether every plugin's rules are usable; the error names the field.
+    pub fn check(&self) -> Result<(), PluginError> {
+        for (name, rules) in &self.plugins {
+            rules
+                .check()
+                .map_err(|why| PluginError::Policy(format!("plugins.{name}.{why}")))?;
+        }
+        Ok(())
+    }
+}
+
+impl PluginRules {
+    /// Whether `scope` is one of [`Self::scopes`] (exact, after trimming one trailing `/`).
+    pub fn allows_scope(&self, scope: &str) -> bool {
+        let scope = trim_slash(scope);
+        self.scopes.iter().any(|s| trim_slash(s) == scope)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if let Some(scope) = self.scopes.iter().find(|s| s.trim().is_empty()) {
+            return Err(format!(
+                "scopes: {scope:?} is empty; list full scopes such as \"https://vault.azure.net/.default\""
+            ));
+        }
+        for url in &self.outbound {
+            let parsed = url::Url::parse(url).map_err(|e| {
+                format!("outbound: {url:?} is not a URL ({e}); write e.g. \"https://myvault.vault.azure.net\"")
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err(format!(
+                    "outbound: {url:?} must be an http:// or https:// URL with a host"
+                ));
+            }
+        }
+        let rate = self.token_rate;
+        if !(rate.per_second.is_finite() && rate.per_second > 0.0) {
+            return Err(format!(
+                "token_rate.per_second must be a number above 0, not {}",
+                rate.per_second
+            ));
+        }
+        if rate.burst == 0 {
+            return Err("token_rate.burst must be at least 1".into());
+        }
+        if !(1..=MAX_MEMORY_MIB).contains(&self.memory_mib) {
+            return Err(format!(
+                "memory_mib must be between 1 and {MAX_MEMORY_MIB}, not {}",
+                self.memory_mib
+            ));
+        }
+        if self.deadline_ms == 0 {
+            return Err("deadline_ms must be at least 1".into());
+        }
+        for key in self.env.keys() {
+            if is_identity_variable(key) {
+                return Err(format!(
+                    "env.{key}: the identity's variables are never given to plugins; remove it"
+                ));
+            }
+        }
+        if let Some(dir) = self.read_only_dirs.iter().find(|d| !d.is_absolute()) {
+            return Err(format!(
+                "read_only_dirs: {} must be an absolute path",
+                dir.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn trim_slash(scope: &str) -> &str {
+    scope.strip_suffix('/').unwrap_or(scope)
+}
+
+/// The variables that configure the identity: they can hold its secrets.
+fn is_identity_variable(key: &str) -> bool {
+    crate::IDENTITY_ENV_VARS.contains(&key) || key.starts_with("ENTRA_IDENTITY_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_parses() {
+        let policy = PluginPolicy::from_toml(
+            r#"
+            [plugins.reporter]
+            scopes = ["https://vault.azure.net/.default"]
+            outbound = ["https://myvault.vault.azure.net"]
+            token_rate = { per_second = 5, burst = 10 }
+            memory_mib = 64
+            deadline_ms = 5000
+            env = { LOG_LEVEL = "info" }
+            "#,
+        )
+        .unwrap();
+        let rules = policy.rules("reporter");
+        assert_eq!(
+            rules.token_rate,
+            TokenRate {
+                per_second: 5.0,
+                burst: 10
+            }
+        );
+        assert_eq!(rules.deadline_ms, 5000);
+        assert_eq!(rules.env["LOG_LEVEL"], "info");
+        assert!(
+            !format!("{rules:?}").contains("info"),
+            "env values stay out of Debug"
+        );
+    }
+
+    #[test]
+    fn defaults_grant_nothing() {
+        let rules = PluginPolicy::from_toml("[plugins.quiet]\n")
+            .unwrap()
+            .rules("quiet");
+        assert_eq!(rules, PluginRules::default());
+        assert_eq!(
+            PluginPolicy::default().rules("unknown"),
+            PluginRules::default()
+        );
+        assert!(rules.scopes.is_empty() && rules.outbound.is_empty() && rules.env.is_empty());
+        assert_eq!(rules.token_rate, TokenRate::default());
+        assert_eq!((rules.memory_mib, rules.deadline_ms), (64, 30_000));
+        // A partial rate keeps the other default.
+        let rate = PluginPolicy::from_toml("[plugins.p]\ntoken_rate = { burst = 3 }\n")
+            .unwrap()
+            .rules("p")
+            .token_rate;
+        assert_eq!((rate.per_second, rate.burst), (10.0, 3));
+    }
+
+    #[test]
+    fn scopes_match_exactly_up_to_one_trailing_slash() {
+        let rules = PluginRules {
+            scopes: vec![
+                "https://vault.azure.net/.default".into(),
+                "api://app/".into(),
+            ],
+            ..Default::default()
+        };
+        assert!(rules.allows_scope("https://vault.azure.net/.default"));
+        assert!(rules.allows_scope("https://vault.azure.net/.default/"));
+        assert!(rules.allows_scope("api://app"));
+        assert!(!rules.allows_scope("https://VAULT.azure.net/.default"));
+        assert!(!rules.allows_scope("https://vault.azure.net/"));
+        assert!(!rules.allows_scope("https://storage.azure.com/.default"));
+        assert!(!rules.allows_scope(""));
+    }
+
+    fn error(toml: &str) -> String {
+        PluginPolicy::from_toml(toml).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_say_what_to_fix() {
+        let unknown = error("[plugins.p]\nscope = [\"x\"]\n");
+        assert!(unknown.contains("unknown field `scope`"), "{unknown}");
+        assert!(error("[plugin.p]\n").contains("unknown field `plugin`"));
+        assert!(
+            error("[plugins.p]\ntoken_rate = { per_second = 1, brust = 2 }\n").contains("`brust`")
+        );
+        let rate = error("[plugins.p]\ntoken_rate = { per_second = 0 }\n");
+        assert!(rate.contains("plugins.p.token_rate.per_second"), "{rate}");
+        assert!(error("[plugins.p]\ntoken_rate = { burst = 0 }\n").contains("burst"));
+        assert!(error("[plugins.p]\nmemory_mib = 0\n").contains("plugins.p.memory_mib"));
+        assert!(error("[plugins.p]\ndeadline_ms = 0\n").contains("plugins.p.deadline_ms"));
+        assert!(error("[plugins.p]\noutbound = [\"vault\"]\n").contains("plugins.p.outbound"));
+        assert!(error("[plugins.p]\noutbound = [\"ftp://h\"]\n").contains("http://"));
+        assert!(error("[plugins.p]\nscopes = [\" \"]\n").contains("plugins.p.scopes"));
+        let env = error("[plugins.p]\nenv = { IDENTITY_HEADER = \"x\" }\n");
+        assert!(env.contains("plugins.p.env.IDENTITY_HEADER"), "{env}");
+        assert!(
+            error("[plugins.p]\nenv = { ENTRA_IDENTITY_CACHE_KEY = \"x\" }\n")
+                .contains("never given")
+        );
+        assert!(error("[plugins.p]\nread_only_dirs = [\"rel\"]\n").contains("absolute"));
+        assert!(error("[plugins.p]\nmemory_mib = \"64\"\n").contains("memory_mib"));
+    }
+}

@@ -1,0 +1,72 @@
+//! `entra:identity/tokens` for plugins: the plugin's policy and rate limit, then the
+//! host's one shared [`Identity`] (so every plugin shares one token cache).
+
+use super::bindings::tokens::{self, AccessToken, Error as WitError};
+use super::policy::PluginRules;
+use super::rate::{TokenBucket, retry_after_secs};
+use crate::{Error, Identity, TokenError};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What answers one plugin's token requests; one per store, sharing the plugin's bucket.
+pub(crate) struct TokenGate {
+    pub(crate) plugin: Arc<str>,
+    pub(crate) rules: Arc<PluginRules>,
+    pub(crate) bucket: Arc<Mutex<TokenBucket>>,
+    pub(crate) identity: Identity,
+}
+
+impl TokenGate {
+    /// The policy's answer before any token is fetched: the rate limit first, so a
+    /// plugin that keeps asking for what it may not have floods neither the identity
+    /// nor the operator's log.
+    fn admit(&self, scopes: &[String]) -> Result<(), WitError> {
+        let taken = self
+            .bucket
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take(Instant::now());
+        if let Err(wait) = taken {
+            let secs = retry_after_secs(wait);
+            tracing::debug!(plugin = %self.plugin, retry_after = secs, "plugin token request rate-limited");
+            return Err(WitError::RateLimited(secs));
+        }
+        if let Some(scope) = scopes.iter().find(|s| !self.rules.allows_scope(s)) {
+            tracing::warn!(
+                plugin = %self.plugin,
+                %scope,
+                "denied a plugin's token request: the scope is not in its policy"
+            );
+            return Err(WitError::Denied(format!(
+                "scope {scope} is not allowed for plugin {}",
+                self.plugin
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl tokens::Host for TokenGate {
+    async fn get_token(&mut self, scopes: Vec<String>) -> Result<AccessToken, WitError> {
+        self.admit(&scopes)?;
+        let asked: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        match self.identity.get_token(&asked).await {
+            Ok(token) => {
+                tracing::debug!(plugin = %self.plugin, ?scopes, expires_on = token.expires_on, "token handed to a plugin");
+                Ok(AccessToken {
+                    token: token.token,
+                    expires_on: token.expires_on,
+                })
+            }
+            // The token service's own throttling: the plugin should wait as long.
+            Err(Error::Token(TokenError::Throttled { retry_after, .. })) => {
+                Err(WitError::RateLimited(retry_after.max(1)))
+            }
+            // The host's errors are free of secrets (scrubbed at the credential boundary).
+            Err(e) => {
+                tracing::warn!(plugin = %self.plugin, ?scopes, error = %e, "no token for a plugin");
+                Err(WitError::Unavailable(e.to_string()))
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! Serve mode: an HTTP handler component (`wasi:http` 0.2 proxy or 0.3 service) with
+//! the identity component linked for it, as `entra-identity serve app.wasm` runs it.
+//!
+//! | File | Holds |
+//! |---|---|
+//! | `compose.rs` | plugging the app's `entra:identity` imports with our component (`wac-graph`) |
+//! | `app.rs` | the handler's state: a store and instance per worker |
+//! | `worker.rs` | instance reuse and expiry (fresh per request for p2, as Spin does) |
+//!
+//! Requests are dispatched by `wasmtime-wasi-http`'s own handler machinery; this
+//! module only accepts connections. The app and the identity component are one
+//! composed component, so they share one environment and one outbound allowlist (as
+//! in Spin, where a dependency's requests are checked against the app's list). Run
+//! only apps you trust with the identity; untrusted code belongs in the plugin host.
+
+mod app;
+mod compose;
+mod worker;
+
+pub use compose::{compose, imports_identity};
+
+use crate::config::IdentityConfig;
+use crate::config_store::{self, ConfigVars};
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::identity::outbound_policy;
+use crate::instance::Blueprint;
+use crate::state::HostState;
+use app::App;
+use http_body_util::{BodyExt, Full};
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::{WasiBody, p2, p3};
+use worker::Reuse;
+
+/// What to serve and how.
+pub struct ServeOptions {
+    /// The app: a component exporting `wasi:http/incoming-handler@0.2` or
+    /// `wasi:http/handler@0.3`. If it imports `entra:identity/*`, the identity
+    /// component is plugged in.
+    pub app: Vec<u8>,
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// `wasi:config` variables for the app (Spin's application variables).
+    pub variables: BTreeMap<String, String>,
+    /// Environment for the app, besides the identity's own variables.
+    pub env: BTreeMap<String, String>,
+    /// URLs the app may call, besides the identity's endpoints.
+    pub allowed_outbound: Vec<String>,
+    /// The identity component's configuration: credential, cache store, clock.
+    pub identity: IdentityConfig,
+    /// Memory limit of one instance (app and identity together).
+    pub memory_limit: usize,
+    /// Time one request may take.
+    pub request_timeout: Duration,
+}
+
+impl ServeOptions {
+    /// Serving `app` on `addr` with the identity `identity`, and the defaults:
+    /// 256 MiB per instance, 60 s per request.
+    pub fn new(app: Vec<u8>, addr: SocketAddr, identity: IdentityConfig) -> Self {
+        ServeOptions {
+            app,
+            addr,
+            variables: BTreeMap::new(),
+            env: BTreeMap::new(),
+            allowed_outbound: Vec::new(),
+            identity,
+            memory_limit: 256 << 20,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A running server; dropping it stops accepting connections.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until the process is interrupted (Ctrl-C).
+    pub async fn run_until_ctrl_c(mut self) -> Result<()> {
+        let _ = tokio::signal::ctrl_c().await;
+        self.stop.take();
+        let _ = (&mut self.task).await;
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.take();
+        self.task.abort();
+    }
+}
+
+/// Composes (if needed), compiles and links the app, and starts listening.
+pub async fn serve(options: ServeOptions) -> Result<Server> {
+    let app = if imports_identity(&options.app)? {
+        compose(&options.app, engine::COMPONENT_WASM)?
+    } else {
+        options.app
+    };
+    let allowlist = outbound_policy(&options.identity, &options.allowed_outbound)?;
+    let cache_dir = options.identity.compile_cache_dir.clone();
+    let blueprint = Blueprint::new(options.identity, allowlist.clone())?;
+    let engine = blueprint.runtime.engine.clone();
+    let component =
+        engine::load_component(&engine, &app, cache_dir.as_deref()).map_err(Error::component)?;
+    let (pre, reuse) = link(&engine, &component)?;
+    let handler = ProxyHandler::new(App {
+        engine,
+        pre,
+        reuse,
+        blueprint,
+        allowlist,
+        config: ConfigVars(Arc::new(options.variables)),
+        env: options.env.into_iter().collect(),
+        memory_limit: options.memory_limit,
+        request_timeout: options.request_timeout,
+    });
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", options.addr)))?;
+    let addr =
+        (listener.local_addr()).map_err(|e| Error::Config(format!("listening socket: {e}")))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(accept(listener, handler, stopped));
+    tracing::info!(%addr, "serving");
+    Ok(Server {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}
+
+fn link(
+    engine: &wasmtime::Engine,
+    component: &wasmtime::component::Component,
+) -> Result<(ProxyPre<HostState>, Reuse)> {
+    let mut linker = Linker::<HostState>::new(engine);
+    let linked = (|| {
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker)?;
+        p2::add_only_http_to_linker_async(&mut linker)?;
+        p3::add_to_linker(&mut linker)?;
+        crate::keyvalue::add_to_linker(&mut linker, HostState::keyvalue)?;
+        config_store::add_to_linker(&mut linker, HostState::config)
+    })();
+    linked.map_err(Error::component)?;
+    let pre = linker.instantiate_pre(component).map_err(|e| {
+        Error::Config(format!(
+            "the app needs an import this host does not provide ({e}); serve mode provides \
+             WASI 0.2 and 0.3, wasi:http, wasi:keyvalue@0.2.0-draft2 and \
+             wasi:config@0.2.0-draft-2024-09-27"
+        ))
+    })?;
+    if let Ok(service) = p3::bindings::ServicePre::new(pre.clone()) {
+        return Ok((ProxyPre::P3(service), Reuse::P3));
+    }
+    let proxy = p2::bindings::ProxyPre::new(pre).map_err(|e| {
+        Error::Config(format!(
+            "the app exports neither wasi:http/handler@0.3 nor wasi:http/incoming-handler@0.2 ({e})"
+        ))
+    })?;
+    Ok((ProxyPre::P2(proxy), Reuse::P2))
+}
+
+async fn accept(
+    listener: tokio::net::TcpListener,
+    handler: ProxyHandler<App>,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut stopped => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let handler = handler.clone();
+                async move { Ok::<_, Infallible>(respond(&handler, request).await) }
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn respond(
+    handler: &ProxyHandler<App>,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<WasiBody> {
+    let request = request.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+    match handler.handle((), request).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::warn!(error = %e, "the app failed to answer");
+            let body = Full::new(bytes::Bytes::from_static(b"the app failed to answer\n"))
+                .map_err(|never: Infallible| match never {})
+                .boxed_unsync();
+            let mut response = hyper::Response::new(body);
+            *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        }
+    }
+}
