@@ -31,7 +31,10 @@ pub enum Decision {
 pub enum RetryOn {
     /// IMDS guidance: 404, 408, 410, 429 and every 5xx.
     Imds,
-    /// Other managed-identity endpoints (as MSAL does): 404, 408, 429, 500, 503, 504.
+    /// Other managed-identity endpoints: 404, 408, 429, 500, 502, 503, 504. MSAL.NET
+    /// leaves 502 out (for compatibility, its comment says); a bad gateway in front of
+    /// the identity endpoint is as transient as a 503, and MSAL Go and the Azure SDK
+    /// pipelines retry it.
     ManagedIdentity,
     /// The Entra token endpoint (as MSAL.NET does): 429 and 5xx, and only when the
     /// service sent no `Retry-After`, which means "back off", not "try again now".
@@ -42,7 +45,7 @@ impl RetryOn {
     fn retries(self, status: u16, retry_after: Option<u64>) -> bool {
         match self {
             RetryOn::Imds => matches!(status, 404 | 408 | 410 | 429 | 500..=599),
-            RetryOn::ManagedIdentity => matches!(status, 404 | 408 | 429 | 500 | 503 | 504),
+            RetryOn::ManagedIdentity => matches!(status, 404 | 408 | 429 | 500 | 502 | 503 | 504),
             RetryOn::Sts => matches!(status, 429 | 500..=599) && retry_after.is_none(),
         }
     }
@@ -238,6 +241,19 @@ mod tests {
             schedule(&RetryPolicy::managed_identity(), 410, Duration::ZERO, 0).len(),
             1
         );
+    }
+
+    #[test]
+    fn other_managed_identity_endpoints_retry_gateway_errors() {
+        let policy = RetryPolicy::managed_identity();
+        for code in [500, 502, 503, 504] {
+            assert_eq!(
+                schedule(&policy, code, Duration::ZERO, 0).len(),
+                1 + policy.max_retries as usize,
+                "{code}"
+            );
+        }
+        assert_eq!(schedule(&policy, 501, Duration::ZERO, 0).len(), 1);
     }
 
     #[test]

@@ -162,6 +162,11 @@ impl Emulator {
         self.state.set_persistent_fault(endpoint, fault);
     }
 
+    /// Forgets every fault planned for `endpoint`, queued or persistent.
+    pub fn clear_faults(&self, endpoint: Endpoint) {
+        self.state.clear_faults(endpoint);
+    }
+
     /// Lifetime of tokens issued from now on.
     pub fn set_token_lifetime(&self, d: Duration) {
         self.state.set_token_lifetime(d);

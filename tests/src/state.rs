@@ -160,6 +160,10 @@ impl EmulatorState {
             .set_persistent(fault);
     }
 
+    pub(crate) fn clear_faults(&self, endpoint: Endpoint) {
+        lock(&self.traffic).faults.remove(&endpoint);
+    }
+
     pub(crate) fn set_token_lifetime(&self, lifetime: Duration) {
         lock(&self.knobs).token_lifetime = lifetime;
     }

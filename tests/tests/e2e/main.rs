@@ -3,6 +3,7 @@
 //! what the emulator recorded.
 
 mod examples;
+mod fault_matrix;
 mod support;
 
 mod bad_responses;
