@@ -1,0 +1,72 @@
+//! Our protocol core driven natively: the same `Credential` the component runs, over
+//! an in-process transport that answers one token, so only the cache path is timed.
+
+use entra_identity::cache::MemoryStore;
+use entra_identity::credential::{Credential, SharedStore};
+use entra_identity::http::{Request, Response};
+use entra_identity::managed_identity::{self, ManagedIdentityOptions};
+use entra_identity::platform::{Platform, Transport, TransportError};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant, SystemTime};
+
+struct OneToken;
+
+impl Transport for OneToken {
+    fn send(&self, _: &Request, _: Duration, _: usize) -> Result<Response, TransportError> {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let body = format!(
+            r#"{{"access_token":"eyJ.bench.sig","expires_on":"{}","resource":"https://vault.azure.net","token_type":"Bearer"}}"#,
+            now + 86_400
+        );
+        Ok(Response {
+            status: 200,
+            headers: vec![],
+            body: body.into_bytes(),
+        })
+    }
+}
+
+struct Std(Instant);
+
+impl Platform for Std {
+    fn now_unix(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+    fn monotonic(&self) -> Duration {
+        self.0.elapsed()
+    }
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d)
+    }
+    fn random_u64(&self) -> u64 {
+        0
+    }
+}
+
+pub fn warm_credential() -> Credential {
+    let env = |k: &str| match k {
+        "IDENTITY_ENDPOINT" => Some("http://127.0.0.1:1/msi/token".to_string()),
+        "IDENTITY_HEADER" => Some("bench".to_string()),
+        _ => None,
+    };
+    let flow = managed_identity::flow(ManagedIdentityOptions::default(), &env).unwrap();
+    let store: SharedStore = Rc::new(RefCell::new(MemoryStore::default()));
+    let c = Credential::new(
+        flow,
+        Box::new(OneToken),
+        Box::new(Std(Instant::now())),
+        store,
+    );
+    c.get_token(&entra_identity::TokenRequest::scope(
+        "https://vault.azure.net/.default",
+    ))
+    .unwrap();
+    c
+}

@@ -1,0 +1,397 @@
+//! Side-by-side numbers on one emulator: our core natively, our component through the
+//! host, and native `azure_identity` 1.0 (its App Service managed identity pointed at
+//! the emulator). Prints Markdown tables for BENCHMARKS.md.
+//!
+//! `cargo run --release --manifest-path bench/Cargo.toml`
+
+use entra_emulator::{Emulator, EmulatorConfig, Endpoint, Fault};
+use entra_identity_host::{CacheConfig, Identity, IdentityConfig, TokenRequest};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+mod core_native;
+
+const VAULT: &str = "https://vault.azure.net/.default";
+
+struct Stats {
+    p50: Duration,
+    p99: Duration,
+    mean: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let n = samples.len();
+    Stats {
+        p50: samples[n / 2],
+        p99: samples[(n * 99 / 100).min(n - 1)],
+        mean: samples.iter().sum::<Duration>() / n as u32,
+    }
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1e6)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+fn config(emulator: &Emulator, bucket: &str) -> IdentityConfig {
+    IdentityConfig {
+        env: BTreeMap::from([
+            ("IDENTITY_ENDPOINT".into(), emulator.app_service_endpoint()),
+            ("IDENTITY_HEADER".into(), emulator.identity_header().into()),
+        ]),
+        cache: CacheConfig {
+            bucket: bucket.into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn native(emulator: &Emulator) -> Arc<azure_identity::ManagedIdentityCredential> {
+    // azure_identity reads the process environment when the credential is made.
+    unsafe {
+        std::env::set_var("IDENTITY_ENDPOINT", emulator.app_service_endpoint());
+        std::env::set_var("IDENTITY_HEADER", emulator.identity_header());
+    }
+    azure_identity::ManagedIdentityCredential::new(None).expect("native credential")
+}
+
+async fn native_token(c: &azure_identity::ManagedIdentityCredential, scope: &str) -> bool {
+    use azure_core::credentials::TokenCredential;
+    c.get_token(&[scope], None).await.is_ok()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    println!(
+        "machine: {} cores; {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::env::consts::ARCH
+    );
+
+    // 1. Cache hit.
+    let n = 20_000;
+    let core = core_native::warm_credential();
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        core.get_token(&entra_identity::TokenRequest::scope(VAULT))
+            .unwrap();
+        samples.push(t.elapsed());
+    }
+    let core_hit = stats(samples);
+    let identity = Identity::new(config(&emulator, "hit")).unwrap();
+    identity.get_token(&[VAULT]).await.unwrap();
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        identity.get_token(&[VAULT]).await.unwrap();
+        samples.push(t.elapsed());
+    }
+    let component_hit = stats(samples);
+    let azure = native(&emulator);
+    assert!(native_token(&azure, VAULT).await);
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        assert!(native_token(&azure, VAULT).await);
+        samples.push(t.elapsed());
+    }
+    let native_hit = stats(samples);
+    println!("\n### 1. Cache hit ({n} sequential calls)\n");
+    println!("| | mean µs | p50 µs | p99 µs |\n|---|---|---|---|");
+    for (name, s) in [
+        ("our core, natively", &core_hit),
+        ("our component through the host (L1)", &component_hit),
+        ("azure_identity 1.0 ManagedIdentityCredential", &native_hit),
+    ] {
+        println!(
+            "| {name} | {} | {} | {} |",
+            us(s.mean),
+            us(s.p50),
+            us(s.p99)
+        );
+    }
+    println!(
+        "\ncomponent / native azure_identity: **{:.1}×** (p50)",
+        component_hit.p50.as_secs_f64() / native_hit.p50.as_secs_f64()
+    );
+
+    // 3. Cold acquisition: the whole HTTP exchange with the emulator.
+    let n = 300;
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        identity
+            .get_token_for(TokenRequest {
+                scopes: vec![VAULT.into()],
+                force_refresh: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        samples.push(t.elapsed());
+    }
+    let component_cold = stats(samples);
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let fresh = native(&emulator);
+        let t = Instant::now();
+        assert!(native_token(&fresh, VAULT).await);
+        samples.push(t.elapsed());
+    }
+    let native_cold = stats(samples);
+    println!("\n### 3. Cold acquisition, App Service managed identity ({n} each)\n");
+    println!("| | mean ms | p50 ms | p99 ms |\n|---|---|---|---|");
+    println!(
+        "| component (force_refresh) | {} | {} | {} |",
+        ms(component_cold.mean),
+        ms(component_cold.p50),
+        ms(component_cold.p99)
+    );
+    println!(
+        "| azure_identity (new credential) | {} | {} | {} |",
+        ms(native_cold.mean),
+        ms(native_cold.p50),
+        ms(native_cold.p99)
+    );
+
+    // 4. Herd: 1,000 concurrent callers over 16 instances/credentials.
+    println!("\n### 4. Herd: 1,000 concurrent callers over 16 identities\n");
+    println!(
+        "| endpoint answers | component: upstream requests | p50 ms | p99 ms | azure_identity: upstream requests | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|"
+    );
+    for (round, (label, fault)) in [
+        ("200 (cold)", None),
+        ("400", Some(Fault::Status(400))),
+        (
+            "429, Retry-After: 1",
+            Some(Fault::TooManyRequests {
+                retry_after: Some("1".into()),
+            }),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let scope = format!("https://herd-{round}.example/.default");
+        emulator.set_persistent_fault(Endpoint::AppService, fault.clone());
+        emulator.reset_counters();
+        let bucket = format!("herd-{round}");
+        let identities: Vec<Identity> = (0..16)
+            .map(|_| Identity::new(config(&emulator, &bucket)).unwrap())
+            .collect();
+        let calls = (0..1000).map(|i| {
+            let identity = identities[i % 16].clone();
+            let scope = scope.clone();
+            tokio::spawn(async move {
+                let t = Instant::now();
+                let _ = identity.get_token(&[&scope]).await;
+                t.elapsed()
+            })
+        });
+        let ours = stats(
+            futures::future::join_all(calls)
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .collect(),
+        );
+        let ours_count = emulator.count(Endpoint::AppService);
+        emulator.reset_counters();
+        let creds: Vec<_> = (0..16).map(|_| native(&emulator)).collect();
+        let calls = (0..1000).map(|i| {
+            let c = creds[i % 16].clone();
+            let scope = format!("{scope}-native");
+            tokio::spawn(async move {
+                let t = Instant::now();
+                // azure_identity keeps retrying a 429 for minutes; the row counts what
+                // it sends in the first 10 s.
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(10), native_token(&c, &scope)).await;
+                t.elapsed()
+            })
+        });
+        let theirs = stats(
+            futures::future::join_all(calls)
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .collect(),
+        );
+        let theirs_count = emulator.count(Endpoint::AppService);
+        println!(
+            "| {label} | {ours_count} | {} | {} | {theirs_count} | {} | {} |",
+            ms(ours.p50),
+            ms(ours.p99),
+            ms(theirs.p50),
+            ms(theirs.p99)
+        );
+    }
+    emulator.set_persistent_fault(Endpoint::AppService, None);
+
+    // 5. Isolation: a hit for B while a fetch for A takes 300 ms.
+    let rounds = 10;
+    let identity = Identity::new(config(&emulator, "isolation")).unwrap();
+    identity
+        .get_token(&["https://b.example/.default"])
+        .await
+        .unwrap();
+    let azure = native(&emulator);
+    assert!(native_token(&azure, "https://b.example/.default").await);
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for round in 0..rounds {
+        emulator.push_faults(
+            Endpoint::AppService,
+            [Fault::Delay(Duration::from_millis(300))],
+        );
+        let slow = {
+            let identity = identity.clone();
+            let a = format!("https://a{round}.example/.default");
+            tokio::spawn(async move { identity.get_token(&[&a]).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t = Instant::now();
+        identity
+            .get_token(&["https://b.example/.default"])
+            .await
+            .unwrap();
+        ours.push(t.elapsed());
+        slow.await.unwrap().unwrap();
+
+        emulator.push_faults(
+            Endpoint::AppService,
+            [Fault::Delay(Duration::from_millis(300))],
+        );
+        let slow = {
+            let azure = azure.clone();
+            let a = format!("https://na{round}.example/.default");
+            tokio::spawn(async move { native_token(&azure, &a).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let t = Instant::now();
+        assert!(native_token(&azure, "https://b.example/.default").await);
+        theirs.push(t.elapsed());
+        slow.await.unwrap();
+    }
+    let (ours, theirs) = (stats(ours), stats(theirs));
+    println!(
+        "\n### 5. Isolation: cache hit for scope B while scope A's fetch takes 300 ms ({rounds} rounds)\n"
+    );
+    println!("| | p50 ms | max-ish (p99) ms |\n|---|---|---|");
+    println!(
+        "| component (pooled instances) | {} | {} |",
+        ms(ours.p50),
+        ms(ours.p99)
+    );
+    println!(
+        "| azure_identity | {} | {} |",
+        ms(theirs.p50),
+        ms(theirs.p99)
+    );
+
+    // 7. Load: as many get-token calls as the machine sustains, for a minute.
+    let seconds: u64 = std::env::var("LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    load(&emulator, seconds).await;
+
+    // 6. Footprint.
+    let dir = std::env::temp_dir().join(format!("entra-bench-cache-{}", std::process::id()));
+    let mut cold_config = config(&emulator, "footprint");
+    cold_config.compile_cache_dir = Some(dir.clone());
+    let t = Instant::now();
+    let first = Identity::new(cold_config.clone()).unwrap();
+    first.get_token(&[VAULT]).await.unwrap();
+    let cold_start = t.elapsed();
+    let t = Instant::now();
+    let second = Identity::new(cold_config).unwrap();
+    second.get_token(&[VAULT]).await.unwrap();
+    let warm_start = t.elapsed();
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("\n### 6. Footprint\n");
+    println!("| | |\n|---|---|");
+    println!(
+        "| component size | {} KiB |",
+        entra_identity_host::COMPONENT_WASM.len() / 1024
+    );
+    println!(
+        "| host start + first token, compiling the component | {} ms |",
+        ms(cold_start)
+    );
+    println!(
+        "| host start + first token, serialized component cached | {} ms |",
+        ms(warm_start)
+    );
+}
+
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// 32 tasks calling `get_token` in a loop for `seconds`; RSS sampled every second.
+async fn load(emulator: &Emulator, seconds: u64) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+    emulator.reset_counters();
+    let identity = Identity::new(config(emulator, "load")).unwrap();
+    identity.get_token(&[VAULT]).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (calls, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let workers: Vec<_> = (0..32)
+        .map(|_| {
+            let (identity, stop, calls, errors) = (
+                identity.clone(),
+                stop.clone(),
+                calls.clone(),
+                errors.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(Relaxed) {
+                    if identity.get_token(&[VAULT]).await.is_err() {
+                        errors.fetch_add(1, Relaxed);
+                    }
+                    calls.fetch_add(1, Relaxed);
+                }
+            })
+        })
+        .collect();
+    let mut rss = Vec::new();
+    let started = Instant::now();
+    for _ in 0..seconds {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        rss.push(rss_kib());
+    }
+    stop.store(true, Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let total = calls.load(Relaxed);
+    println!("\n### 7. Load: 32 callers on one Identity for {seconds} s\n");
+    println!(
+        "| calls | calls/s | errors | upstream requests | RSS first s | RSS last s | RSS max |\n|---|---|---|---|---|---|---|"
+    );
+    println!(
+        "| {total} | {:.0} | {} | {} | {} MiB | {} MiB | {} MiB |",
+        total as f64 / elapsed,
+        errors.load(Relaxed),
+        emulator.count(Endpoint::AppService),
+        rss.first().copied().unwrap_or(0) / 1024,
+        rss.last().copied().unwrap_or(0) / 1024,
+        rss.iter().max().copied().unwrap_or(0) / 1024,
+    );
+}
