@@ -15,6 +15,7 @@ mod managed_identity;
 mod retries;
 mod sandbox;
 mod secrets;
+mod secrets_sweep;
 mod serve;
 mod shared_cache;
 mod sources;
