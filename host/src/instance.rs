@@ -5,6 +5,7 @@
 use crate::bindings::IdentityBindings;
 use crate::clock::WasiWallClock;
 use crate::config::IdentityConfig;
+use crate::config_store::ConfigVars;
 use crate::engine::EPOCH_TICK;
 use crate::error::{Error, Result};
 use crate::guest_log::GuestLog;
@@ -15,7 +16,7 @@ use crate::state::HostState;
 use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimitsBuilder};
-use wasmtime_wasi::{FsPerms, WasiCtx};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
 /// What every instance of one `Identity` or `Validator` is made from, prepared once:
@@ -62,40 +63,58 @@ fn ticks(timeout: Duration) -> u64 {
     (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
-impl Instance {
-    /// A fresh instance of `blueprint`.
-    pub(crate) async fn start(blueprint: &Blueprint) -> Result<Self> {
-        let config = &blueprint.config;
+impl Blueprint {
+    /// The component's WASI context: its environment, read-only directories and
+    /// clock, and stderr to `tracing` (lines, panic messages included).
+    pub(crate) fn wasi(&self) -> WasiCtxBuilder {
         let mut wasi = WasiCtx::builder();
-        // Lines, panic messages included, become `tracing` events.
-        wasi.stderr(blueprint.log.stderr());
-        for (k, v) in &blueprint.env {
+        wasi.stderr(self.log.stderr());
+        for (k, v) in &self.env {
             wasi.env(k, v);
         }
-        for dir in config.readable_dirs() {
+        for dir in self.config.readable_dirs() {
             // Same path inside as outside, read-only; a missing directory is the
             // component's to report (it names the file it could not read).
             if let Err(e) = wasi.preopened_dir(&dir, dir.to_string_lossy(), FsPerms::ReadOnly) {
                 tracing::debug!(dir = %dir.display(), error = %e, "not pre-opening");
             }
         }
-        if let Some(clock) = &config.wall_clock {
+        if let Some(clock) = &self.config.wall_clock {
             wasi.wall_clock(WasiWallClock(clock.clone()));
         }
+        wasi
+    }
+
+    /// A store for one instance: `wasi`, the outbound policy, the shared cache's
+    /// store, `config` variables, and a memory limit.
+    pub(crate) fn store(
+        &self,
+        wasi: WasiCtx,
+        config: ConfigVars,
+        memory_limit: usize,
+    ) -> Store<HostState> {
         let state = HostState {
             table: ResourceTable::new(),
-            wasi: wasi.build(),
+            wasi,
             http: WasiHttpCtx::new(),
-            hooks: blueprint.allowlist.clone(),
-            kv: blueprint.cache.kv.clone(),
-            config: Default::default(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(config.memory_limit)
-                .build(),
+            hooks: self.allowlist.clone(),
+            kv: self.cache.kv.clone(),
+            config,
+            limits: StoreLimitsBuilder::new().memory_size(memory_limit).build(),
         };
-        let runtime = &blueprint.runtime;
-        let mut store = Store::new(&runtime.engine, state);
+        let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limits);
+        store
+    }
+}
+
+impl Instance {
+    /// A fresh instance of `blueprint`.
+    pub(crate) async fn start(blueprint: &Blueprint) -> Result<Self> {
+        let config = &blueprint.config;
+        let wasi = blueprint.wasi().build();
+        let mut store = blueprint.store(wasi, ConfigVars::default(), config.memory_limit);
+        let runtime = &blueprint.runtime;
         store.epoch_deadline_trap();
         let deadline_ticks = ticks(config.call_timeout);
         store.set_epoch_deadline(deadline_ticks);

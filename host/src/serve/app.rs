@@ -2,25 +2,18 @@
 //! an instance for one worker.
 
 use super::worker::{Expiry, Reuse, Worker};
-use crate::clock::WasiWallClock;
 use crate::config_store::ConfigVars;
 use crate::instance::Blueprint;
-use crate::outbound::Allowlist;
 use crate::state::HostState;
 use std::time::Duration;
-use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, StoreLimitsBuilder};
-use wasmtime_wasi::WasiCtx;
-use wasmtime_wasi_http::WasiHttpCtx;
+use wasmtime::Store;
 use wasmtime_wasi_http::handler::{HandlerState, Instance, ProxyPre};
 
 pub(crate) struct App {
-    pub(crate) engine: Engine,
     pub(crate) pre: ProxyPre<HostState>,
     pub(crate) reuse: Reuse,
-    /// The identity side: its environment, cache store and log.
+    /// The identity side: engine, environment, outbound policy, cache store, log.
     pub(crate) blueprint: Blueprint,
-    pub(crate) allowlist: Allowlist,
     pub(crate) config: ConfigVars,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) memory_limit: usize,
@@ -29,29 +22,16 @@ pub(crate) struct App {
 
 impl App {
     fn store(&self) -> Store<HostState> {
-        let mut wasi = WasiCtx::builder();
+        // The identity's context (its stderr to `tracing`, environment, directories,
+        // clock) is the app's too: they are one composed component.
+        let mut wasi = self.blueprint.wasi();
         wasi.inherit_stdout();
-        // The identity component's lines (and the app's) become `tracing` events.
-        wasi.stderr(self.blueprint.log.stderr());
-        for (k, v) in self.blueprint.env.iter().chain(&self.env) {
+        for (k, v) in &self.env {
             wasi.env(k, v);
         }
-        if let Some(clock) = &self.blueprint.config.wall_clock {
-            wasi.wall_clock(WasiWallClock(clock.clone()));
-        }
-        let state = HostState {
-            table: ResourceTable::new(),
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            hooks: self.allowlist.clone(),
-            kv: self.blueprint.cache.kv.clone(),
-            config: self.config.clone(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.memory_limit)
-                .build(),
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
+        let mut store = self
+            .blueprint
+            .store(wasi.build(), self.config.clone(), self.memory_limit);
         // Yield at every epoch tick, so a busy guest lets the handler expire it.
         store.epoch_deadline_async_yield_and_update(1);
         store

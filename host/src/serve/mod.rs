@@ -116,17 +116,15 @@ pub async fn serve(options: ServeOptions) -> Result<Server> {
     };
     let allowlist = outbound_policy(&options.identity, &options.allowed_outbound)?;
     let cache_dir = options.identity.compile_cache_dir.clone();
-    let blueprint = Blueprint::new(options.identity, allowlist.clone())?;
+    let blueprint = Blueprint::new(options.identity, allowlist)?;
     let engine = blueprint.runtime.engine.clone();
     let component =
         engine::load_component(&engine, &app, cache_dir.as_deref()).map_err(Error::component)?;
     let (pre, reuse) = link(&engine, &component)?;
     let handler = ProxyHandler::new(App {
-        engine,
         pre,
         reuse,
         blueprint,
-        allowlist,
         config: ConfigVars(Arc::new(options.variables)),
         env: options.env.into_iter().collect(),
         memory_limit: options.memory_limit,
