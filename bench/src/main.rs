@@ -5,15 +5,19 @@
 //! `cargo run --release --manifest-path bench/Cargo.toml`
 
 use entra_emulator::{Emulator, EmulatorConfig, Endpoint, Fault};
-use entra_identity_host::{CacheConfig, Identity, IdentityConfig, TokenRequest};
+use entra_identity_host::{CacheConfig, Identity, IdentityConfig};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod cold;
 mod core_native;
+mod footprint;
+mod refresh;
 
 const VAULT: &str = "https://vault.azure.net/.default";
 
+#[derive(Clone, Copy)]
 struct Stats {
     p50: Duration,
     p99: Duration,
@@ -66,6 +70,24 @@ async fn native_token(c: &azure_identity::ManagedIdentityCredential, scope: &str
     c.get_token(&[scope], None).await.is_ok()
 }
 
+/// Latency over every caller, and how many failed.
+fn outcomes(joined: Vec<Result<(Duration, bool), tokio::task::JoinError>>) -> (Stats, usize) {
+    let (samples, oks): (Vec<Duration>, Vec<bool>) = joined.into_iter().map(Result::unwrap).unzip();
+    let failed = oks.iter().filter(|ok| !**ok).count();
+    (stats(samples), failed)
+}
+
+async fn hits(identity: &Identity, n: usize) -> Stats {
+    identity.get_token(&[VAULT]).await.unwrap();
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        identity.get_token(&[VAULT]).await.unwrap();
+        samples.push(t.elapsed());
+    }
+    stats(samples)
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
@@ -86,15 +108,14 @@ async fn main() {
         samples.push(t.elapsed());
     }
     let core_hit = stats(samples);
-    let identity = Identity::new(config(&emulator, "hit")).unwrap();
-    identity.get_token(&[VAULT]).await.unwrap();
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        identity.get_token(&[VAULT]).await.unwrap();
-        samples.push(t.elapsed());
-    }
-    let component_hit = stats(samples);
+    let identity = Identity::new(IdentityConfig {
+        host_fast_path: false,
+        ..config(&emulator, "hit")
+    })
+    .unwrap();
+    let component_hit = hits(&identity, n).await;
+    let fast = Identity::new(config(&emulator, "hit-fast")).unwrap();
+    let fast_hit = hits(&fast, n).await;
     let azure = native(&emulator);
     assert!(native_token(&azure, VAULT).await);
     let mut samples = Vec::with_capacity(n);
@@ -108,7 +129,11 @@ async fn main() {
     println!("| | mean µs | p50 µs | p99 µs |\n|---|---|---|---|");
     for (name, s) in [
         ("our core, natively", &core_hit),
-        ("our component through the host (L1)", &component_hit),
+        (
+            "our component through the host (L1 in the instance)",
+            &component_hit,
+        ),
+        ("the host's fast path (default)", &fast_hit),
         ("azure_identity 1.0 ManagedIdentityCredential", &native_hit),
     ] {
         println!(
@@ -119,53 +144,25 @@ async fn main() {
         );
     }
     println!(
-        "\ncomponent / native azure_identity: **{:.1}×** (p50)",
-        component_hit.p50.as_secs_f64() / native_hit.p50.as_secs_f64()
+        "\nthrough the component / native azure_identity: **{:.1}×** (p50); host fast path / native: **{:.1}×**",
+        component_hit.p50.as_secs_f64() / native_hit.p50.as_secs_f64(),
+        fast_hit.p50.as_secs_f64() / native_hit.p50.as_secs_f64()
     );
 
-    // 3. Cold acquisition: the whole HTTP exchange with the emulator.
-    let n = 300;
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        identity
-            .get_token_for(TokenRequest {
-                scopes: vec![VAULT.into()],
-                force_refresh: true,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        samples.push(t.elapsed());
+    // 3. Cold acquisition, every credential: see cold.rs. `BENCH_ONLY=cold` runs
+    // sections 1 and 3 only.
+    let only = std::env::var("BENCH_ONLY").ok();
+    if only.as_deref().is_none_or(|s| s == "cold") {
+        cold::cold_acquisition(&emulator, 300).await;
     }
-    let component_cold = stats(samples);
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
-        let fresh = native(&emulator);
-        let t = Instant::now();
-        assert!(native_token(&fresh, VAULT).await);
-        samples.push(t.elapsed());
+    if only.as_deref() == Some("cold") {
+        return;
     }
-    let native_cold = stats(samples);
-    println!("\n### 3. Cold acquisition, App Service managed identity ({n} each)\n");
-    println!("| | mean ms | p50 ms | p99 ms |\n|---|---|---|---|");
-    println!(
-        "| component (force_refresh) | {} | {} | {} |",
-        ms(component_cold.mean),
-        ms(component_cold.p50),
-        ms(component_cold.p99)
-    );
-    println!(
-        "| azure_identity (new credential) | {} | {} | {} |",
-        ms(native_cold.mean),
-        ms(native_cold.p50),
-        ms(native_cold.p99)
-    );
 
     // 4. Herd: 1,000 concurrent callers over 16 instances/credentials.
     println!("\n### 4. Herd: 1,000 concurrent callers over 16 identities\n");
     println!(
-        "| endpoint answers | component: upstream requests | p50 ms | p99 ms | azure_identity: upstream requests | p50 ms | p99 ms |\n|---|---|---|---|---|---|---|"
+        "| endpoint answers | component: upstream requests | p50 ms | p99 ms | failed | azure_identity: upstream requests | p50 ms | p99 ms | failed |\n|---|---|---|---|---|---|---|---|---|"
     );
     for (round, (label, fault)) in [
         ("200 (cold)", None),
@@ -192,17 +189,11 @@ async fn main() {
             let scope = scope.clone();
             tokio::spawn(async move {
                 let t = Instant::now();
-                let _ = identity.get_token(&[&scope]).await;
-                t.elapsed()
+                let ok = identity.get_token(&[&scope]).await.is_ok();
+                (t.elapsed(), ok)
             })
         });
-        let ours = stats(
-            futures::future::join_all(calls)
-                .await
-                .into_iter()
-                .map(Result::unwrap)
-                .collect(),
-        );
+        let (ours, ours_failed) = outcomes(futures::future::join_all(calls).await);
         let ours_count = emulator.count(Endpoint::AppService);
         emulator.reset_counters();
         let creds: Vec<_> = (0..16).map(|_| native(&emulator)).collect();
@@ -213,21 +204,16 @@ async fn main() {
                 let t = Instant::now();
                 // azure_identity keeps retrying a 429 for minutes; the row counts what
                 // it sends in the first 10 s.
-                let _ =
-                    tokio::time::timeout(Duration::from_secs(10), native_token(&c, &scope)).await;
-                t.elapsed()
+                let ok = tokio::time::timeout(Duration::from_secs(10), native_token(&c, &scope))
+                    .await
+                    .unwrap_or(false);
+                (t.elapsed(), ok)
             })
         });
-        let theirs = stats(
-            futures::future::join_all(calls)
-                .await
-                .into_iter()
-                .map(Result::unwrap)
-                .collect(),
-        );
+        let (theirs, theirs_failed) = outcomes(futures::future::join_all(calls).await);
         let theirs_count = emulator.count(Endpoint::AppService);
         println!(
-            "| {label} | {ours_count} | {} | {} | {theirs_count} | {} | {} |",
+            "| {label} | {ours_count} | {} | {} | {ours_failed} | {theirs_count} | {} | {} | {theirs_failed} |",
             ms(ours.p50),
             ms(ours.p99),
             ms(theirs.p50),
@@ -235,10 +221,23 @@ async fn main() {
         );
     }
     emulator.set_persistent_fault(Endpoint::AppService, None);
+    let ((ours_count, ours), (theirs_count, theirs)) = refresh::herd_at_refresh().await;
+    println!(
+        "| 200, every cached token due for refresh | {ours_count} | {} | {} | 0 | {theirs_count} | {} | {} | 0 |",
+        ms(ours.p50),
+        ms(ours.p99),
+        ms(theirs.p50),
+        ms(theirs.p99)
+    );
 
     // 5. Isolation: a hit for B while a fetch for A takes 300 ms.
+    // The fast path off: this measures the pool, not the host's map.
     let rounds = 10;
-    let identity = Identity::new(config(&emulator, "isolation")).unwrap();
+    let identity = Identity::new(IdentityConfig {
+        host_fast_path: false,
+        ..config(&emulator, "isolation")
+    })
+    .unwrap();
     identity
         .get_token(&["https://b.example/.default"])
         .await
@@ -331,6 +330,13 @@ async fn main() {
         "| host start + first token, serialized component cached | {} ms |",
         ms(warm_start)
     );
+    for (allocator, pooling) in [("on-demand", false), ("pooling", true)] {
+        let per = footprint::memory_per_instance(&emulator, pooling).await;
+        println!(
+            "| per instance ({allocator} allocator): linear memory / resident memory added | {} KiB / {} KiB |",
+            per.linear_kib, per.rss_kib
+        );
+    }
 }
 
 fn rss_kib() -> u64 {

@@ -1,6 +1,7 @@
 //! Cost per call of a token from the shared cache: a fresh instance per call (the Spin
-//! model) answered from L2 in process memory, a redb file and Redis, against an L1 hit
-//! in a reused instance. Reported, never asserted.
+//! model: `InstancePre`, with wasmtime's on-demand and pooling allocators) answered
+//! from L2 in process memory, a redb file and Redis, against an L1 hit in a reused
+//! instance. Reported, never asserted.
 //!
 //! `cargo bench -p entra-identity-host --bench cache` (the Redis row needs
 //! `redis-server` on PATH; without it the row says so).
@@ -11,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SCOPE: &str = "https://vault.azure.net/.default";
-const FRESH_CALLS: u32 = 300;
+const FRESH_CALLS: u32 = 2_000;
 const HITS: u32 = 20_000;
 
 struct Redis(Child);
@@ -74,7 +75,9 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("entra-identity-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let key = CacheKey::random().unwrap();
-    let config = |store: KeyValueConfig, reuse: bool, bucket: &str| IdentityConfig {
+    // The host's fast path stays off except in its own row: these rows measure the
+    // component and its stores.
+    let config = |store: KeyValueConfig, reuse: bool, pooling: bool, bucket: &str| IdentityConfig {
         env: [(
             "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(),
             emulator.base_url(),
@@ -87,6 +90,8 @@ async fn main() {
             ..Default::default()
         },
         reuse_instances: reuse,
+        pooling_allocator: pooling,
+        host_fast_path: false,
         ..Default::default()
     };
     let redis = redis(&dir);
@@ -94,10 +99,19 @@ async fn main() {
     println!("| {:<40} | {:>10} | {:>8} |", "per call", "µs", "upstream");
     println!("|{:-<42}|{:->12}|{:->10}|", "", "", "");
     let before = emulator.count(entra_emulator::Endpoint::Imds);
-    let l1 = Identity::new(config(KeyValueConfig::Memory, true, "bench-l1")).unwrap();
+    let l1 = Identity::new(config(KeyValueConfig::Memory, true, false, "bench-l1")).unwrap();
     let d = per_call(&l1, HITS).await;
     let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
     row("L1 hit (reused instance)", Some(d), upstream);
+    let before = emulator.count(entra_emulator::Endpoint::Imds);
+    let host = Identity::new(IdentityConfig {
+        host_fast_path: true,
+        ..config(KeyValueConfig::Memory, true, false, "bench-host")
+    })
+    .unwrap();
+    let d = per_call(&host, HITS).await;
+    let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
+    row("host fast path (no instance entered)", Some(d), upstream);
 
     let stores = [
         ("memory", Some(KeyValueConfig::Memory)),
@@ -116,16 +130,18 @@ async fn main() {
         ),
     ];
     for (name, store) in stores {
-        let what = format!("fresh instance + L2 hit, {name}");
-        let Some(store) = store else {
-            row(&format!("{what} (no redis-server)"), None, 0);
-            continue;
-        };
-        let before = emulator.count(entra_emulator::Endpoint::Imds);
-        let identity = Identity::new(config(store, false, "bench-l2")).unwrap();
-        let d = per_call(&identity, FRESH_CALLS).await;
-        let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
-        row(&what, Some(d), upstream);
+        for (allocator, pooling) in [("on-demand", false), ("pooling", true)] {
+            let what = format!("fresh instance ({allocator}) + L2 hit, {name}");
+            let Some(store) = store.clone() else {
+                row(&format!("{what} (no redis-server)"), None, 0);
+                continue;
+            };
+            let before = emulator.count(entra_emulator::Endpoint::Imds);
+            let identity = Identity::new(config(store, false, pooling, "bench-l2")).unwrap();
+            let d = per_call(&identity, FRESH_CALLS).await;
+            let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
+            row(&what, Some(d), upstream);
+        }
     }
     drop(redis);
     let _ = std::fs::remove_dir_all(&dir);

@@ -68,6 +68,17 @@ pub struct IdentityConfig {
     /// `true`: an instance goes back to the pool after a call. `false`: every call gets
     /// a fresh instance, as in Spin; the shared cache still answers.
     pub reuse_instances: bool,
+    /// `true`: instances come from wasmtime's pooling allocator, `max_instances` slots
+    /// reserved up front with `memory_limit` bytes each, so a fresh instance reuses a
+    /// slot's mappings instead of mapping new memory. Worth it with
+    /// `reuse_instances: false`. In serve mode the app shares the engine, so its
+    /// instances and memories count against the same slots.
+    pub pooling_allocator: bool,
+    /// `true`: a token the component returned is served by the host, without entering
+    /// an instance, until the component's own `refresh_on` (never for claims or
+    /// force-refresh requests). `false`: every call reaches the component, as in
+    /// tests and benchmarks of the component itself.
+    pub host_fast_path: bool,
 }
 
 impl Default for IdentityConfig {
@@ -86,6 +97,8 @@ impl Default for IdentityConfig {
             cache: CacheConfig::default(),
             max_instances: 8,
             reuse_instances: true,
+            pooling_allocator: false,
+            host_fast_path: true,
         }
     }
 }
@@ -105,6 +118,8 @@ impl fmt::Debug for IdentityConfig {
             .field("cache", &self.cache)
             .field("max_instances", &self.max_instances)
             .field("reuse_instances", &self.reuse_instances)
+            .field("pooling_allocator", &self.pooling_allocator)
+            .field("host_fast_path", &self.host_fast_path)
             .finish_non_exhaustive()
     }
 }

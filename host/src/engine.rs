@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// The component, built by `build.rs` for `wasm32-wasip2`.
 pub const COMPONENT_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_WASM"));
@@ -17,8 +17,39 @@ pub const COMPONENT_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_WASM"));
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(100);
 
 pub(crate) fn new_engine() -> wasmtime::Result<Engine> {
+    new_engine_with(None)
+}
+
+/// How many of each pooled resource one instance of our component may take. Measured
+/// on the component (one core module with its memory, a handful of wit-component shim
+/// and fixup modules with their tables), with room to spare.
+const CORE_INSTANCES_PER_INSTANCE: u32 = 16;
+const MEMORIES_PER_INSTANCE: u32 = 2;
+const TABLES_PER_INSTANCE: u32 = 16;
+/// Fiber stacks: one per call in flight, and wasi's background tasks use none.
+const STACKS_PER_INSTANCE: u32 = 2;
+
+/// An engine that allocates instances from a pool of `instances` pre-reserved slots,
+/// each with at most `memory_limit` bytes of linear memory. Instantiation then reuses
+/// memory mappings instead of making new ones: the Spin model, where every request
+/// gets a fresh instance.
+pub(crate) fn new_pooling_engine(instances: u32, memory_limit: usize) -> wasmtime::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * CORE_INSTANCES_PER_INSTANCE)
+        .total_memories(instances * MEMORIES_PER_INSTANCE)
+        .total_tables(instances * TABLES_PER_INSTANCE)
+        .total_stacks(instances * STACKS_PER_INSTANCE)
+        .max_memory_size(memory_limit);
+    new_engine_with(Some(pool))
+}
+
+fn new_engine_with(pool: Option<PoolingAllocationConfig>) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    if let Some(pool) = pool {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
     Engine::new(&config)
 }
 

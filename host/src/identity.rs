@@ -3,7 +3,9 @@
 use crate::config::IdentityConfig;
 use crate::credential::LiveCredential;
 use crate::error::{Error, Result};
+use crate::fresh::FreshTokens;
 use crate::instance::Blueprint;
+use crate::limits::InstanceStats;
 use crate::outbound::Allowlist;
 use crate::pool::{Pool, Pooled};
 use crate::singleflight::SingleFlight;
@@ -31,6 +33,8 @@ pub struct Identity {
 
 struct Inner {
     blueprint: Blueprint,
+    /// `None` when [`IdentityConfig::host_fast_path`] is off.
+    fresh: Option<FreshTokens>,
     pool: Pool<LiveCredential>,
     flights: SingleFlight<TokenRequest, Result<AccessToken>>,
 }
@@ -49,11 +53,13 @@ impl Identity {
     pub fn new(config: IdentityConfig) -> Result<Self> {
         let allowlist = outbound_policy(&config, &[])?;
         let pool = Pool::new(config.max_instances, config.reuse_instances);
+        let fresh = (config.host_fast_path).then(|| FreshTokens::new(config.wall_clock.clone()));
         let blueprint = Blueprint::new(config, allowlist)?;
         tracing::debug!(allowed = ?blueprint.allowlist.authorities(), "identity component ready");
         Ok(Identity {
             inner: Arc::new(Inner {
                 blueprint,
+                fresh,
                 pool,
                 flights: SingleFlight::new(),
             }),
@@ -71,6 +77,12 @@ impl Identity {
 
     /// A token for a full request (tenant, claims, force-refresh).
     pub async fn get_token_for(&self, request: TokenRequest) -> Result<AccessToken> {
+        if let Some(token) = self.inner.fresh.as_ref().and_then(|f| f.get(&request)) {
+            // Answering without awaiting anything would let a caller that loops on
+            // `get_token` starve its runtime's other tasks; count it as tokio work.
+            tokio::task::coop::consume_budget().await;
+            return Ok(token);
+        }
         let inner = self.inner.clone();
         let key = request.clone();
         self.inner
@@ -81,6 +93,9 @@ impl Identity {
                     let mut live = inner.live().await?;
                     let result = live.get_token(&request).await;
                     live.finish(&result);
+                    if let (Some(fresh), Ok(token)) = (&inner.fresh, &result) {
+                        fresh.put(&request, token);
+                    }
                     result
                 },
                 || Err(Error::Component("the token task panicked".into())),
@@ -99,6 +114,11 @@ impl Identity {
     /// The authorities (`host:port`) the component may reach.
     pub fn allowed_authorities(&self) -> &[String] {
         self.inner.blueprint.allowlist.authorities()
+    }
+
+    /// How many instances are alive and the linear memory they hold.
+    pub fn instance_stats(&self) -> InstanceStats {
+        self.inner.blueprint.memory.stats()
     }
 }
 

@@ -9,13 +9,15 @@ use crate::config_store::ConfigVars;
 use crate::engine::EPOCH_TICK;
 use crate::error::{Error, Result};
 use crate::guest_log::GuestLog;
+use crate::limits::{MemoryGauge, MeteredLimits};
 use crate::outbound::Allowlist;
 use crate::runtime::Runtime;
 use crate::shared_cache::{CACHE_ENV_VARS, GuestCache};
 use crate::state::HostState;
+use std::sync::Arc;
 use std::time::Duration;
+use wasmtime::Store;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
@@ -30,12 +32,14 @@ pub(crate) struct Blueprint {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) cache: GuestCache,
     pub(crate) log: GuestLog,
+    /// The linear memory of every live instance made from this blueprint.
+    pub(crate) memory: Arc<MemoryGauge>,
 }
 
 impl Blueprint {
     pub(crate) fn new(config: IdentityConfig, allowlist: Allowlist) -> Result<Self> {
         let cache = config.cache.prepare(config.wall_clock.clone())?;
-        let runtime = Runtime::new(config.compile_cache_dir.as_deref())?;
+        let runtime = Runtime::new(&config)?;
         // The cache's variables come from `config.cache` alone, never from `env`.
         let env = (config.env.iter())
             .filter(|(k, _)| !CACHE_ENV_VARS.contains(&k.as_str()))
@@ -49,6 +53,7 @@ impl Blueprint {
             env,
             cache,
             log: GuestLog::default(),
+            memory: Arc::default(),
         })
     }
 }
@@ -100,7 +105,7 @@ impl Blueprint {
             hooks: self.allowlist.clone(),
             kv: self.cache.kv.clone(),
             config,
-            limits: StoreLimitsBuilder::new().memory_size(memory_limit).build(),
+            limits: MeteredLimits::new(memory_limit, self.memory.clone()),
         };
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limits);

@@ -14,8 +14,9 @@
 //! Inside: the component is compiled once and cached on disk (`engine`), every
 //! outbound request passes an allowlist (`outbound`), each store has a memory limit
 //! and an epoch deadline (`instance`), instances are pooled (`pool`), the component's
-//! stderr becomes `tracing` events (`guest_log`), and concurrent identical requests
-//! share one flight (`singleflight`).
+//! stderr becomes `tracing` events (`guest_log`), concurrent identical requests
+//! share one flight (`singleflight`), and a token the component returned is served
+//! from the host until the component's `refresh_on` (`fresh`).
 #![deny(missing_docs)]
 
 #[cfg(feature = "azure-core")]
@@ -30,10 +31,12 @@ mod credential;
 mod credential_kind;
 mod engine;
 mod error;
+mod fresh;
 mod guest_log;
 mod identity;
 mod instance;
 pub mod keyvalue;
+mod limits;
 mod outbound;
 mod pinned_tls;
 pub mod plugin;
@@ -53,6 +56,7 @@ pub use engine::COMPONENT_WASM;
 pub use error::{Error, Result, TokenError};
 pub use identity::Identity;
 pub use keyvalue::KeyValueConfig;
+pub use limits::InstanceStats;
 pub use outbound::Allowlist;
 pub use shared_cache::{CACHE_ENV_VARS, CacheConfig, CacheKey};
 pub use validator::Validator;

@@ -2,10 +2,10 @@
 //! epoch ticker. Built once; instantiating from it takes microseconds.
 
 use crate::bindings::IdentityPre;
+use crate::config::IdentityConfig;
 use crate::engine::{self, EpochTicker};
 use crate::error::{Error, Result};
 use crate::state::HostState;
-use std::path::Path;
 use wasmtime::Engine;
 use wasmtime::component::Linker;
 
@@ -16,10 +16,17 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    /// Compiles the component (or loads it from `cache_dir`) and links WASI, wasi-http
-    /// and wasi:keyvalue.
-    pub(crate) fn new(cache_dir: Option<&Path>) -> Result<Self> {
-        let engine = engine::new_engine().map_err(Error::component)?;
+    /// Compiles the component (or loads it from the compile cache) and links WASI,
+    /// wasi-http, wasi:keyvalue and wasi:config.
+    pub(crate) fn new(config: &IdentityConfig) -> Result<Self> {
+        let engine = if config.pooling_allocator {
+            let instances = u32::try_from(config.max_instances.max(1)).unwrap_or(u32::MAX);
+            engine::new_pooling_engine(instances, config.memory_limit)
+        } else {
+            engine::new_engine()
+        };
+        let engine = engine.map_err(Error::component)?;
+        let cache_dir = config.compile_cache_dir.as_deref();
         let component = engine::load_component(&engine, engine::COMPONENT_WASM, cache_dir)
             .map_err(Error::component)?;
         let mut linker = Linker::new(&engine);

@@ -3,8 +3,8 @@
 
 use crate::config_store::ConfigVars;
 use crate::keyvalue::{KeyValueCtx, KeyValueView};
+use crate::limits::MeteredLimits;
 use crate::outbound::Allowlist;
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -19,7 +19,7 @@ pub(crate) struct HostState {
     pub(crate) kv: KeyValueCtx,
     /// `wasi:config`: nothing for a plain `Identity`; its settings are in `wasi`'s env.
     pub(crate) config: ConfigVars,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: MeteredLimits,
 }
 
 impl HostState {

@@ -104,6 +104,9 @@ async fn accept_loop(
                 continue;
             }
         };
+        // TLS writes a response in several records; with Nagle on, the last waits for
+        // the client's delayed ACK (40 ms on Linux), as Azure's front ends do not.
+        let _ = tcp.set_nodelay(true);
         let (acceptor, ready) = (acceptor.clone(), ready.clone());
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {

@@ -35,8 +35,11 @@ fn lease_length(policy: &RetryPolicy) -> u64 {
 fn remembered_until(error: &Error, now: u64) -> Option<u64> {
     match error {
         Error::InvalidInput(_) => None,
+        // `now` is in whole seconds, so `now + r` could lapse less than `r` seconds
+        // after the answer: with `Retry-After: 1`, before the waiters' next poll saw
+        // it, and one of them then asked again. One second more keeps it at least `r`.
         Error::Throttled { retry_after, .. } => {
-            Some(now + (*retry_after).clamp(1, MAX_THROTTLE_MEMORY))
+            Some(now + (*retry_after).clamp(1, MAX_THROTTLE_MEMORY) + 1)
         }
         _ => Some(now + FAILURE_MEMORY),
     }

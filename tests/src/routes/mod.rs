@@ -69,12 +69,18 @@ pub(crate) fn router(state: Arc<EmulatorState>) -> Router {
 }
 
 /// The HTTPS listener serves Service Fabric, and the plain one never does: a client that skips TLS must not get a
-/// token. Key Vault is on both: Azure SDK pipelines refuse to send a bearer token over plain HTTP.
+/// token. Key Vault is on both: Azure SDK pipelines refuse to send a bearer token over plain HTTP. So is Entra's
+/// v2.0 token endpoint, which in Azure is HTTPS only: SDKs such as `azure_identity` refuse an `http://` authority
+/// host, and reach the emulator with an `https://127.0.0.1:PORT` one trusting its certificate.
 pub(crate) fn tls_router(state: Arc<EmulatorState>) -> Router {
     Router::new()
         .route(
             "/sf/metadata/identity/oauth2/token",
             any(serve::<service_fabric::ServiceFabric>),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            any(serve::<token_endpoint::TokenEndpoint>),
         )
         .merge(key_vault_routes::<true>())
         .fallback(not_found)

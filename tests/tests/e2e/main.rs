@@ -11,6 +11,7 @@ mod cache;
 mod composition;
 mod concurrency;
 mod credentials;
+mod instances;
 mod managed_identity;
 mod retries;
 mod sandbox;

@@ -2,32 +2,11 @@
 
 use crate::support::*;
 use entra_emulator::{Endpoint, Fault};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 // Current-thread runtime: the thread-local subscriber sees every task of the test.
 #[tokio::test(flavor = "current_thread")]
 async fn no_secret_in_logs_debug_output_or_errors() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture_filtered("trace");
 
     let world = World::start().await;
     let header = world.emulator.identity_header().to_string();
@@ -57,7 +36,7 @@ async fn no_secret_in_logs_debug_output_or_errors() {
     tracing::warn!(%error, ?error, "a caller logging the error it got");
 
     let described = identity.describe().await.unwrap();
-    let captured = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let captured = logs.text();
     let everything =
         format!("{captured}\n{token:?}\n{error}\n{error:?}\n{config_debug}\n{described}");
     // Logs were captured, wasmtime's own trace events of the wasi:http calls included.

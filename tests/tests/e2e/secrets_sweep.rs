@@ -9,26 +9,11 @@ use entra_emulator::{AppRegistration, Endpoint, Fault, FederatedCredential};
 use entra_identity_host::{
     AppOptions, CertificateSource, CredentialKind, Identity, IdentityConfig, TokenRequest,
 };
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 const APP: &str = "5ec2e700-0000-4000-8000-00000000c0de";
 const SECRET: &str = "sweep-client-secret-value-42";
 const CERT: &str = include_str!("../../keys/client-cert.pem");
 const CERT_KEY: &str = include_str!("../../keys/client-cert-key.pem");
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// What a run showed anyone: its secrets must be in none of it.
 #[derive(Default)]
@@ -99,13 +84,7 @@ fn echo(secrets: &[&str]) -> Fault {
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_credential_leaks_a_secret_anywhere() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("trace,entra_emulator=off")
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = Logs::capture_filtered("trace,entra_emulator=off");
     let mut seen = Exposure::default();
 
     // Client secret.
@@ -258,7 +237,7 @@ async fn no_credential_leaks_a_secret_anywhere() {
         }
     }
 
-    let captured = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let captured = logs.text();
     assert!(
         captured.contains("a caller logging its token"),
         "the capture works"

@@ -155,10 +155,15 @@ pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
     pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        Self::capture_filtered("debug")
+    }
+
+    /// As [`Logs::capture`], with an `EnvFilter` directive such as `trace,crate=off`.
+    pub fn capture_filtered(filter: &str) -> (Logs, tracing::subscriber::DefaultGuard) {
         let logs = Logs::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
+            .with_env_filter(filter)
             .with_ansi(false)
             .with_writer(move || writer.clone())
             .finish();

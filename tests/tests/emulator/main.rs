@@ -15,6 +15,7 @@ mod service_fabric;
 mod signing;
 mod support;
 mod token_endpoint;
+mod token_endpoint_https;
 
 use entra_emulator::{Emulator, EmulatorConfig};
 

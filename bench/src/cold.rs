@@ -1,0 +1,671 @@
+//! Section 3, cold acquisition: for every credential, the whole exchange with the
+//! emulator, component vs native `azure_identity` 1.0 where it has the credential.
+//!
+//! Component: one `Identity` per credential (its own cache bucket), warmed once, then
+//! `force_refresh` per sample. Native: a new credential per sample, so an empty cache,
+//! each with a new reqwest client (as a new process has), built outside the timing.
+//! Neither side reuses a connection: wasi:http opens one per request, and so does a new
+//! client.
+//!
+//! `azure_identity` only takes an `https` authority host, so its token-endpoint
+//! credentials reach the emulator's HTTPS listener through a custom cloud, with a
+//! reqwest client that trusts the emulator's self-signed certificate. Two of its
+//! addresses cannot be configured (IMDS's `169.254.169.254`, and the audience its
+//! certificate assertions carry, which the emulator only accepts for its plain address
+//! or the public cloud's): those credentials get a transport that rewrites the URL
+//! before reqwest sends it.
+
+use azure_core::credentials::{Secret, SecretBytes, TokenCredential};
+use azure_core::http::{
+    AsyncRawResponse, ClientMethodOptions, ClientOptions, HttpClient, Request, Transport, Url,
+};
+use azure_identity::{
+    ClientAssertion, ClientAssertionCredential, ClientAssertionCredentialOptions,
+    ClientCertificateCredential, ClientCertificateCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+use entra_emulator::{AppRegistration, Emulator, Endpoint, FederatedCredential};
+use entra_identity_host::{
+    AppOptions, CacheConfig, CertificateSource, CredentialKind, Identity, IdentityConfig,
+    TokenRequest,
+};
+use crate::{Stats, ms, stats};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SCOPE: &str = "https://vault.azure.net/.default";
+const TOKEN_EXCHANGE: &str = "api://AzureADTokenExchange/.default";
+const CERT: &str = include_str!("../../tests/keys/client-cert.pem");
+const CERT_KEY: &str = include_str!("../../tests/keys/client-cert-key.pem");
+
+const SECRET_APP: &str = "be4c0000-0000-4000-8000-00000000c001";
+const SECRET: &str = "bench-cold-client-secret";
+const CERT_APP: &str = "be4c0000-0000-4000-8000-00000000c002";
+const WORKLOAD_APP: &str = "be4c0000-0000-4000-8000-00000000c003";
+const FIC_APP: &str = "be4c0000-0000-4000-8000-00000000c004";
+const SERVICE_ACCOUNT: (&str, &str) = ("bench", "cold");
+
+struct Row {
+    credential: &'static str,
+    component: Stats,
+    /// The native numbers, or why there are none.
+    native: Result<Stats, &'static str>,
+    note: &'static str,
+}
+
+/// Prints section 3: cold acquisition, `n` samples per cell.
+pub async fn cold_acquisition(emulator: &Emulator, n: usize) {
+    let started = Instant::now();
+    let setup = Setup::new(emulator);
+    let mut rows = Vec::new();
+    let mut row = |credential, component, native, note| {
+        rows.push(Row {
+            credential,
+            component,
+            native,
+            note,
+        })
+    };
+
+    // Managed identity sources.
+    set_app_service_env(emulator, false);
+    let config = setup.config(
+        "cold-imds",
+        CredentialKind::ManagedIdentity,
+        [("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.base_url())],
+    );
+    let ours = component(expect(emulator, Endpoint::Imds, 1), config, n).await;
+    let theirs = native(expect(emulator, Endpoint::Imds, 1), n, || {
+        let transport = Redirect::new(
+            "169.254.169.254",
+            &emulator.base_url(),
+            setup.https_client(),
+        );
+        ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+            client_options: options(Arc::new(transport), None),
+            ..Default::default()
+        }))
+        .expect("native IMDS credential")
+    })
+    .await;
+    row(
+        "managed identity, IMDS",
+        ours,
+        Ok(theirs),
+        "azure_identity's IMDS address is fixed (169.254.169.254): \
+         its transport rewrites it to the emulator",
+    );
+
+    set_app_service_env(emulator, true);
+    let config = setup.config(
+        "cold-app-service",
+        CredentialKind::ManagedIdentity,
+        [
+            ("IDENTITY_ENDPOINT", emulator.app_service_endpoint()),
+            ("IDENTITY_HEADER", emulator.identity_header().into()),
+        ],
+    );
+    let ours = component(expect(emulator, Endpoint::AppService, 1), config, n).await;
+    let theirs = native(expect(emulator, Endpoint::AppService, 1), n, || {
+        ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+            client_options: options(Arc::new(setup.https_client()), None),
+            ..Default::default()
+        }))
+        .expect("native App Service credential")
+    })
+    .await;
+    row("managed identity, App Service", ours, Ok(theirs), "");
+
+    let mut config = setup.config(
+        "cold-arc",
+        CredentialKind::ManagedIdentity,
+        [
+            ("IDENTITY_ENDPOINT", emulator.arc_endpoint()),
+            ("IMDS_ENDPOINT", emulator.base_url()),
+        ],
+    );
+    config.arc_token_dir = Some(emulator.arc_token_dir().to_path_buf());
+    let ours = component(expect(emulator, Endpoint::Arc, 2), config, n).await;
+    row(
+        "managed identity, Azure Arc",
+        ours,
+        Err("—"),
+        "two requests (the challenge, then the key file's secret); \
+         azure_identity 1.0 refuses the Azure Arc source",
+    );
+
+    let config = setup.config(
+        "cold-service-fabric",
+        CredentialKind::ManagedIdentity,
+        [
+            ("IDENTITY_ENDPOINT", emulator.service_fabric_endpoint()),
+            ("IDENTITY_HEADER", emulator.identity_header().into()),
+            (
+                "IDENTITY_SERVER_THUMBPRINT",
+                emulator.service_fabric_thumbprint().into(),
+            ),
+        ],
+    );
+    let ours = component(expect(emulator, Endpoint::ServiceFabric, 1), config, n).await;
+    row(
+        "managed identity, Service Fabric",
+        ours,
+        Err("—"),
+        "HTTPS pinned to the thumbprint, a TLS handshake per sample; \
+         azure_identity 1.0 refuses the Service Fabric source",
+    );
+
+    let config = setup.config(
+        "cold-cloud-shell",
+        CredentialKind::ManagedIdentity,
+        [("MSI_ENDPOINT", emulator.cloud_shell_endpoint())],
+    );
+    let ours = component(expect(emulator, Endpoint::CloudShell, 1), config, n).await;
+    row(
+        "managed identity, Cloud Shell",
+        ours,
+        Err("—"),
+        "azure_identity 1.0 refuses the Cloud Shell source",
+    );
+
+    let config = setup.config(
+        "cold-azure-ml",
+        CredentialKind::ManagedIdentity,
+        [
+            ("MSI_ENDPOINT", emulator.azure_ml_endpoint()),
+            ("MSI_SECRET", emulator.azure_ml_secret().into()),
+            (
+                "DEFAULT_IDENTITY_CLIENT_ID",
+                emulator.system_assigned().client_id.clone(),
+            ),
+        ],
+    );
+    let ours = component(expect(emulator, Endpoint::AzureMl, 1), config, n).await;
+    row(
+        "managed identity, Azure ML",
+        ours,
+        Err("—"),
+        "azure_identity 1.0 refuses the Azure ML source",
+    );
+
+    // App registrations, at the token endpoint.
+    let token = expect(emulator, Endpoint::Token, 1);
+    let config = setup.config(
+        "cold-workload",
+        CredentialKind::WorkloadIdentity {
+            app: setup.app(WORKLOAD_APP),
+            token_file: Some(setup.token_file.to_string_lossy().into()),
+        },
+        [],
+    );
+    let ours = component(token, config, n).await;
+    let theirs = native(token, n, || {
+        WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+            credential_options: ClientAssertionCredentialOptions {
+                client_options: setup.token_endpoint_options(),
+            },
+            client_id: Some(WORKLOAD_APP.into()),
+            tenant_id: Some(emulator.tenant_id().into()),
+            token_file_path: Some(setup.token_file.clone()),
+        }))
+        .expect("native workload identity credential")
+    })
+    .await;
+    row(
+        "workload identity (token file)",
+        ours,
+        Ok(theirs),
+        "both read the token file before the samples, not in them",
+    );
+
+    let config = setup.config(
+        "cold-secret",
+        CredentialKind::ClientSecret {
+            app: setup.app(SECRET_APP),
+            secret: SECRET.into(),
+        },
+        [],
+    );
+    let ours = component(token, config, n).await;
+    let theirs = native(token, n, || {
+        ClientSecretCredential::new(
+            emulator.tenant_id(),
+            SECRET_APP.into(),
+            Secret::new(SECRET),
+            Some(ClientSecretCredentialOptions {
+                client_options: setup.token_endpoint_options(),
+            }),
+        )
+        .expect("native client secret credential")
+    })
+    .await;
+    row("client secret", ours, Ok(theirs), "");
+
+    let config = setup.config(
+        "cold-certificate",
+        CredentialKind::ClientCertificate {
+            app: setup.app(CERT_APP),
+            certificate: CertificateSource::Pem(format!("{CERT}\n{CERT_KEY}")),
+            send_certificate_chain: Some(false),
+            rs256: false,
+        },
+        [],
+    );
+    let ours = component(token, config, n).await;
+    let theirs = native(token, n, || {
+        // The assertion's audience is the token endpoint's URL, and the emulator accepts
+        // only its plain address's or the public cloud's: so the public cloud, rewritten
+        // to the emulator's HTTPS listener.
+        let transport = Redirect::new(
+            "login.microsoftonline.com",
+            &setup.https_authority,
+            setup.https_client(),
+        );
+        ClientCertificateCredential::new(
+            emulator.tenant_id().into(),
+            CERT_APP.into(),
+            SecretBytes::new(setup.pkcs12.clone()),
+            Some(ClientCertificateCredentialOptions {
+                client_options: options(Arc::new(transport), None),
+                ..Default::default()
+            }),
+        )
+        .expect("native client certificate credential")
+    })
+    .await;
+    row(
+        "client certificate",
+        ours,
+        Ok(theirs),
+        "a new RSA-2048 signature per sample: PS256 in wasm, RS256 in OpenSSL; \
+         azure_identity takes only PKCS12 (made from the PEM with openssl); \
+         its public-cloud token URL is rewritten to the emulator, the assertion's audience",
+    );
+
+    // Natively: a client assertion that is a managed identity's token. The managed
+    // identity's token is cached on both sides (a forced refresh of the outer token
+    // reuses the inner one), so each sample is the token endpoint exchange alone.
+    let config = setup.config(
+        "cold-mi-fic",
+        CredentialKind::ManagedIdentityAsFederated {
+            app: setup.app(FIC_APP),
+        },
+        [
+            ("IDENTITY_ENDPOINT", emulator.app_service_endpoint()),
+            ("IDENTITY_HEADER", emulator.identity_header().into()),
+        ],
+    );
+    let ours = component(token, config, n).await;
+    assert_eq!(emulator.count(Endpoint::AppService), 1, "one inner token");
+    let managed_identity = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+        client_options: options(Arc::new(setup.https_client()), None),
+        ..Default::default()
+    }))
+    .expect("native App Service credential");
+    let theirs = native(token, n, || {
+        ClientAssertionCredential::new(
+            emulator.tenant_id().into(),
+            FIC_APP.into(),
+            ManagedIdentityAssertion(managed_identity.clone()),
+            Some(ClientAssertionCredentialOptions {
+                client_options: setup.token_endpoint_options(),
+            }),
+        )
+        .expect("native client assertion credential")
+    })
+    .await;
+    assert_eq!(emulator.count(Endpoint::AppService), 1, "one inner token");
+    row(
+        "managed identity as federated credential",
+        ours,
+        Ok(theirs),
+        "App Service's token as the assertion, cached on both sides: the exchange alone; \
+         azure_identity: ClientAssertionCredential",
+    );
+
+    let (https, http) = setup.tls_handshake_cost(n).await;
+    let _ = std::fs::remove_dir_all(&setup.dir);
+
+    println!("\n### 3. Cold acquisition, every credential ({n} each)\n");
+    println!(
+        "| credential | component p50 ms | p99 ms | azure_identity p50 ms | p99 ms | note |\n|---|---|---|---|---|---|"
+    );
+    for row in rows {
+        let (native_p50, native_p99) = match row.native {
+            Ok(p) => (ms(p.p50), ms(p.p99)),
+            Err(dash) => (dash.to_string(), dash.to_string()),
+        };
+        println!(
+            "| {} | {} | {} | {native_p50} | {native_p99} | {} |",
+            row.credential,
+            ms(row.component.p50),
+            ms(row.component.p99),
+            row.note
+        );
+    }
+    println!(
+        "\nThe component reaches the token endpoint over plain HTTP (it trusts no self-signed \
+         certificate but Service Fabric's pinned one); azure_identity only over HTTPS. A new \
+         connection's TLS handshake on loopback: a fresh reqwest client's client-secret POST \
+         takes {} ms p50 over HTTPS vs {} ms over HTTP (p99 {} vs {}).",
+        ms(https.p50),
+        ms(http.p50),
+        ms(https.p99),
+        ms(http.p99)
+    );
+    if https.p99 > http.p99 * 5 {
+        println!(
+            "The HTTPS p99 tail is in that plain reqwest exchange too: in azure_identity's \
+             token-endpoint rows it comes from the emulator's HTTPS listener and reqwest, not \
+             from azure_identity."
+        );
+    }
+    println!(
+        "\n(section 3 took {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// What a row must have cost: `per_token` requests to `endpoint` for each token.
+#[derive(Clone, Copy)]
+struct Expect<'a> {
+    emulator: &'a Emulator,
+    endpoint: Endpoint,
+    per_token: usize,
+}
+
+impl Expect<'_> {
+    fn start(&self) {
+        self.emulator.reset_counters();
+    }
+
+    /// Checks the count for `tokens` tokens, so that a row measures what it says.
+    fn check(&self, tokens: usize) {
+        assert_eq!(
+            self.emulator.count(self.endpoint),
+            self.per_token * tokens,
+            "requests to {:?}",
+            self.endpoint
+        );
+    }
+}
+
+fn expect(emulator: &Emulator, endpoint: Endpoint, per_token: usize) -> Expect<'_> {
+    Expect {
+        emulator,
+        endpoint,
+        per_token,
+    }
+}
+
+/// `n` forced refreshes through one warmed `Identity`.
+async fn component(expect: Expect<'_>, config: IdentityConfig, n: usize) -> Stats {
+    expect.start();
+    let identity = Identity::new(config).expect("identity starts");
+    identity.get_token(&[SCOPE]).await.expect("warm-up token");
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        identity
+            .get_token_for(TokenRequest {
+                scopes: vec![SCOPE.into()],
+                force_refresh: true,
+                ..Default::default()
+            })
+            .await
+            .expect("component token");
+        samples.push(t.elapsed());
+    }
+    expect.check(n + 1);
+    stats(samples)
+}
+
+/// `n` first tokens, each from a credential `make` builds (outside the timing); one
+/// more first, untimed, as a warm-up.
+async fn native<C: TokenCredential>(
+    expect: Expect<'_>,
+    n: usize,
+    mut make: impl FnMut() -> Arc<C>,
+) -> Stats {
+    expect.start();
+    make()
+        .get_token(&[SCOPE], None)
+        .await
+        .expect("warm-up native token");
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let fresh = make();
+        let t = Instant::now();
+        fresh.get_token(&[SCOPE], None).await.expect("native token");
+        samples.push(t.elapsed());
+    }
+    expect.check(n + 1);
+    stats(samples)
+}
+
+/// azure_identity's managed identity credential reads the process environment.
+fn set_app_service_env(emulator: &Emulator, on: bool) {
+    // SAFETY: the bench runs one section at a time and nothing else reads the
+    // environment meanwhile; main already sets these the same way.
+    unsafe {
+        if on {
+            std::env::set_var("IDENTITY_ENDPOINT", emulator.app_service_endpoint());
+            std::env::set_var("IDENTITY_HEADER", emulator.identity_header());
+        } else {
+            std::env::remove_var("IDENTITY_ENDPOINT");
+            std::env::remove_var("IDENTITY_HEADER");
+        }
+    }
+}
+
+fn options(transport: Arc<dyn HttpClient>, authority_host: Option<&str>) -> ClientOptions {
+    let cloud = authority_host.map(|host| {
+        let mut custom = azure_core::cloud::CustomConfiguration::default();
+        custom.authority_host = host.into();
+        Arc::new(azure_core::cloud::CloudConfiguration::from(custom))
+    });
+    ClientOptions {
+        transport: Some(Transport::new(transport)),
+        cloud,
+        ..Default::default()
+    }
+}
+
+/// What every row shares: the registered apps, the token file, the native TLS trust.
+struct Setup {
+    base_url: String,
+    tenant_id: String,
+    /// `https://127.0.0.1:PORT`: the emulator's HTTPS listener, the native authority host.
+    https_authority: String,
+    certificate: reqwest::Certificate,
+    /// The test certificate and key as PKCS12 (no password).
+    pkcs12: Vec<u8>,
+    dir: PathBuf,
+    token_file: PathBuf,
+}
+
+impl Setup {
+    fn new(emulator: &Emulator) -> Setup {
+        emulator.register_app(AppRegistration::new(SECRET_APP).with_secret(SECRET));
+        emulator.register_app(AppRegistration::new(CERT_APP).with_certificate(CERT));
+        emulator.register_app(
+            AppRegistration::new(WORKLOAD_APP).with_federated_credential(FederatedCredential::new(
+                emulator.oidc_issuer(),
+                format!(
+                    "system:serviceaccount:{}:{}",
+                    SERVICE_ACCOUNT.0, SERVICE_ACCOUNT.1
+                ),
+            )),
+        );
+        let issuer = format!(
+            "https://login.microsoftonline.com/{}/v2.0",
+            emulator.tenant_id()
+        );
+        emulator.register_app(AppRegistration::new(FIC_APP).with_federated_credential(
+            FederatedCredential::new(issuer, emulator.system_assigned().object_id.clone()),
+        ));
+        let dir = std::env::temp_dir().join(format!("entra-bench-cold-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let token_file = emulator
+            .write_federated_token_file(
+                &dir,
+                SERVICE_ACCOUNT.0,
+                SERVICE_ACCOUNT.1,
+                Duration::from_secs(3600),
+            )
+            .expect("token file");
+        Setup {
+            base_url: emulator.base_url(),
+            tenant_id: emulator.tenant_id().into(),
+            https_authority: emulator.key_vault_https_url(),
+            certificate: reqwest::Certificate::from_der(emulator.service_fabric_certificate_der())
+                .expect("the emulator's certificate"),
+            pkcs12: pkcs12(),
+            dir,
+            token_file,
+        }
+    }
+
+    /// A new client, trusting only the emulator's certificate, configured as
+    /// azure_core's own (no redirects followed).
+    fn https_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .tls_certs_only([self.certificate.clone()])
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("reqwest client")
+    }
+
+    /// azure_identity's options for the token endpoint: the emulator's HTTPS listener as
+    /// a custom cloud's authority host.
+    fn token_endpoint_options(&self) -> ClientOptions {
+        options(Arc::new(self.https_client()), Some(&self.https_authority))
+    }
+
+    fn app(&self, client_id: &str) -> AppOptions {
+        AppOptions {
+            client_id: Some(client_id.into()),
+            tenant_id: Some(self.tenant_id.clone()),
+            authority_host: Some(self.base_url.clone()),
+            additionally_allowed_tenants: None,
+        }
+    }
+
+    fn config<const N: usize>(
+        &self,
+        bucket: &str,
+        credential: CredentialKind,
+        env: [(&str, String); N],
+    ) -> IdentityConfig {
+        IdentityConfig {
+            env: env
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect::<BTreeMap<_, _>>(),
+            credential,
+            cache: CacheConfig {
+                bucket: bucket.into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    /// p50/p99 of a client-secret token request from a fresh reqwest client, over the
+    /// HTTPS listener and over the plain one: the difference is a TLS handshake.
+    async fn tls_handshake_cost(&self, n: usize) -> (Stats, Stats) {
+        let path = format!("/{}/oauth2/v2.0/token", self.tenant_id);
+        let body = format!(
+            "grant_type=client_credentials&client_id={SECRET_APP}&client_secret={SECRET}&scope={}",
+            SCOPE.replace(':', "%3A").replace('/', "%2F")
+        );
+        let mut out = Vec::new();
+        for base in [&self.https_authority, &self.base_url] {
+            let url = format!("{base}{path}");
+            let mut samples = Vec::with_capacity(n);
+            for i in 0..=n {
+                let client = self.https_client();
+                let t = Instant::now();
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("token request");
+                assert!(response.status().is_success(), "{}", response.status());
+                response.bytes().await.expect("token response");
+                // The first is a warm-up.
+                if i > 0 {
+                    samples.push(t.elapsed());
+                }
+            }
+            out.push(stats(samples));
+        }
+        (out[0], out[1])
+    }
+}
+
+/// The test certificate and key as an unencrypted-password PKCS12 bundle.
+fn pkcs12() -> Vec<u8> {
+    let cert = openssl::x509::X509::from_pem(CERT.as_bytes()).expect("certificate");
+    let key = openssl::pkey::PKey::private_key_from_pem(CERT_KEY.as_bytes()).expect("key");
+    openssl::pkcs12::Pkcs12::builder()
+        .name("bench")
+        .pkey(&key)
+        .cert(&cert)
+        .build2("")
+        .expect("PKCS12")
+        .to_der()
+        .expect("PKCS12 DER")
+}
+
+/// A transport sending requests for one host to another origin, for addresses
+/// azure_identity does not let us configure.
+#[derive(Debug)]
+struct Redirect {
+    from: String,
+    to: Url,
+    client: reqwest::Client,
+}
+
+impl Redirect {
+    fn new(from: &str, to: &str, client: reqwest::Client) -> Redirect {
+        Redirect {
+            from: from.into(),
+            to: Url::parse(to).expect("redirect target"),
+            client,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl HttpClient for Redirect {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        if request.url().host_str() != Some(self.from.as_str()) {
+            return self.client.execute_request(request).await;
+        }
+        let mut redirected = request.clone();
+        let url = redirected.url_mut();
+        url.set_scheme(self.to.scheme())
+            .expect("http(s) to http(s)");
+        url.set_host(self.to.host_str()).expect("a host");
+        url.set_port(self.to.port()).expect("a port");
+        self.client.execute_request(&redirected).await
+    }
+}
+
+/// A client assertion that is a managed identity's token for the token exchange.
+#[derive(Debug)]
+struct ManagedIdentityAssertion(Arc<ManagedIdentityCredential>);
+
+#[async_trait::async_trait]
+impl ClientAssertion for ManagedIdentityAssertion {
+    async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
+        let token = self.0.get_token(&[TOKEN_EXCHANGE], None).await?;
+        Ok(token.token.secret().to_string())
+    }
+}
