@@ -17,7 +17,9 @@ use std::sync::Arc;
 /// Cheap to clone; clones share one pool of component instances
 /// ([`IdentityConfig::max_instances`]), and every instance shares the token cache in
 /// the configured store ([`IdentityConfig::cache`]). Concurrent identical requests are
-/// coalesced: one runs, all get its result, success or error.
+/// coalesced: one runs, all get its result, success or error. A token the component
+/// returned is answered from the host until the component's `refresh_on`
+/// ([`IdentityConfig::host_fast_path`]), without entering an instance.
 ///
 /// ```no_run
 /// # async fn run() -> entra_identity_host::Result<()> {
