@@ -105,7 +105,7 @@ impl Blueprint {
             hooks: self.allowlist.clone(),
             kv: self.cache.kv.clone(),
             config,
-            limits: MeteredLimits::new(memory_limit, self.memory.clone()),
+            limits: MeteredLimits::new(memory_limit, Some(self.memory.clone())),
         };
         let mut store = Store::new(&self.runtime.engine, state);
         store.limiter(|s| &mut s.limits);

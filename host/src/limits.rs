@@ -1,6 +1,7 @@
-//! Each store's memory limit, metered: every instance adds its linear memory to a
-//! gauge shared by the instances of one blueprint, and takes it back when dropped,
-//! so an embedder can see what its instances actually hold.
+//! Each store's memory limit, metered: an identity instance adds its linear memory to
+//! a gauge shared by the instances of one blueprint, and takes it back when dropped,
+//! so an embedder can see what its instances actually hold; a plugin's store
+//! remembers being refused memory, so the trap that follows is reported as the limit.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,28 +34,35 @@ impl MemoryGauge {
     }
 }
 
-/// One store's limits: at most `memory_limit` bytes, counted into the gauge.
+/// One store's limits: at most `memory_limit` bytes, counted into the gauge if any.
 pub(crate) struct MeteredLimits {
     limits: StoreLimits,
-    gauge: Arc<MemoryGauge>,
+    gauge: Option<Arc<MemoryGauge>>,
     linear_memory: usize,
+    /// A `memory.grow` was refused.
+    pub(crate) hit: bool,
 }
 
 impl MeteredLimits {
-    pub(crate) fn new(memory_limit: usize, gauge: Arc<MemoryGauge>) -> Self {
-        gauge.instances.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn new(memory_limit: usize, gauge: Option<Arc<MemoryGauge>>) -> Self {
+        if let Some(gauge) = &gauge {
+            gauge.instances.fetch_add(1, Ordering::Relaxed);
+        }
         MeteredLimits {
             limits: StoreLimitsBuilder::new().memory_size(memory_limit).build(),
             gauge,
             linear_memory: 0,
+            hit: false,
         }
     }
 }
 
 impl Drop for MeteredLimits {
     fn drop(&mut self) {
-        self.gauge.instances.fetch_sub(1, Ordering::Relaxed);
-        (self.gauge.linear_memory).fetch_sub(self.linear_memory, Ordering::Relaxed);
+        if let Some(gauge) = &self.gauge {
+            gauge.instances.fetch_sub(1, Ordering::Relaxed);
+            (gauge.linear_memory).fetch_sub(self.linear_memory, Ordering::Relaxed);
+        }
     }
 }
 
@@ -66,11 +74,14 @@ impl ResourceLimiter for MeteredLimits {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        self.hit |= !allowed;
         if allowed {
             // Instantiation reports each memory's initial size as growth from 0.
             let grown = desired.saturating_sub(current);
             self.linear_memory += grown;
-            (self.gauge.linear_memory).fetch_add(grown, Ordering::Relaxed);
+            if let Some(gauge) = &self.gauge {
+                (gauge.linear_memory).fetch_add(grown, Ordering::Relaxed);
+            }
         }
         Ok(allowed)
     }
@@ -104,15 +115,17 @@ mod tests {
     #[test]
     fn growth_within_the_limit_is_counted_and_given_back_on_drop() {
         let gauge = Arc::new(MemoryGauge::default());
-        let mut a = MeteredLimits::new(1 << 20, gauge.clone());
-        let mut b = MeteredLimits::new(1 << 20, gauge.clone());
+        let mut a = MeteredLimits::new(1 << 20, Some(gauge.clone()));
+        let mut b = MeteredLimits::new(1 << 20, Some(gauge.clone()));
         assert!(a.memory_growing(0, 65536, None).unwrap());
         assert!(a.memory_growing(65536, 131072, None).unwrap());
         assert!(b.memory_growing(0, 65536, None).unwrap());
+        assert!(!a.hit && !b.hit);
         assert!(
             !b.memory_growing(65536, 2 << 20, None).unwrap(),
             "over the limit"
         );
+        assert!(b.hit && !a.hit, "the refusal is remembered by its store");
         let stats = gauge.stats();
         assert_eq!((stats.instances, stats.linear_memory), (2, 196608));
         drop(a);

@@ -5,8 +5,9 @@ use super::host::Shared;
 use super::outbound::PluginOutbound;
 use super::policy::PluginRules;
 use super::rate::TokenBucket;
-use super::state::{MemoryLimit, PluginState};
+use super::state::PluginState;
 use super::tokens::TokenGate;
+use crate::limits::MeteredLimits;
 use crate::outbound::Allowlist;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -226,7 +227,7 @@ impl Plugin {
                 bucket: self.bucket.clone(),
                 identity: self.shared.identity.clone(),
             },
-            limits: MemoryLimit::new(memory),
+            limits: MeteredLimits::new(memory, None),
         };
         let mut store = Store::new(&self.shared.engine, state);
         store.limiter(|s| &mut s.limits);
