@@ -26,7 +26,7 @@ use entra_identity_host::{
     CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryPolicy,
 };
 use http_body_util::{BodyExt as _, Full};
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use wasmtime_wasi_http::io::TokioIo;
@@ -46,19 +46,7 @@ impl std::fmt::Debug for EmulatorHttps {
 
 impl EmulatorHttps {
     fn trusting(emulator: &Emulator) -> Self {
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from(
-                emulator.service_fabric_certificate_der().to_vec(),
-            ))
-            .expect("the emulator's certificate is a trust anchor");
-        // An explicit provider: the workspace may enable more than one, and then rustls will not pick.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let config = emulator.tls_client_config();
         Self {
             tls: TlsConnector::from(Arc::new(config)),
         }

@@ -260,6 +260,24 @@ impl Emulator {
         &self.tls_certificate.der
     }
 
+    /// A rustls client configuration that trusts exactly the HTTPS listener's certificate (valid for `127.0.0.1`
+    /// and `localhost`), for clients in tests that talk to [`Emulator::key_vault_https_url`] or the token endpoint
+    /// there. The ring provider is named explicitly: with more than one compiled in, rustls will not pick.
+    pub fn tls_client_config(&self) -> rustls::ClientConfig {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(
+                self.tls_certificate.der.clone(),
+            ))
+            .expect("the emulator's certificate is a trust anchor");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+    }
+
     /// The HTTPS certificate, PEM.
     pub fn service_fabric_certificate_pem(&self) -> &str {
         &self.tls_certificate.pem

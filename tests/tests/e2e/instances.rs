@@ -3,7 +3,7 @@
 //! Orderings are forced with the emulator's `Fault::Hold`, never with sleeps.
 
 use crate::support::*;
-use entra_emulator::{Endpoint, Fault, Hold};
+use entra_emulator::Endpoint;
 use entra_identity_host::{Error, Identity, InstanceStats};
 use std::time::Duration;
 
@@ -18,13 +18,7 @@ async fn the_host_serves_a_fresh_token_without_an_instance() {
     let identity = Identity::new(config).unwrap();
     let b = identity.get_token(&[STORAGE]).await.unwrap().token;
     // The only instance is held upstream fetching A ...
-    let hold = Hold::new();
-    (world.emulator).push_faults(Endpoint::Imds, [Fault::Hold(hold.clone())]);
-    let held = tokio::spawn({
-        let identity = identity.clone();
-        async move { identity.get_token(&[VAULT]).await }
-    });
-    hold.arrived().await;
+    let (hold, held) = held_fetch(&world, &identity, VAULT).await;
     // ... and B is still answered: the host had it.
     let again = tokio::time::timeout(HANG_GUARD, identity.get_token(&[STORAGE]))
         .await
@@ -100,13 +94,7 @@ async fn instance_stats_count_live_instances_and_their_linear_memory() {
     );
 
     // While one instance is held upstream, the next caller gets a second.
-    let hold = Hold::new();
-    (world.emulator).push_faults(Endpoint::Imds, [Fault::Hold(hold.clone())]);
-    let held = tokio::spawn({
-        let identity = identity.clone();
-        async move { identity.get_token(&[VAULT]).await }
-    });
-    hold.arrived().await;
+    let (hold, held) = held_fetch(&world, &identity, VAULT).await;
     identity.get_token(&[STORAGE]).await.unwrap();
     let two = identity.instance_stats();
     assert_eq!(two.instances, 2);

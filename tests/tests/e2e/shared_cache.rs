@@ -104,17 +104,12 @@ async fn a_fresh_instance_per_call_makes_one_request_in_1000_calls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hit_for_b_is_answered_while_a_is_held_upstream() {
     let world = World::start().await;
-    let identity = world.identity(Source::Imds);
+    let mut config = world.config(Source::Imds);
+    // The pool answers B from a second instance, not the host's fast path.
+    config.host_fast_path = false;
+    let identity = identity(config);
     let b = identity.get_token(&[STORAGE]).await.unwrap().token;
-    let hold = Hold::new();
-    world
-        .emulator
-        .push_faults(Endpoint::Imds, [Fault::Hold(hold.clone())]);
-    let a = tokio::spawn({
-        let identity = identity.clone();
-        async move { identity.get_token(&[VAULT]).await.map(|t| t.token) }
-    });
-    hold.arrived().await;
+    let (hold, a) = held_fetch(&world, &identity, VAULT).await;
     let b_again = tokio::time::timeout(HANG_GUARD, identity.get_token(&[STORAGE]))
         .await
         .expect("the hit for B waited behind the held fetch for A")
@@ -122,7 +117,7 @@ async fn a_hit_for_b_is_answered_while_a_is_held_upstream() {
     assert_eq!(b_again.token, b);
     assert!(!a.is_finished(), "A is still held when B is answered");
     hold.release();
-    is_for_vault(&a.await.unwrap().unwrap());
+    is_for_vault(&a.await.unwrap().unwrap().token);
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
 }
 

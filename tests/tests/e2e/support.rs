@@ -97,6 +97,29 @@ impl World {
     }
 }
 
+/// A fetch of `scope` through `identity`, held at the emulator's IMDS until the
+/// returned `Hold` is released; returns once the request has arrived there.
+pub async fn held_fetch(
+    world: &World,
+    identity: &entra_identity_host::Identity,
+    scope: &'static str,
+) -> (
+    entra_emulator::Hold,
+    tokio::task::JoinHandle<entra_identity_host::Result<entra_identity_host::AccessToken>>,
+) {
+    let hold = entra_emulator::Hold::new();
+    (world.emulator).push_faults(
+        entra_emulator::Endpoint::Imds,
+        [entra_emulator::Fault::Hold(hold.clone())],
+    );
+    let held = tokio::spawn({
+        let identity = identity.clone();
+        async move { identity.get_token(&[scope]).await }
+    });
+    hold.arrived().await;
+    (hold, held)
+}
+
 /// The IMDS policy with millisecond delays, so retry schedules run in tests without
 /// waiting seconds; the schedule itself is tested in the core with a fake clock.
 pub fn fast_retries() -> RetryPolicy {

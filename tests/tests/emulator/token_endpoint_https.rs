@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use entra_emulator::{AppRegistration, Emulator, Endpoint};
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -16,18 +16,7 @@ use crate::token_endpoint::token_path;
 /// One HTTPS POST of `fields` to the emulator's HTTPS listener, verifying its certificate for `127.0.0.1`
 /// against a root store holding only that certificate.
 async fn https_post_form(emulator: &Emulator, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from(
-            emulator.service_fabric_certificate_der().to_vec(),
-        ))
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = emulator.tls_client_config();
     let authority = emulator
         .key_vault_https_url()
         .strip_prefix("https://")
