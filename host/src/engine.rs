@@ -35,11 +35,13 @@ const STACKS_PER_INSTANCE: u32 = 2;
 /// gets a fresh instance.
 pub(crate) fn new_pooling_engine(instances: u32, memory_limit: usize) -> wasmtime::Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
+    // Saturating: an absurd `max_instances` becomes wasmtime's error at `Engine::new`
+    // (it cannot reserve that much), not an overflow.
     pool.total_component_instances(instances)
-        .total_core_instances(instances * CORE_INSTANCES_PER_INSTANCE)
-        .total_memories(instances * MEMORIES_PER_INSTANCE)
-        .total_tables(instances * TABLES_PER_INSTANCE)
-        .total_stacks(instances * STACKS_PER_INSTANCE)
+        .total_core_instances(instances.saturating_mul(CORE_INSTANCES_PER_INSTANCE))
+        .total_memories(instances.saturating_mul(MEMORIES_PER_INSTANCE))
+        .total_tables(instances.saturating_mul(TABLES_PER_INSTANCE))
+        .total_stacks(instances.saturating_mul(STACKS_PER_INSTANCE))
         .max_memory_size(memory_limit);
     new_engine_with(Some(pool))
 }
@@ -143,5 +145,14 @@ impl EpochTicker {
 impl Drop for EpochTicker {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_absurd_pool_is_an_error_not_a_crash() {
+        let err = super::new_pooling_engine(u32::MAX, 64 << 20).err();
+        assert!(err.is_some(), "u32::MAX instances cannot be reserved");
     }
 }

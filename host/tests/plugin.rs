@@ -179,6 +179,15 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The guest exited 0 having printed the vault's secret.
+fn assert_read_the_secret(run: &RunOutcome) {
+    assert!(
+        run.success() && text(&run.stdout).contains(SECRET),
+        "{}",
+        show(run)
+    );
+}
+
 /// A run's code and output, for assertion messages (`RunOutcome`'s `Debug` shows sizes only).
 fn show(run: &RunOutcome) -> String {
     format!(
@@ -215,11 +224,7 @@ async fn allowed_scope_gets_a_token_and_plugins_share_one_cache() {
         .run_captured(&[world.secret_url().as_str(), VAULT])
         .await
         .unwrap();
-    assert!(
-        b.success() && text(&b.stdout).contains(SECRET),
-        "{}",
-        show(&b)
-    );
+    assert_read_the_secret(&b);
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
     assert_eq!(world.emulator.count(Endpoint::KeyVault), 2);
 
@@ -335,11 +340,7 @@ async fn a_plugin_that_loops_forever_is_stopped_while_another_completes() {
         .run_captured(&[world.secret_url().as_str(), VAULT])
         .await
         .unwrap();
-    assert!(
-        done.success() && text(&done.stdout).contains(SECRET),
-        "{}",
-        show(&done)
-    );
+    assert_read_the_secret(&done);
     assert!(
         !spinning.is_finished(),
         "the loop ended before the other plugin finished: {:?}",
@@ -416,11 +417,7 @@ async fn the_plugin_sees_only_its_own_environment_and_arguments() {
         .run_captured::<&str>(&[])
         .await
         .unwrap();
-    assert!(
-        run.success() && text(&run.stdout).contains(SECRET),
-        "{}",
-        show(&run)
-    );
+    assert_read_the_secret(&run);
 
     // Without them it has no URL: the identity's variables are not its.
     let bare = guest(&host, "bare")
