@@ -6,18 +6,29 @@
 //! | `compose.rs` | plugging the app's `entra:identity` imports with our component (`wac-graph`) |
 //! | `app.rs` | the handler's state: a store and instance per worker |
 //! | `worker.rs` | instance reuse and expiry (fresh per request for p2, as Spin does) |
+//! | `limits.rs` | [`ServeLimits`]: requests, connections, header and idle timeouts, body size |
+//! | `listen.rs` | the accept loop (connection cap, backoff on EMFILE) and each connection's deadlines |
+//! | `timeouts.rs` | a connection's idle/header phase, moved by its reads and requests |
+//! | `admission.rs` | the request cap (503) and body limit (413) in front of the app |
 //!
-//! Requests are dispatched by `wasmtime-wasi-http`'s own handler machinery; this
-//! module only accepts connections. The app and the identity component are one
-//! composed component, so they share one environment and one outbound allowlist (as
-//! in Spin, where a dependency's requests are checked against the app's list). Run
-//! only apps you trust with the identity; untrusted code belongs in the plugin host.
+//! Requests are dispatched by `wasmtime-wasi-http`'s own handler machinery, which
+//! queues without bound (its docs leave backpressure to the embedder); this module
+//! accepts connections and decides which requests reach it. The app and the identity
+//! component are one composed component, so they share one environment and one
+//! outbound allowlist (as in Spin, where a dependency's requests are checked against
+//! the app's list). Run only apps you trust with the identity; untrusted code belongs
+//! in the plugin host.
 
+mod admission;
 mod app;
 mod compose;
+mod limits;
+mod listen;
+mod timeouts;
 mod worker;
 
 pub use compose::{compose, imports_identity};
+pub use limits::ServeLimits;
 
 use crate::config::IdentityConfig;
 use crate::config_store::{self, ConfigVars};
@@ -26,17 +37,16 @@ use crate::error::{Error, Result};
 use crate::identity::outbound_policy;
 use crate::instance::Blueprint;
 use crate::state::HostState;
+use admission::Admission;
 use app::App;
-use http_body_util::{BodyExt, Full};
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::handler::{ProxyHandler, ProxyPre};
-use wasmtime_wasi_http::io::TokioIo;
-use wasmtime_wasi_http::{WasiBody, p2, p3};
+use wasmtime_wasi_http::{p2, p3};
 use worker::Reuse;
 
 /// What to serve and how.
@@ -59,11 +69,13 @@ pub struct ServeOptions {
     pub memory_limit: usize,
     /// Time one request may take.
     pub request_timeout: Duration,
+    /// What clients may hold: requests in flight, connections, time, body bytes.
+    pub limits: ServeLimits,
 }
 
 impl ServeOptions {
     /// Serving `app` on `addr` with the identity `identity`, and the defaults:
-    /// 256 MiB per instance, 60 s per request.
+    /// 256 MiB per instance, 60 s per request, [`ServeLimits::default`].
     pub fn new(app: Vec<u8>, addr: SocketAddr, identity: IdentityConfig) -> Self {
         ServeOptions {
             app,
@@ -74,6 +86,7 @@ impl ServeOptions {
             identity,
             memory_limit: 256 << 20,
             request_timeout: Duration::from_secs(60),
+            limits: ServeLimits::default(),
         }
     }
 }
@@ -109,6 +122,7 @@ impl Drop for Server {
 
 /// Composes (if needed), compiles and links the app, and starts listening.
 pub async fn serve(options: ServeOptions) -> Result<Server> {
+    options.limits.validate()?;
     let app = if imports_identity(&options.app)? {
         compose(&options.app, engine::COMPONENT_WASM)?
     } else {
@@ -135,8 +149,13 @@ pub async fn serve(options: ServeOptions) -> Result<Server> {
         .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", options.addr)))?;
     let addr =
         (listener.local_addr()).map_err(|e| Error::Config(format!("listening socket: {e}")))?;
+    let admission = Arc::new(Admission {
+        handler,
+        requests: Arc::new(Semaphore::new(options.limits.max_concurrent_requests)),
+        max_body_bytes: options.limits.max_body_bytes,
+    });
     let (stop, stopped) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(accept(listener, handler, stopped));
+    let task = tokio::spawn(listen::accept(listener, admission, options.limits, stopped));
     tracing::info!(%addr, "serving");
     Ok(Server {
         addr,
@@ -175,57 +194,4 @@ fn link(
         ))
     })?;
     Ok((ProxyPre::P2(proxy), Reuse::P2))
-}
-
-async fn accept(
-    listener: tokio::net::TcpListener,
-    handler: ProxyHandler<App>,
-    mut stopped: tokio::sync::oneshot::Receiver<()>,
-) {
-    loop {
-        let (stream, _) = tokio::select! {
-            _ = &mut stopped => return,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let handler = handler.clone();
-                async move { Ok::<_, Infallible>(respond(&handler, request).await) }
-            });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
-    }
-}
-
-async fn respond(
-    handler: &ProxyHandler<App>,
-    request: hyper::Request<hyper::body::Incoming>,
-) -> hyper::Response<WasiBody> {
-    let request = request.map(|body| body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
-    match handler.handle((), request).await {
-        Ok(response) => response,
-        Err(e) => {
-            tracing::warn!(error = %e, "the app failed to answer");
-            let body = Full::new(bytes::Bytes::from_static(b"the app failed to answer\n"))
-                .map_err(|never: Infallible| match never {})
-                .boxed_unsync();
-            let mut response = hyper::Response::new(body);
-            *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            response
-        }
-    }
 }

@@ -18,6 +18,7 @@ mod sandbox;
 mod secrets;
 mod secrets_sweep;
 mod serve;
+mod serve_limits;
 mod shared_cache;
 mod sources;
 mod validation;

@@ -11,20 +11,25 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const API: &str = "api://spin-protected-api";
 const ROLE: &str = "Secrets.Read";
 
-struct Answer {
-    status: u16,
-    head: String,
-    body: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) head: String,
+    pub(crate) body: String,
 }
 
 /// One HTTP/1.1 GET, the connection closed after it.
-async fn get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+pub(crate) async fn get(addr: SocketAddr, path: &str, bearer: Option<&str>) -> Answer {
     let auth = bearer
         .map(|t| format!("authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
     let request = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n{auth}connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
+    exchange(addr, request.as_bytes()).await
+}
+
+/// Sends `request` verbatim on a new connection and reads until the server closes it.
+pub(crate) async fn exchange(addr: SocketAddr, request: &[u8]) -> Answer {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
     let raw = String::from_utf8_lossy(&raw).to_string();
