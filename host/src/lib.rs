@@ -57,7 +57,7 @@ pub use error::{Error, Result, TokenError};
 pub use identity::Identity;
 pub use keyvalue::KeyValueConfig;
 pub use limits::InstanceStats;
-pub use outbound::Allowlist;
+pub use outbound::{Allowlist, Resolver};
 pub use shared_cache::{CACHE_ENV_VARS, CacheConfig, CacheKey};
 pub use validator::Validator;
 

@@ -1,11 +1,24 @@
 //! The outbound policy: every request the component makes passes this allowlist, and
-//! anything not on it is denied before a connection is made. Pinned authorities (Service
-//! Fabric's self-signed endpoint) are reached over TLS that trusts only their pinned
-//! certificate (`pinned_tls`); every other authority keeps wasmtime-wasi-http's default
-//! web PKI verification.
+//! anything not on it is denied before a connection is made. A listed name is then
+//! resolved once and the connection goes to an address that was checked: a name may not
+//! lead to IMDS, Azure's platform address, loopback, link-local, private, CGNAT,
+//! unspecified or multicast addresses unless the list names that address itself (an IP
+//! literal or `localhost` in a URL, or [`Allowlist::with_allowed_addresses`]).
+//! Pinned authorities (Service Fabric's self-signed endpoint) are reached over TLS that
+//! trusts only their pinned certificate (`pinned_tls`); every other https authority gets
+//! the web PKI verification wasmtime-wasi-http's default_send_request uses.
 
-use crate::pinned_tls::{self, PinnedTls, Thumbprint};
+mod address;
+mod connect;
+
+pub use connect::Resolver;
+
+use crate::pinned_tls::{PinnedTls, Thumbprint};
+use connect::Timeouts;
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// Authorities (`host:port`) the component may reach.
@@ -16,6 +29,9 @@ pub struct Allowlist {
     pinned: Arc<Vec<(String, PinnedTls)>>,
     /// Authorities with a cap on concurrent requests (process-wide).
     limits: Arc<Vec<(String, Arc<tokio::sync::Semaphore>)>>,
+    /// Restricted addresses a listed name may still resolve to, because the list says so.
+    allowed_addresses: Arc<Vec<IpNet>>,
+    resolver: Resolver,
 }
 
 impl Allowlist {
@@ -47,9 +63,29 @@ impl Allowlist {
         authorities.dedup();
         Allowlist {
             authorities: Arc::new(authorities),
-            pinned: Arc::default(),
-            limits: Arc::default(),
+            ..Allowlist::default()
         }
+    }
+
+    /// Lets listed names resolve to these restricted addresses too: CIDR ranges
+    /// (`10.0.0.0/8`, `fd00::/8`) or single addresses (`127.0.0.1`). The error names the
+    /// entry that is neither.
+    pub fn with_allowed_addresses<'a>(
+        mut self,
+        ranges: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, String> {
+        let mut allowed = Arc::unwrap_or_clone(self.allowed_addresses);
+        for range in ranges {
+            allowed.push(address::parse_net(range)?);
+        }
+        self.allowed_addresses = Arc::new(allowed);
+        Ok(self)
+    }
+
+    /// Resolves host names with `resolver` instead of the system's.
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = resolver;
+        self
     }
 
     /// Pins the TLS of `url`'s authority to the certificate whose SHA-1 thumbprint is
@@ -81,7 +117,7 @@ impl Allowlist {
         Ok(Allowlist {
             authorities: Arc::new(authorities),
             pinned: Arc::new(pinned),
-            limits: self.limits,
+            ..self
         })
     }
 
@@ -90,7 +126,8 @@ impl Allowlist {
         &self.authorities
     }
 
-    /// Whether a request to `uri` may go out.
+    /// Whether a request to `uri` may go out, by its name; the address it resolves to is
+    /// checked when it is sent.
     pub fn allows(&self, uri: &http::Uri) -> bool {
         authority_of(&uri.to_string()).is_some_and(|a| self.authorities.contains(&a))
     }
@@ -113,25 +150,133 @@ fn authority_of(url: &str) -> Option<String> {
     Some(format!("{host}:{port}"))
 }
 
+/// Why `ip` may not be reached through a name, or `None` when it may: public, or in
+/// `explicit`.
+fn refusal(explicit: &[IpNet], ip: IpAddr) -> Option<&'static str> {
+    if address::in_any(explicit, ip) {
+        return None;
+    }
+    address::restricted(ip)
+}
+
+/// Where one allowed request goes, and what may be at the other end.
+struct Egress {
+    authority: String,
+    host: String,
+    port: u16,
+    https: bool,
+    /// The URL's host is an IP literal: the list named that address itself.
+    literal: Option<IpAddr>,
+    explicit: Arc<Vec<IpNet>>,
+    resolver: Resolver,
+    pinned: Option<PinnedTls>,
+}
+
+impl Egress {
+    fn of(list: &Allowlist, uri: &http::Uri) -> Result<Self, HttpError> {
+        let authority = authority_of(&uri.to_string()).ok_or(HttpError::HttpRequestUriInvalid)?;
+        let host = uri
+            .host()
+            .ok_or(HttpError::HttpRequestUriInvalid)?
+            .to_ascii_lowercase();
+        let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let unbracketed = host.trim_start_matches('[').trim_end_matches(']');
+        let literal = unbracketed.parse::<IpAddr>().ok();
+        let mut explicit = list.allowed_addresses.clone();
+        // `localhost` means loopback (RFC 6761): naming it names loopback.
+        if host == "localhost" || host.ends_with(".localhost") {
+            Arc::make_mut(&mut explicit).extend(address::loopback());
+        }
+        Ok(Egress {
+            pinned: list.pinned_tls(uri),
+            authority,
+            host,
+            port,
+            https,
+            literal,
+            explicit,
+            resolver: list.resolver.clone(),
+        })
+    }
+
+    /// The addresses to connect to: the literal, or what the name resolves to minus the
+    /// restricted addresses the list does not name. None left is a denial.
+    async fn addresses(&self, timeout: Duration) -> Result<Vec<SocketAddr>, HttpError> {
+        if let Some(ip) = self.literal {
+            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        }
+        let resolved = self
+            .resolver
+            .resolve(&self.host, self.port, timeout)
+            .await?;
+        let (allowed, refused): (Vec<_>, Vec<_>) = resolved
+            .into_iter()
+            .map(|a| SocketAddr::new(a.ip(), self.port))
+            .partition(|a| refusal(&self.explicit, a.ip()).is_none());
+        let reasons = || {
+            refused
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} ({})",
+                        a.ip(),
+                        refusal(&self.explicit, a.ip()).unwrap_or("")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if allowed.is_empty() {
+            tracing::warn!(
+                authority = %self.authority,
+                refused = %reasons(),
+                "denied an outbound request: its host name resolves only to restricted addresses; \
+                 allow the address explicitly if it is meant to be reached"
+            );
+            return Err(HttpError::DestinationIpProhibited);
+        }
+        if !refused.is_empty() {
+            tracing::debug!(authority = %self.authority, refused = %reasons(), "skipped restricted addresses of an outbound host");
+        }
+        Ok(allowed)
+    }
+
+    /// Resolves, checks, connects to a checked address, then TLS and HTTP/1 over it.
+    async fn send(
+        self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<connect::Sent, HttpError> {
+        if self.pinned.is_some() && !self.https {
+            // A pinned authority is only ever spoken to over its pinned TLS.
+            return Err(HttpError::HttpRequestDenied);
+        }
+        let timeouts = Timeouts::of(options);
+        let addrs = self.addresses(timeouts.connect).await?;
+        let stream = connect::tcp(&addrs, timeouts.connect).await?;
+        let tls = if self.https {
+            let config = match self.pinned {
+                Some(pinned) => pinned.client_config(),
+                None => connect::web_pki(),
+            };
+            Some((config, connect::tls_server_name(&self.host)?))
+        } else {
+            None
+        };
+        connect::send(stream, request, timeouts, tls).await
+    }
+}
+
 impl WasiHttpHooks for Allowlist {
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<WasiBody>,
-                        Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                    ),
-                    HttpError,
-                >,
-            > + Send,
-    > {
+    ) -> Box<dyn Future<Output = Result<connect::Sent, HttpError>> + Send> {
         let allowed = self.allows(request.uri());
-        let pinned = self.pinned_tls(request.uri());
+        let egress = Egress::of(self, request.uri());
         let limiter = self.limiter(request.uri());
         let authority = request
             .uri()
@@ -153,15 +298,7 @@ impl WasiHttpHooks for Allowlist {
                 ),
                 None => None,
             };
-            if let Some(tls) = pinned {
-                return pinned_tls::send_request(request, options, tls).await;
-            }
-            use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            egress?.send(request, options).await
         })
     }
 }
@@ -193,6 +330,149 @@ mod tests {
         assert!(!allows("http://localhost:8081/msi/token"));
         assert!(!allows("http://169.254.169.254.evil.example/"));
         assert!(!allows("https://169.254.169.254/"));
+    }
+
+    /// A resolver that answers `addr`'s IP for every name, and counts the lookups.
+    fn resolving_to(ip: &str, lookups: Arc<std::sync::atomic::AtomicUsize>) -> Resolver {
+        let ip: IpAddr = ip.parse().unwrap();
+        Resolver::new(move |_host, port| {
+            lookups.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move { Ok(vec![SocketAddr::new(ip, port)]) }
+        })
+    }
+
+    async fn addresses(list: &Allowlist, url: &str) -> Result<Vec<SocketAddr>, HttpError> {
+        let egress = Egress::of(list, &url.parse().unwrap()).unwrap();
+        egress.addresses(Duration::from_secs(5)).await
+    }
+
+    #[tokio::test]
+    async fn names_may_not_resolve_to_restricted_addresses() {
+        let lookups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for ip in [
+            "169.254.169.254",
+            "168.63.129.16",
+            "127.0.0.1",
+            "10.0.0.5",
+            "100.64.1.1",
+            "::ffff:169.254.169.254",
+            "::1",
+            "fd00::1",
+        ] {
+            let list = Allowlist::from_urls(["https://vault.example"])
+                .with_resolver(resolving_to(ip, lookups.clone()));
+            assert!(
+                matches!(
+                    addresses(&list, "https://vault.example/secrets").await,
+                    Err(HttpError::DestinationIpProhibited)
+                ),
+                "{ip}"
+            );
+        }
+        assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 8);
+    }
+
+    #[tokio::test]
+    async fn explicit_addresses_and_public_ones_are_reached() {
+        let lookups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let public = Allowlist::from_urls(["https://vault.example"])
+            .with_resolver(resolving_to("20.190.160.1", lookups.clone()));
+        assert_eq!(
+            addresses(&public, "https://vault.example/").await.unwrap(),
+            ["20.190.160.1:443".parse().unwrap()]
+        );
+
+        // Named in the list: an IP literal (IMDS, the emulator) is not resolved at all.
+        let literal = Allowlist::from_urls(["http://169.254.169.254", "http://127.0.0.1:9"])
+            .with_resolver(resolving_to("20.190.160.1", lookups.clone()));
+        let imds = addresses(&literal, "http://169.254.169.254/metadata").await;
+        assert_eq!(imds.unwrap(), ["169.254.169.254:80".parse().unwrap()]);
+        let emulator = addresses(&literal, "http://127.0.0.1:9/").await;
+        assert_eq!(emulator.unwrap(), ["127.0.0.1:9".parse().unwrap()]);
+        assert_eq!(lookups.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        // `localhost` names loopback, and only loopback.
+        let local = Allowlist::from_urls(["http://localhost:40342"])
+            .with_resolver(resolving_to("::ffff:127.0.0.1", lookups.clone()));
+        assert!(addresses(&local, "http://localhost:40342/").await.is_ok());
+        let rebound = Allowlist::from_urls(["http://localhost:40342"])
+            .with_resolver(resolving_to("169.254.169.254", lookups.clone()));
+        assert!(
+            addresses(&rebound, "http://localhost:40342/")
+                .await
+                .is_err()
+        );
+
+        // A range the list allows, in its IPv4-mapped form too.
+        let ranged = Allowlist::from_urls(["http://vault.example"])
+            .with_allowed_addresses(["10.20.0.0/16"])
+            .unwrap()
+            .with_resolver(resolving_to("::ffff:10.20.3.4", lookups.clone()));
+        assert!(addresses(&ranged, "http://vault.example/").await.is_ok());
+        assert!(
+            Allowlist::default()
+                .with_allowed_addresses(["10.20.0.0/99"])
+                .unwrap_err()
+                .contains("10.20.0.0/99")
+        );
+    }
+
+    /// Through the hook, as the component sends: a denied name never connects; the same
+    /// name with its address allowed does.
+    #[tokio::test]
+    async fn a_denied_address_is_never_connected_to() {
+        use http_body_util::BodyExt as _;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let url = format!("http://vault.example:{port}/secrets/x");
+        let request = || {
+            http::Request::get(&url)
+                .header("Metadata", "true")
+                .body(
+                    http_body_util::Empty::new()
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                )
+                .unwrap()
+        };
+        // Nobody answers: the first byte's timeout ends a request that got through.
+        let options = RequestOptions {
+            connect_timeout: Some(Duration::from_secs(5)),
+            first_byte_timeout: Some(Duration::from_millis(1)),
+            between_bytes_timeout: None,
+        };
+        let lookups = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut list = Allowlist::from_urls([url.as_str()])
+            .with_resolver(resolving_to("127.0.0.1", lookups.clone()));
+        let denied =
+            Box::into_pin(list.send_request(request(), Some(options), Box::new(async { Ok(()) })));
+        assert!(matches!(
+            denied.await,
+            Err(HttpError::DestinationIpProhibited)
+        ));
+        match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            other => panic!("the denied request connected: {other:?}"),
+        }
+
+        let mut allowed = list.with_allowed_addresses(["127.0.0.1/32"]).unwrap();
+        let sent = Box::into_pin(allowed.send_request(
+            request(),
+            Some(options),
+            Box::new(async { Ok(()) }),
+        ));
+        // What matters is that it connected, not what came back.
+        let outcome = sent.await;
+        assert!(
+            !matches!(outcome, Err(HttpError::DestinationIpProhibited)),
+            "an explicitly allowed address was denied"
+        );
+        listener.set_nonblocking(false).unwrap();
+        assert!(
+            listener.accept().is_ok(),
+            "the allowed request never connected"
+        );
     }
 
     #[test]

@@ -7,28 +7,17 @@
 //! against the leaf's key, so only the holder of the pinned certificate's private key gets through. A
 //! mismatch fails the TLS handshake, before any HTTP bytes (the `secret` header included) are written.
 //!
-//! [`send_request`] is `wasmtime_wasi_http::default_send_request` with that TLS configuration: the
-//! same connection steps, timeouts and error mapping.
+//! The connection itself is the outbound module's (`outbound/connect.rs`), with this configuration in
+//! place of the web PKI one.
 
-use core::future::poll_fn;
-use core::pin::{Pin, pin};
-use core::task::{Context, Poll, ready};
 use std::sync::Arc;
-use std::time::Duration;
 
-use http_body_util::BodyExt;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme};
 use sha1::{Digest as _, Sha1};
 use subtle::ConstantTimeEq as _;
-use tokio::net::TcpStream;
-use wasmtime_wasi_http::io::TokioIo;
-use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
-
-/// `wasmtime_wasi_http::default_send_request`'s timeouts when the request sets none.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A SHA-1 certificate thumbprint: 20 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -109,6 +98,11 @@ impl PinnedTls {
             config: Arc::new(config),
         })
     }
+
+    /// The client configuration that trusts only the pinned certificate.
+    pub(crate) fn client_config(&self) -> Arc<ClientConfig> {
+        self.config.clone()
+    }
 }
 
 impl std::fmt::Debug for PinnedTls {
@@ -185,177 +179,6 @@ impl ServerCertVerifier for PinnedVerifier {
     }
 }
 
-/// What [`send_request`] resolves to: the response, and the future that drives the connection to its end.
-pub(crate) type Sent = (
-    http::Response<WasiBody>,
-    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-);
-
-/// Sends `req` over TLS pinned by `tls`: `wasmtime_wasi_http::default_send_request` with the pinned
-/// client configuration in place of the web PKI one. A plain `http` request is denied: the pinned
-/// authority is only ever spoken to over its pinned TLS.
-pub(crate) async fn send_request(
-    mut req: http::Request<WasiBody>,
-    options: Option<RequestOptions>,
-    tls: PinnedTls,
-) -> Result<Sent, HttpError> {
-    let uri = req.uri();
-    if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
-        return Err(HttpError::HttpRequestDenied);
-    }
-    let authority = uri.authority().ok_or(HttpError::HttpRequestUriInvalid)?;
-    let authority = if authority.port().is_some() {
-        authority.to_string()
-    } else {
-        format!("{authority}:443")
-    };
-
-    let connect_timeout = options
-        .and_then(|r| r.connect_timeout)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    let first_byte_timeout = options
-        .and_then(|r| r.first_byte_timeout)
-        .unwrap_or(DEFAULT_TIMEOUT);
-    let between_bytes_timeout = options
-        .and_then(|r| r.between_bytes_timeout)
-        .unwrap_or(DEFAULT_TIMEOUT);
-
-    let stream = match tokio::time::timeout(connect_timeout, TcpStream::connect(&authority)).await {
-        Ok(stream) => stream.map_err(HttpError::Connect)?,
-        Err(..) => return Err(HttpError::ConnectionTimeout),
-    };
-    let connector = tokio_rustls::TlsConnector::from(tls.config);
-    let domain = tls_server_name(&authority)?;
-    // The handshake (and so the pin) completes before hyper writes a byte of the request.
-    let stream = connector
-        .connect(domain, stream)
-        .await
-        .map_err(HttpError::Tls)?;
-    let (mut sender, conn) = tokio::time::timeout(
-        connect_timeout,
-        hyper::client::conn::http1::Builder::new().handshake(TokioIo::new(stream)),
-    )
-    .await
-    .map_err(|_| HttpError::ConnectionTimeout)??;
-
-    // The request line carries only the path and query when not addressing a proxy.
-    *req.uri_mut() = http::Uri::builder()
-        .path_and_query(
-            req.uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/"),
-        )
-        .build()
-        .expect("comes from a valid request");
-
-    let send = async move {
-        let res = tokio::time::timeout(first_byte_timeout, sender.send_request(req))
-            .await
-            .map_err(|_| HttpError::ConnectionReadTimeout)?
-            .map_err(HttpError::from)?;
-        // Tokio panics on an `interval` with a zero duration; 1ns is effectively zero.
-        let between_bytes_timeout = if between_bytes_timeout == Duration::ZERO {
-            Duration::new(0, 1)
-        } else {
-            between_bytes_timeout
-        };
-        let mut timeout = tokio::time::interval(between_bytes_timeout);
-        timeout.reset();
-        Ok::<_, HttpError>(res.map(|incoming| IncomingResponseBody { incoming, timeout }))
-    };
-    let mut send = pin!(send);
-    let mut conn = Some(conn);
-    // Wait for the response while driving the connection's I/O.
-    let res = poll_fn(|cx| match send.as_mut().poll(cx) {
-        Poll::Ready(result) => Poll::Ready(result),
-        Poll::Pending => {
-            let Some(fut) = conn.as_mut() else {
-                return Poll::Pending;
-            };
-            let res = ready!(Pin::new(fut).poll(cx));
-            conn = None;
-            match res {
-                Ok(()) => send.as_mut().poll(cx),
-                Err(err) => Poll::Ready(Err(HttpError::from(err))),
-            }
-        }
-    })
-    .await?;
-    let io = async move {
-        let Some(conn) = conn.take() else {
-            return Ok(());
-        };
-        if let Err(err) = conn.await {
-            if err.is_timeout() {
-                return Err(HttpError::HttpResponseTimeout);
-            }
-            return Err(err.into());
-        }
-        Ok(())
-    };
-    Ok((
-        res.map(BodyExt::boxed_unsync),
-        Box::new(io) as Box<dyn Future<Output = _> + Send>,
-    ))
-}
-
-/// The response body, with `between_bytes_timeout` applied between frames.
-struct IncomingResponseBody {
-    incoming: hyper::body::Incoming,
-    timeout: tokio::time::Interval,
-}
-
-impl http_body::Body for IncomingResponseBody {
-    type Data = <hyper::body::Incoming as http_body::Body>::Data;
-    type Error = HttpError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        match Pin::new(&mut self.as_mut().incoming).poll_frame(cx) {
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Ready(Some(Err(err))) => {
-                let err = if err.is_timeout() {
-                    HttpError::HttpResponseTimeout
-                } else {
-                    HttpError::from(err)
-                };
-                Poll::Ready(Some(Err(err)))
-            }
-            Poll::Ready(Some(Ok(frame))) => {
-                self.timeout.reset();
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Pending => {
-                ready!(self.timeout.poll_tick(cx));
-                Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout)))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.incoming.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.incoming.size_hint()
-    }
-}
-
-/// The rustls server name of a `host:port` authority (an IPv6 host in brackets), as wasmtime-wasi-http
-/// derives it. The pinned verifier does not check it, but rustls sends a DNS name as SNI.
-fn tls_server_name(authority: &str) -> Result<ServerName<'static>, HttpError> {
-    if let Ok(addr) = authority.parse::<std::net::SocketAddr>() {
-        return Ok(ServerName::from(addr.ip()));
-    }
-    let host = authority
-        .split_once(':')
-        .map_or(authority, |(host, _port)| host);
-    Ok(ServerName::try_from(host)?.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,21 +221,5 @@ mod tests {
         let pinned = Thumbprint::of(der);
         assert!(pinned.matches(&Thumbprint::of(der)));
         assert!(!pinned.matches(&Thumbprint::of(b"another")));
-    }
-
-    #[test]
-    fn server_names_follow_wasmtime_wasi_http() {
-        assert_eq!(
-            tls_server_name("example.com:443").unwrap(),
-            ServerName::try_from("example.com").unwrap()
-        );
-        assert_eq!(
-            tls_server_name("127.0.0.1:8443").unwrap(),
-            ServerName::from(std::net::Ipv4Addr::LOCALHOST)
-        );
-        assert_eq!(
-            tls_server_name("[::1]:443").unwrap(),
-            ServerName::from(std::net::Ipv6Addr::LOCALHOST)
-        );
     }
 }

@@ -10,10 +10,12 @@ use entra_emulator::{Emulator, EmulatorConfig, Endpoint};
 use entra_identity_host::plugin::{
     Plugin, PluginError, PluginHost, PluginPolicy, PluginRules, RunOutcome, TokenRate,
 };
-use entra_identity_host::{CacheConfig, Identity, IdentityConfig};
+use entra_identity_host::{CacheConfig, Identity, IdentityConfig, Resolver};
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 const VAULT: &str = "https://vault.azure.net/.default";
@@ -315,6 +317,87 @@ async fn outbound_request_to_a_host_not_in_the_policy_is_denied_before_connectin
             .any(|l| l.contains("denied a plugin's outbound request") && l.contains(&port)),
         "{lines:#?}"
     );
+}
+
+/// A resolver that answers 127.0.0.1 for `vault.example`, as a hostile or careless DNS
+/// record would, and counts its lookups.
+fn vault_example_is_loopback(lookups: Arc<AtomicUsize>) -> Resolver {
+    Resolver::new(move |host, port| {
+        assert_eq!(host, "vault.example");
+        lookups.fetch_add(1, Ordering::SeqCst);
+        async move { Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))]) }
+    })
+}
+
+/// The emulator's vault by a name instead of its address.
+fn vault_by_name(world: &World) -> (String, String) {
+    let port = world.emulator.addr().port();
+    (
+        format!("http://vault.example:{port}"),
+        format!("http://vault.example:{port}/secrets/report?api-version=7.4"),
+    )
+}
+
+#[tokio::test]
+async fn an_allowed_name_that_resolves_to_loopback_is_denied_before_any_byte() {
+    let world = World::start().await;
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let (origin, url) = vault_by_name(&world);
+    let rules = PluginRules {
+        scopes: vec![VAULT.into()],
+        outbound: vec![origin],
+        ..Default::default()
+    };
+    let host = world
+        .host(PluginPolicy::default().with_plugin("rebinder", rules))
+        .with_resolver(vault_example_is_loopback(lookups.clone()));
+
+    let run = guest(&host, "rebinder")
+        .run_captured(&[url.as_str(), VAULT])
+        .await
+        .unwrap();
+    assert_eq!(run.code, 1, "{}", show(&run));
+    assert!(
+        text(&run.stderr).contains("DestinationIpProhibited"),
+        "{}",
+        show(&run)
+    );
+    assert_eq!(lookups.load(Ordering::SeqCst), 1, "resolved once");
+    // Its token came from the identity (allowed); its request reached nothing.
+    assert_eq!(world.emulator.count(Endpoint::Imds), 1);
+    assert_eq!(world.emulator.count(Endpoint::KeyVault), 0);
+    let lines = log_lines("plugin=rebinder");
+    assert!(
+        lines.iter().any(|l| l.contains("WARN")
+            && l.contains("restricted addresses")
+            && l.contains("vault.example")
+            && l.contains("127.0.0.1 (loopback)")),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_an_explicitly_allowed_address_is_reached() {
+    let world = World::start().await;
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let (origin, url) = vault_by_name(&world);
+    let rules = PluginRules {
+        scopes: vec![VAULT.into()],
+        outbound: vec![origin],
+        allow_addresses: vec!["127.0.0.1/32".into()],
+        ..Default::default()
+    };
+    let host = world
+        .host(PluginPolicy::default().with_plugin("local-vault", rules))
+        .with_resolver(vault_example_is_loopback(lookups.clone()));
+
+    let run = guest(&host, "local-vault")
+        .run_captured(&[url.as_str(), VAULT])
+        .await
+        .unwrap();
+    assert_read_the_secret(&run);
+    assert_eq!(lookups.load(Ordering::SeqCst), 1);
+    assert_eq!(world.emulator.count(Endpoint::KeyVault), 1);
 }
 
 // Two workers: a looping plugin holds its thread between epoch ticks (100 ms), as a

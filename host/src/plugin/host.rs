@@ -8,6 +8,7 @@ use super::state::PluginState;
 use super::tokens::TokenGate;
 use crate::Identity;
 use crate::engine::{self, EpochTicker};
+use crate::outbound::Resolver;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 pub struct PluginHost {
     pub(crate) shared: Arc<Shared>,
     compile_cache_dir: Option<PathBuf>,
+    resolver: Option<Resolver>,
 }
 
 /// What every plugin of a host uses.
@@ -85,12 +87,20 @@ impl PluginHost {
                 buckets: Mutex::default(),
             }),
             compile_cache_dir: engine::default_cache_dir(),
+            resolver: None,
         })
     }
 
     /// Where compiled plugins are cached; `None` compiles on every load.
     pub fn with_compile_cache_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.compile_cache_dir = dir;
+        self
+    }
+
+    /// Resolves the host names of plugins' outbound requests with `resolver` instead of
+    /// the system's (plugins loaded afterwards). Its answers are checked all the same.
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        self.resolver = Some(resolver);
         self
     }
 
@@ -134,7 +144,14 @@ impl PluginHost {
                 )))
             })
             .clone();
-        Ok(Plugin::new(shared.clone(), name.into(), rules, pre, bucket))
+        Plugin::new(
+            shared.clone(),
+            name.into(),
+            rules,
+            pre,
+            bucket,
+            self.resolver.clone(),
+        )
     }
 
     /// [`Self::load`] of the file at `path`.

@@ -9,7 +9,7 @@
 //! | `tokens.rs` | the `tokens` import: rate limit, then scope policy, then the identity |
 //! | `rate.rs` | the token bucket behind `token_rate` |
 //! | `outbound.rs` | the plugin's own `wasi:http` requests through its allowlist |
-//! | `state.rs` | a plugin store's data and its memory limit |
+//! | `state.rs` | a plugin store's data, and its resource table charged to the memory budget |
 //! | `bindings.rs` | `bindgen!` of world `entra:identity/plugin` |
 //!
 //! What a plugin gets: its arguments, the environment its policy lists (never the
@@ -19,8 +19,12 @@
 //!
 //! Denied scopes are a `denied` error to the plugin and a `tracing` warning for the
 //! operator (plugin and scope, never a token); too many requests are `rate-limited`;
-//! a denied outbound request is refused before connecting, with a warning; a run past
-//! its deadline is stopped ([`PluginError::Deadline`]) without affecting other runs.
+//! a denied outbound request is refused before connecting, with a warning (a listed
+//! name that resolves to IMDS, loopback or another restricted address is refused as
+//! `destination-ip-prohibited` unless `allow_addresses` names it); a run past its
+//! deadline is stopped ([`PluginError::Deadline`]) without affecting other runs; its
+//! `memory_mib` covers all its memories, tables and host resources together
+//! ([`PluginError::Memory`]).
 //!
 //! [`Identity`]: crate::Identity
 

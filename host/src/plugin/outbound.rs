@@ -1,8 +1,9 @@
-//! A plugin's own `wasi:http` requests: its policy's [`Allowlist`], and a log line
-//! naming the plugin when one is denied.
+//! A plugin's own `wasi:http` requests: its policy's [`Allowlist`] (names, then the
+//! addresses they resolve to), with the plugin's name on every line it logs.
 
 use crate::outbound::Allowlist;
 use std::sync::Arc;
+use tracing::Instrument as _;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// The hooks of one plugin's stores.
@@ -37,6 +38,10 @@ impl WasiHttpHooks for PluginOutbound {
             );
             return Box::new(async { Err(HttpError::HttpRequestDenied) });
         }
-        self.allowlist.send_request(request, options, fut)
+        // The allowlist's own denials (a name resolving to a restricted address) say
+        // which plugin asked through this span.
+        let span = tracing::warn_span!("plugin_outbound", plugin = %self.plugin);
+        let sent = Box::into_pin(self.allowlist.send_request(request, options, fut));
+        Box::new(sent.instrument(span))
     }
 }

@@ -5,6 +5,7 @@
 //! [plugins.reporter]
 //! scopes = ["https://vault.azure.net/.default"]
 //! outbound = ["https://myvault.vault.azure.net"]
+//! allow_addresses = ["10.20.0.0/16"]
 //! token_rate = { per_second = 5, burst = 10 }
 //! memory_mib = 64
 //! deadline_ms = 5000
@@ -40,7 +41,15 @@ pub struct PluginRules {
     pub scopes: Vec<String>,
     /// The URLs whose `host:port` its own `wasi:http` requests may reach; any other is
     /// denied before connecting. Paths are ignored. Default: none.
+    ///
+    /// A listed name must resolve to a public address: loopback, link-local (IMDS),
+    /// Azure's platform address, private, CGNAT, unspecified and multicast addresses are
+    /// refused, unless the URL's host is that IP address itself or `localhost`, or the
+    /// address is in [`Self::allow_addresses`].
     pub outbound: Vec<String>,
+    /// Restricted addresses (CIDR ranges or single addresses, e.g. `"10.20.0.0/16"`,
+    /// `"127.0.0.1"`) the names in [`Self::outbound`] may resolve to. Default: none.
+    pub allow_addresses: Vec<String>,
     /// Its token requests' rate limit, checked before the scope: every request counts,
     /// denied ones too. Default: 10 per second, bursts of 20.
     pub token_rate: TokenRate,
@@ -78,6 +87,7 @@ impl Default for PluginRules {
         PluginRules {
             scopes: Vec::new(),
             outbound: Vec::new(),
+            allow_addresses: Vec::new(),
             token_rate: TokenRate::default(),
             memory_mib: 64,
             deadline_ms: 30_000,
@@ -93,6 +103,7 @@ impl fmt::Debug for PluginRules {
         f.debug_struct("PluginRules")
             .field("scopes", &self.scopes)
             .field("outbound", &self.outbound)
+            .field("allow_addresses", &self.allow_addresses)
             .field("token_rate", &self.token_rate)
             .field("memory_mib", &self.memory_mib)
             .field("deadline_ms", &self.deadline_ms)
@@ -104,6 +115,15 @@ impl fmt::Debug for PluginRules {
 
 /// Most memory a policy may grant: a 32-bit linear memory's 4 GiB.
 const MAX_MEMORY_MIB: u64 = 4096;
+/// The slowest refill: one request every 11.6 days. Below it the wait before the next
+/// request stops being a meaningful (or representable) duration.
+const MIN_PER_SECOND: f64 = 1e-6;
+/// The fastest refill; beyond it the limit limits nothing.
+const MAX_PER_SECOND: f64 = 1e6;
+/// The biggest burst; beyond it the limit limits nothing.
+const MAX_BURST: u32 = 1_000_000;
+/// The longest deadline: a week. Longer is a typo (seconds for milliseconds, or worse).
+const MAX_DEADLINE_MS: u64 = 7 * 24 * 3600 * 1000;
 
 impl PluginPolicy {
     /// Parses and checks a policy; the error names the field to fix.
@@ -172,15 +192,24 @@ impl PluginRules {
                 ));
             }
         }
+        for range in &self.allow_addresses {
+            crate::outbound::Allowlist::default()
+                .with_allowed_addresses([range.as_str()])
+                .map_err(|why| format!("allow_addresses: {why}"))?;
+        }
         let rate = self.token_rate;
-        if !(rate.per_second.is_finite() && rate.per_second > 0.0) {
+        // `contains` is false for NaN, so NaN and both infinities land here too.
+        if !(MIN_PER_SECOND..=MAX_PER_SECOND).contains(&rate.per_second) {
             return Err(format!(
-                "token_rate.per_second must be a number above 0, not {}",
+                "token_rate.per_second must be a number between {MIN_PER_SECOND} and {MAX_PER_SECOND}, not {}",
                 rate.per_second
             ));
         }
-        if rate.burst == 0 {
-            return Err("token_rate.burst must be at least 1".into());
+        if !(1..=MAX_BURST).contains(&rate.burst) {
+            return Err(format!(
+                "token_rate.burst must be between 1 and {MAX_BURST}, not {}",
+                rate.burst
+            ));
         }
         if !(1..=MAX_MEMORY_MIB).contains(&self.memory_mib) {
             return Err(format!(
@@ -188,8 +217,11 @@ impl PluginRules {
                 self.memory_mib
             ));
         }
-        if self.deadline_ms == 0 {
-            return Err("deadline_ms must be at least 1".into());
+        if !(1..=MAX_DEADLINE_MS).contains(&self.deadline_ms) {
+            return Err(format!(
+                "deadline_ms must be between 1 and {MAX_DEADLINE_MS} (a week), not {}",
+                self.deadline_ms
+            ));
         }
         for key in self.env.keys() {
             if is_identity_variable(key) {
@@ -318,5 +350,92 @@ mod tests {
         );
         assert!(error("[plugins.p]\nread_only_dirs = [\"rel\"]\n").contains("absolute"));
         assert!(error("[plugins.p]\nmemory_mib = \"64\"\n").contains("memory_mib"));
+        let range = error("[plugins.p]\nallow_addresses = [\"10.0.0.0/33\"]\n");
+        assert!(range.contains("plugins.p.allow_addresses"), "{range}");
+        assert!(range.contains("CIDR"), "{range}");
+    }
+
+    /// Every number of a policy is range-checked when it loads, naming the field: a
+    /// number that gets through would panic or misbehave at run time instead.
+    #[test]
+    fn every_number_is_range_checked_naming_its_field() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "token_rate = { per_second = 1e-30 }",
+                "token_rate.per_second",
+            ),
+            (
+                "token_rate = { per_second = 1e-7 }",
+                "token_rate.per_second",
+            ),
+            ("token_rate = { per_second = nan }", "token_rate.per_second"),
+            (
+                "token_rate = { per_second = -nan }",
+                "token_rate.per_second",
+            ),
+            ("token_rate = { per_second = inf }", "token_rate.per_second"),
+            (
+                "token_rate = { per_second = -inf }",
+                "token_rate.per_second",
+            ),
+            ("token_rate = { per_second = -1 }", "token_rate.per_second"),
+            (
+                "token_rate = { per_second = -0.0 }",
+                "token_rate.per_second",
+            ),
+            ("token_rate = { per_second = 0 }", "token_rate.per_second"),
+            (
+                "token_rate = { per_second = 1e300 }",
+                "token_rate.per_second",
+            ),
+            ("token_rate = { burst = 0 }", "token_rate.burst"),
+            ("token_rate = { burst = 4000000000 }", "token_rate.burst"),
+            ("token_rate = { burst = -1 }", "burst"),
+            ("token_rate = { burst = 1.5 }", "burst"),
+            ("token_rate = { burst = 99999999999 }", "burst"),
+            ("memory_mib = 0", "memory_mib"),
+            ("memory_mib = 4097", "memory_mib"),
+            ("memory_mib = -1", "memory_mib"),
+            ("memory_mib = 1e3", "memory_mib"),
+            ("memory_mib = 18446744073709551615", "memory_mib"),
+            ("deadline_ms = 0", "deadline_ms"),
+            ("deadline_ms = 604800001", "deadline_ms"),
+            ("deadline_ms = -5", "deadline_ms"),
+            ("deadline_ms = inf", "deadline_ms"),
+        ];
+        for (line, field) in cases {
+            let why = error(&format!("[plugins.p]\n{line}\n"));
+            assert!(why.contains(field), "{line}: {why}");
+        }
+        // The edges themselves load.
+        for line in [
+            "token_rate = { per_second = 1e-6, burst = 1000000 }",
+            "token_rate = { per_second = 1e6, burst = 1 }",
+            "memory_mib = 1",
+            "memory_mib = 4096",
+            "deadline_ms = 1",
+            "deadline_ms = 604800000",
+        ] {
+            PluginPolicy::from_toml(&format!("[plugins.p]\n{line}\n"))
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+        }
+    }
+
+    /// Rules built in code get the same check when a host is made from them.
+    #[test]
+    fn rules_built_in_code_are_checked_too() {
+        let rules = PluginRules {
+            token_rate: TokenRate {
+                per_second: 1e-30,
+                burst: 1,
+            },
+            ..Default::default()
+        };
+        let why = PluginPolicy::default()
+            .with_plugin("p", rules)
+            .check()
+            .unwrap_err()
+            .to_string();
+        assert!(why.contains("plugins.p.token_rate.per_second"), "{why}");
     }
 }

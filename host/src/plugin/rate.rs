@@ -34,9 +34,10 @@ impl TokenBucket {
             self.available -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64(
-                (1.0 - self.available) / self.per_second,
-            ))
+            // The policy's range check keeps this finite; a bucket made some other way
+            // must still not panic the host.
+            let wait = (1.0 - self.available) / self.per_second;
+            Err(Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX))
         }
     }
 }
@@ -76,6 +77,21 @@ mod tests {
             assert_eq!(bucket.take(much_later), Ok(()));
         }
         assert!(bucket.take(much_later).is_err());
+    }
+
+    #[test]
+    fn an_absurdly_slow_rate_waits_forever_instead_of_panicking() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(
+            TokenRate {
+                per_second: 1e-30,
+                burst: 1,
+            },
+            start,
+        );
+        assert_eq!(bucket.take(start), Ok(()));
+        assert_eq!(bucket.take(start), Err(Duration::MAX));
+        assert_eq!(retry_after_secs(Duration::MAX), u64::MAX);
     }
 
     #[test]

@@ -7,8 +7,8 @@ use super::policy::PluginRules;
 use super::rate::TokenBucket;
 use super::state::PluginState;
 use super::tokens::TokenGate;
-use crate::limits::MeteredLimits;
-use crate::outbound::Allowlist;
+use crate::limits::{MeteredLimits, PLUGIN_FIELD_SIZE_LIMIT};
+use crate::outbound::{Allowlist, Resolver};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -77,16 +77,22 @@ impl Plugin {
         rules: Arc<PluginRules>,
         pre: CommandPre<PluginState>,
         bucket: Arc<Mutex<TokenBucket>>,
-    ) -> Self {
-        let outbound = Allowlist::from_urls(rules.outbound.iter().map(String::as_str));
-        Plugin {
+        resolver: Option<Resolver>,
+    ) -> Result<Self, PluginError> {
+        let mut outbound = Allowlist::from_urls(rules.outbound.iter().map(String::as_str))
+            .with_allowed_addresses(rules.allow_addresses.iter().map(String::as_str))
+            .map_err(|why| PluginError::Policy(format!("plugins.{name}.allow_addresses: {why}")))?;
+        if let Some(resolver) = resolver {
+            outbound = outbound.with_resolver(resolver);
+        }
+        Ok(Plugin {
             shared,
             name,
             rules,
             pre,
             bucket,
             outbound,
-        }
+        })
     }
 
     /// Its name, as in the policy.
@@ -149,8 +155,11 @@ impl Plugin {
                 if let Some(exit) = e.downcast_ref::<I32Exit>() {
                     return Ok(outcome(exit.0));
                 }
-                let reason = format!("{e:#}");
-                if store.data().limits.hit {
+                let mut reason = format!("{e:#}");
+                if let Some(refused) = store.data().limits.refused {
+                    reason = format!("refused {refused}: {reason}");
+                }
+                if store.data().limits.hit || is_resource_exhaustion(&e) {
                     return Err(PluginError::Memory {
                         plugin: self.name.to_string(),
                         limit_mib: self.rules.memory_mib,
@@ -213,10 +222,12 @@ impl Plugin {
                 })?;
         }
         let memory = usize::try_from(rules.memory_mib << 20).unwrap_or(usize::MAX);
+        let mut http = WasiHttpCtx::new();
+        http.set_field_size_limit(PLUGIN_FIELD_SIZE_LIMIT);
         let state = PluginState {
             table: ResourceTable::new(),
             wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
+            http,
             hooks: PluginOutbound {
                 plugin: self.name.clone(),
                 allowlist: self.outbound.clone(),
@@ -227,14 +238,46 @@ impl Plugin {
                 bucket: self.bucket.clone(),
                 identity: self.shared.identity.clone(),
             },
-            limits: MeteredLimits::new(memory, None),
+            limits: MeteredLimits::plugin(memory),
         };
         let mut store = Store::new(&self.shared.engine, state);
         store.limiter(|s| &mut s.limits);
+        // The guest's own resource handles live in host memory too.
+        store.set_max_component_handles(max_component_handles(memory));
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
         Ok((store, captured))
     }
+}
+
+/// Most component-model handles a plugin store may hold: wasmtime's default, or fewer
+/// for a small budget (a handle slot takes a few dozen bytes).
+fn max_component_handles(budget: usize) -> usize {
+    (budget / 256).clamp(1024, 100_000)
+}
+
+/// Whether a trap came from a cap on what the plugin holds rather than from its code:
+/// a full resource table, too many handles, or too many instances, memories or tables.
+fn is_resource_exhaustion(e: &wasmtime::Error) -> bool {
+    use wasmtime::component::ResourceTableError;
+    if e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<ResourceTableError>(),
+            Some(ResourceTableError::Full)
+        )
+    }) {
+        return true;
+    }
+    // Wasmtime reports its count caps as plain messages.
+    let text = format!("{e:#}");
+    [
+        "resource limit exceeded",
+        "store handle limit exceeded",
+        "total size of fields exceeds limit",
+        "too many fields",
+    ]
+    .iter()
+    .any(|cap| text.contains(cap))
 }
 
 impl fmt::Debug for Plugin {
