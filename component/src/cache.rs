@@ -64,8 +64,11 @@ pub fn defer_refresh(token: AccessToken, now: u64) -> AccessToken {
     }
 }
 
-/// Identifies a cached token: who asked (credential identity), for what (scopes,
-/// sorted), in which tenant, with which claims.
+/// Identifies a cached token: who asked (credential identity and the fingerprint of
+/// its proof), for what (scopes, sorted), in which tenant.
+///
+/// Claims are not part of it: a token fetched for a claims challenge replaces the
+/// token the resource refused, so callers without claims stop getting the revoked one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CacheKey(String);
 
@@ -80,7 +83,6 @@ impl CacheKey {
             identity,
             &scopes.join(" "),
             request.tenant_id.as_deref().unwrap_or(""),
-            request.claims.as_deref().unwrap_or(""),
         ];
         CacheKey(parts.iter().map(|p| format!("{}:{p};", p.len())).collect())
     }
@@ -199,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_separate_identity_scopes_tenant_and_claims() {
+    fn keys_separate_identity_scopes_and_tenant_but_not_claims() {
         let r = |scopes: &[&str], tenant: Option<&str>, claims: Option<&str>| TokenRequest {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             tenant_id: tenant.map(Into::into),
@@ -220,9 +222,10 @@ mod tests {
             base,
             CacheKey::new("imds|system", &r(&["a", "b"], Some("t"), None))
         );
-        assert_ne!(
+        assert_eq!(
             base,
-            CacheKey::new("imds|system", &r(&["a", "b"], None, Some("c")))
+            CacheKey::new("imds|system", &r(&["a", "b"], None, Some("c"))),
+            "a claims answer replaces the token it was asked for"
         );
         // No separator trick makes different inputs collide.
         assert_ne!(

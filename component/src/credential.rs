@@ -4,6 +4,7 @@
 //! [`Credential`] owns everything that is the same for every flow: the cache rules,
 //! the retry loop, and keeping secrets out of errors.
 
+use crate::binding::{BindingKey, Proof};
 use crate::cache::{self, CacheKey, Freshness, TokenStore};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, Response, UrlParts};
@@ -20,6 +21,12 @@ use std::time::Duration;
 pub trait Flow {
     /// Who this flow authenticates as, for cache keys (`imds|client_id=...`).
     fn identity(&self) -> String;
+    /// What proves that identity: the secret, the certificate's key, where an
+    /// assertion comes from, the endpoint and its secret header. Cache keys carry a
+    /// keyed fingerprint of it (see [`crate::binding`]), so a token or a failure is
+    /// only ever served to a configuration that proves the identity the same way.
+    /// `platform` is for proofs that must be read (a certificate file).
+    fn proof(&self, platform: &dyn Platform) -> Result<Proof, Error>;
     /// One line for people: source, endpoint, identity. No secrets.
     fn describe(&self) -> String;
     /// The retry policy for this flow's endpoint.
@@ -85,6 +92,8 @@ pub struct Credential {
     platform: Box<dyn Platform>,
     store: SharedStore,
     shared: Option<Rc<SharedCache>>,
+    /// The flow's identity with the fingerprint of its proof, computed once.
+    bound: RefCell<Option<String>>,
 }
 
 impl Credential {
@@ -101,6 +110,7 @@ impl Credential {
             platform,
             store,
             shared: None,
+            bound: RefCell::new(None),
         }
     }
 
@@ -108,7 +118,37 @@ impl Credential {
     /// instances using it: one fetches, the others wait for its outcome.
     pub fn with_shared_cache(mut self, shared: Rc<SharedCache>) -> Self {
         self.shared = Some(shared);
+        *self.bound.get_mut() = None;
         self
+    }
+
+    /// What proves this credential: its identity and its flow's proof. A credential
+    /// used as another's assertion source (managed identity as a federated
+    /// credential) is part of the outer one's proof.
+    pub fn proof(&self) -> Result<Proof, Error> {
+        let inner = self.flow.proof(&*self.platform)?;
+        Ok(Proof::new("credential")
+            .with(self.flow.identity())
+            .with_proof(&inner))
+    }
+
+    /// The identity part of this credential's cache keys: the flow's identity and the
+    /// fingerprint of its proof under the shared cache's binding key.
+    pub(crate) fn bound_identity(&self) -> Result<String, Error> {
+        if let Some(bound) = self.bound.borrow().as_ref() {
+            return Ok(bound.clone());
+        }
+        let key = self
+            .shared
+            .as_ref()
+            .map_or_else(BindingKey::local, |s| s.binding_key());
+        let bound = format!(
+            "{}|bound={}",
+            self.flow.identity(),
+            key.fingerprint(&self.proof()?)
+        );
+        *self.bound.borrow_mut() = Some(bound.clone());
+        Ok(bound)
     }
 
     /// What this credential uses, for people.
@@ -153,7 +193,9 @@ impl Credential {
     }
 
     fn get_token_inner(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
-        let key = CacheKey::new(&self.flow.identity(), request);
+        let key = CacheKey::new(&self.bound_identity()?, request);
+        // A claims challenge or a forced refresh says the cached token is no good: its
+        // answer replaces that token (the key has no claims in it) for every caller.
         let bypass = request.force_refresh || request.claims.is_some();
         let now = self.platform.now_unix();
         let cached = if bypass {

@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod binding;
 pub mod cache;
 pub mod chain;
 pub mod confidential;

@@ -138,7 +138,7 @@ impl Platform for FakePlatform {
     }
 }
 
-type Reply = Result<Response, TransportError>;
+pub type Reply = Result<Response, TransportError>;
 
 /// Answers from a script (or a default once the script runs out) and records requests.
 #[derive(Clone, Default)]

@@ -5,6 +5,7 @@ use super::assertion::{self, AssertionClaims, SigningAlgorithm};
 use super::authority::{AllowedTenants, resolve_tenant, token_endpoint};
 use super::certificate::{ClientCertificate, parse_pem};
 use super::{entra_error, form};
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, Response};
@@ -24,6 +25,8 @@ pub trait AssertionSource {
     fn assertion(&self, platform: &dyn Platform, fresh: bool) -> Result<String, Error>;
     /// Where the assertion comes from, for people.
     fn describe(&self) -> String;
+    /// What proves this source (see [`Flow::proof`]): its file, or its credential.
+    fn proof(&self, platform: &dyn Platform) -> Result<Proof, Error>;
 }
 
 /// A certificate, given inline or as a path read (once) through the platform.
@@ -171,6 +174,19 @@ fn certificate_file_error(path: &str, e: FileError) -> Error {
 impl Flow for ConfidentialClient {
     fn identity(&self) -> String {
         format!("entra|{}|{}|{}", self.host, self.tenant_id, self.client_id)
+    }
+
+    fn proof(&self, platform: &dyn Platform) -> Result<Proof, Error> {
+        Ok(match &self.credential {
+            ClientCredential::Secret(secret) => Proof::new("secret").with(secret),
+            // The leaf certificate carries the public key of the key that signs.
+            ClientCredential::Certificate { input, .. } => {
+                Proof::new("certificate").with(&self.certificate(input, platform)?.leaf)
+            }
+            ClientCredential::Assertion(source) => {
+                Proof::new("assertion").with_proof(&source.proof(platform)?)
+            }
+        })
     }
 
     fn describe(&self) -> String {

@@ -5,6 +5,7 @@
 use super::AppOptions;
 use super::authority::Cloud;
 use super::client::{AssertionSource, ClientCredential, ConfidentialClient};
+use crate::binding::Proof;
 use crate::credential::{Credential, Flow};
 use crate::error::Error;
 use crate::platform::Platform;
@@ -24,6 +25,12 @@ impl AssertionSource for ManagedIdentityAssertion {
             ..TokenRequest::scope(format!("{}/.default", self.audience))
         };
         self.managed_identity.get_token(&request).map(|t| t.token)
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        Ok(Proof::new("managed-identity")
+            .with(&self.audience)
+            .with_proof(&self.managed_identity.proof()?))
     }
 
     fn describe(&self) -> String {

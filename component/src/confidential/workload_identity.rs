@@ -3,6 +3,7 @@
 
 use super::AppOptions;
 use super::client::{AssertionSource, ClientCredential, ConfidentialClient};
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::Error;
 use crate::platform::{FileError, Platform};
@@ -81,6 +82,10 @@ impl AssertionSource for TokenFile {
 
     fn describe(&self) -> String {
         format!("the federated token in {}", self.path)
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        Ok(Proof::new("token-file").with(&self.path))
     }
 }
 

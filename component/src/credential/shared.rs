@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::shared_cache::{Held, Lease, Remembered, SharedCache, StoreError};
 use crate::token::{AccessToken, TokenRequest};
+use std::cell::Cell;
 use std::time::Duration;
 
 /// How long a failure other than throttling is remembered: long enough that a herd
@@ -42,6 +43,34 @@ fn remembered_until(error: &Error, now: u64) -> Option<u64> {
             Some(now + (*retry_after).clamp(1, MAX_THROTTLE_MEMORY) + 1)
         }
         _ => Some(now + FAILURE_MEMORY),
+    }
+}
+
+/// How long a caller may wait for others' fetches in all, on its monotonic clock,
+/// and how often it looks: the polls slow down across rounds, so a lease that keeps
+/// changing hands is not polled at the first, fastest rate over and over.
+struct Budget {
+    until: Duration,
+    delay: Cell<Duration>,
+}
+
+impl Budget {
+    fn start(now: Duration, seconds: u64) -> Self {
+        Budget {
+            until: now.saturating_add(Duration::from_secs(seconds)),
+            delay: Cell::new(FIRST_POLL),
+        }
+    }
+
+    /// The next poll's delay.
+    fn next_delay(&self) -> Duration {
+        let delay = self.delay.get();
+        self.delay.set((delay * 2).min(MAX_POLL));
+        delay
+    }
+
+    fn spent(&self, now: Duration) -> bool {
+        now >= self.until
     }
 }
 
@@ -104,6 +133,11 @@ impl Credential {
     ) -> Result<AccessToken, Error> {
         let platform = &*self.platform;
         let length = lease_length(self.flow.retry_policy());
+        // However the lease behaves (taken over, rewritten, lost), a caller waits for
+        // one lease length in all, on its own monotonic clock, then fetches alone. The
+        // second more lets a lease abandoned from the start be taken over properly
+        // first (the follower notices within one poll).
+        let budget = Budget::start(platform.monotonic(), length + 1);
         let mut stale: Option<Vec<u8>> = None;
         loop {
             let now = platform.now_unix();
@@ -116,11 +150,22 @@ impl Credential {
                 (Lease::Acquired(held), old) => {
                     return self.lead(shared, held, request, key, old);
                 }
+                (Lease::Unusable, old) => {
+                    let why =
+                        StoreError("its fetch lease can be neither read nor taken".to_string());
+                    return self.without_store(shared, &why, request, key, old);
+                }
                 // Someone is refreshing; the old token is still good meanwhile.
                 (Lease::Busy { .. }, Some(old)) => return Ok(self.remember_here(key, old)),
+                (Lease::Busy { .. }, None) if budget.spent(platform.monotonic()) => {
+                    let why = StoreError(format!(
+                        "its fetch lease was not released or won within {length} s"
+                    ));
+                    return self.without_store(shared, &why, request, key, None);
+                }
                 (Lease::Busy { observed }, None) => observed,
             };
-            match self.follow(shared, &key, observed, length) {
+            match self.follow(shared, &key, observed, length, &budget) {
                 Ok(Followed::Token(token)) => return Ok(self.remember_here(key, token)),
                 Ok(Followed::Failed(error)) => return Err(error),
                 Ok(Followed::Moved) => stale = None,
@@ -192,13 +237,16 @@ impl Credential {
         key: &CacheKey,
         observed: Vec<u8>,
         length: u64,
+        budget: &Budget,
     ) -> Result<Followed, StoreError> {
         let platform = &*self.platform;
         let started = platform.monotonic();
-        let mut delay = FIRST_POLL;
         loop {
-            platform.sleep(delay);
-            delay = (delay * 2).min(MAX_POLL);
+            if budget.spent(platform.monotonic()) {
+                // One last look at the lease, then the caller fetches alone.
+                return Ok(Followed::Moved);
+            }
+            platform.sleep(budget.next_delay());
             let now = platform.now_unix();
             if let Some(token) = shared.token(key, now, platform)?
                 && cache::freshness(&token, now) != Freshness::Unusable

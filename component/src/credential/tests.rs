@@ -134,7 +134,7 @@ fn a_failed_refresh_returns_the_old_token_and_waits_before_trying_again() {
 }
 
 #[test]
-fn force_refresh_and_claims_bypass_the_cache() {
+fn force_refresh_and_claims_bypass_the_cache_and_replace_its_token() {
     let h = imds();
     h.serve_token("one", DAY);
     h.get().unwrap();
@@ -150,8 +150,9 @@ fn force_refresh_and_claims_bypass_the_cache() {
         ..vault()
     });
     assert_eq!(claims.unwrap().token, "three");
-    // The forced token replaced the cached one.
-    assert_eq!(h.get().unwrap().token, "two");
+    // The claims answer replaced the token the resource refused: callers without
+    // claims get it from now on, without asking again.
+    assert_eq!(h.get().unwrap().token, "three");
     assert_eq!(h.transport.count(), 3);
 }
 

@@ -1,6 +1,7 @@
 //! App Service, Azure Functions and Container Apps (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`).
 
 use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name};
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
@@ -52,6 +53,12 @@ impl Flow for AppService {
             "app-service|{}",
             cache_identity(self.id.as_ref(), RESOURCE_ID_PARAM)
         )
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        Ok(Proof::new("app-service")
+            .with(&self.endpoint)
+            .with(&self.header))
     }
 
     fn describe(&self) -> String {

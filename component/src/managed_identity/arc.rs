@@ -2,6 +2,7 @@
 
 use super::arc_key::{self, DEFAULT_TOKEN_DIR};
 use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name, mi_retry};
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, Response, with_query};
@@ -61,6 +62,12 @@ impl Flow for Arc {
             "arc|{}",
             cache_identity(self.id.as_ref(), RESOURCE_ID_PARAM)
         )
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        // The key file changes per challenge; the endpoint and where keys may come
+        // from are what this configuration trusts.
+        Ok(Proof::new("arc").with(&self.endpoint).with(&self.token_dir))
     }
 
     fn describe(&self) -> String {

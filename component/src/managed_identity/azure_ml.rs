@@ -1,6 +1,7 @@
 //! Azure Machine Learning (`MSI_ENDPOINT` + `MSI_SECRET`): the 2017 App Service protocol.
 
 use super::{ManagedIdentityOptions, UserAssignedId, identity_name, mi_retry};
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
@@ -64,6 +65,12 @@ impl AzureMl {
 impl Flow for AzureMl {
     fn identity(&self) -> String {
         format!("azure-ml|clientid={}", self.client_id)
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        Ok(Proof::new("azure-ml")
+            .with(&self.endpoint)
+            .with(&self.secret))
     }
 
     fn describe(&self) -> String {

@@ -1,6 +1,7 @@
 //! Azure Cloud Shell (`MSI_ENDPOINT` without `MSI_SECRET`): a form POST.
 
 use super::{ManagedIdentityOptions, mi_retry};
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Method, Request};
@@ -36,6 +37,10 @@ impl CloudShell {
 impl Flow for CloudShell {
     fn identity(&self) -> String {
         "cloud-shell|user".into()
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        Ok(Proof::new("cloud-shell").with(&self.endpoint))
     }
 
     fn describe(&self) -> String {

@@ -1,6 +1,7 @@
 //! The Instance Metadata Service: VMs, scale sets, AKS nodes.
 
 use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name};
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
@@ -65,6 +66,11 @@ impl Flow for Imds {
             "imds|{}",
             cache_identity(self.id.as_ref(), RESOURCE_ID_PARAM)
         )
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        // IMDS has no secret: the address that answers is what vouches for the token.
+        Ok(Proof::new("imds").with(&self.base))
     }
 
     fn describe(&self) -> String {

@@ -5,6 +5,7 @@
 //! so it hands the normalised thumbprint to whoever owns the TLS connection.
 
 use super::{ManagedIdentityOptions, mi_retry};
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, UrlParts, with_query};
@@ -80,6 +81,13 @@ impl ServiceFabric {
 impl Flow for ServiceFabric {
     fn identity(&self) -> String {
         "service-fabric|app".into()
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        Ok(Proof::new("service-fabric")
+            .with(&self.endpoint)
+            .with(&self.header)
+            .with(&self.thumbprint))
     }
 
     fn describe(&self) -> String {

@@ -1,6 +1,7 @@
 //! The flow for an environment that names no usable source: it answers
 //! *unavailable*, with why, so a chain can move on.
 
+use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::Request;
@@ -25,6 +26,10 @@ impl Unsupported {
 impl Flow for Unsupported {
     fn identity(&self) -> String {
         "unsupported".into()
+    }
+
+    fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
+        Ok(Proof::new("unsupported").with(&self.reason))
     }
 
     fn describe(&self) -> String {

@@ -1,5 +1,6 @@
 //! The keys that seal shared-cache entries.
 
+use crate::binding::BindingKey;
 use crate::error::Error;
 use base64::Engine;
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305};
@@ -13,6 +14,8 @@ pub type KeyId = [u8; 4];
 /// so keys can rotate without dropping the cache.
 pub struct Keyring {
     keys: Vec<(KeyId, XChaCha20Poly1305)>,
+    /// Derived from the sealing key: credential fingerprints in cache keys.
+    binding: BindingKey,
 }
 
 impl fmt::Debug for Keyring {
@@ -42,6 +45,9 @@ impl Keyring {
                 .iter()
                 .map(|k| (key_id(k), XChaCha20Poly1305::new(k.into())))
                 .collect(),
+            binding: keys
+                .first()
+                .map_or_else(BindingKey::local, BindingKey::derive),
         }
     }
 
@@ -72,6 +78,12 @@ impl Keyring {
             keys.push(key);
         }
         Ok(Keyring::from_keys(&keys))
+    }
+
+    /// The key of credential fingerprints (see [`crate::binding`]): hosts sharing the
+    /// sealing key share it, so they share cache entries for the same credential.
+    pub fn binding_key(&self) -> BindingKey {
+        self.binding.clone()
     }
 
     /// The sealing key and its id.

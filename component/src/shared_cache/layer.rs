@@ -5,6 +5,7 @@ use super::entry::{self, EntryError, Opened, Protection};
 use super::keyring::hex;
 use super::record::{self, Remembered};
 use super::store::{KeyValue, StoreError};
+use crate::binding::BindingKey;
 use crate::cache::CacheKey;
 use crate::platform::Platform;
 use crate::token::AccessToken;
@@ -45,6 +46,11 @@ pub enum Lease {
         /// The lease's stored bytes.
         observed: Vec<u8>,
     },
+    /// The lease could not be opened and could not be replaced, and what is there
+    /// after the attempt cannot be opened either: no instance of ours holds it, and
+    /// the store will not let anyone take it (something else writes there, or the
+    /// store is broken). Waiting would never end; the caller fetches alone.
+    Unusable,
 }
 
 /// A lease this instance holds.
@@ -77,6 +83,15 @@ impl SharedCache {
             protection,
             owner: platform.random_u64().to_le_bytes(),
             failing: Cell::new(false),
+        }
+    }
+
+    /// The key of credential fingerprints in this cache's keys: derived from the
+    /// sealing key, or the local one for the plaintext memory store.
+    pub fn binding_key(&self) -> BindingKey {
+        match &self.protection {
+            Protection::Encrypted(keyring) => keyring.binding_key(),
+            Protection::Plaintext => BindingKey::local(),
         }
     }
 
@@ -195,6 +210,7 @@ impl SharedCache {
     ) -> Result<Lease, StoreError> {
         let key_name = storage_key(LEASE, key.as_str());
         let current = self.store.get(&key_name)?;
+        let mut unreadable = false;
         let free = match &current {
             None => true,
             Some(bytes) if stale == Some(bytes.as_slice()) => true,
@@ -202,6 +218,7 @@ impl SharedCache {
                 Ok(opened) => opened.expiry <= now,
                 Err(why) => {
                     ignored(platform, LEASE, why);
+                    unreadable = true;
                     true
                 }
             },
@@ -231,6 +248,11 @@ impl SharedCache {
             }))
         } else {
             let observed = self.store.get(&key_name)?.unwrap_or_default();
+            // Lost to another instance: its lease opens. Lost to bytes nobody can open:
+            // nobody of ours holds it, and no one ever will.
+            if unreadable && entry::open(&self.protection, LEASE, &key_name, &observed).is_err() {
+                return Ok(Lease::Unusable);
+            }
             Ok(Lease::Busy { observed })
         }
     }
