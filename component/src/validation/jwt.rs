@@ -1,6 +1,15 @@
 //! The checks on one token, in the order RFC 8725 asks for: shape and size first,
 //! then the algorithm the key dictates, the signature, and only then the claims.
 
+// Parses what arrives from outside: no input may panic or overflow here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
+
 use super::keys::SigningKey;
 use super::{ValidationError, ValidatorOptions};
 use base64::Engine;
@@ -81,6 +90,11 @@ pub(super) fn parse(token: &str) -> Result<Parsed<'_>, ValidationError> {
             "an empty part (unsigned tokens are not accepted)",
         ));
     }
+    // The signed message is everything before the last dot.
+    let message = token
+        .rsplit_once('.')
+        .map(|(message, _)| message)
+        .ok_or_else(|| malformed("not three dot-separated parts"))?;
     let fields = decode_json(header, "header")?;
     // The key decides the algorithm; the header only has to agree with it.
     match fields.get("alg").and_then(Value::as_str) {
@@ -103,7 +117,7 @@ pub(super) fn parse(token: &str) -> Result<Parsed<'_>, ValidationError> {
     };
     Ok(Parsed {
         header: Header { kid },
-        message: &token[..header.len() + 1 + payload.len()],
+        message,
         payload,
         signature,
     })

@@ -1,5 +1,14 @@
 //! The authority's signing keys, and when fetching them again is allowed.
 
+// Parses what arrives from outside: no input may panic or overflow here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
+
 use super::ValidationError;
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
@@ -35,14 +44,17 @@ impl KeyCache {
     pub fn should_fetch(&self, kid: &str, now: u64) -> bool {
         let wanted = match self.fetched_at {
             None => true,
-            Some(at) => now >= at + KEYS_TTL || !self.keys.contains_key(kid),
+            Some(at) => now >= at.saturating_add(KEYS_TTL) || !self.keys.contains_key(kid),
         };
         let interval = if self.keys.is_empty() {
             COLD_RETRY_INTERVAL
         } else {
             MIN_REFRESH_INTERVAL
         };
-        wanted && self.last_attempt.is_none_or(|at| now >= at + interval)
+        wanted
+            && self
+                .last_attempt
+                .is_none_or(|at| now >= at.saturating_add(interval))
     }
 
     pub(super) fn note_attempt(&mut self, now: u64) {

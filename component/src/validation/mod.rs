@@ -196,8 +196,8 @@ impl Validator {
 
 fn strip_bearer(bearer: &str) -> &str {
     let trimmed = bearer.trim();
-    match trimmed.get(..7) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => trimmed[7..].trim_start(),
+    match (trimmed.get(..7), trimmed.get(7..)) {
+        (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case("bearer ") => rest.trim_start(),
         _ => trimmed,
     }
 }
