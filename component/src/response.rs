@@ -10,6 +10,7 @@
 )]
 
 use crate::error::{Error, ServiceError};
+use crate::scrub::scrub;
 use serde_json::Value;
 use std::fmt;
 
@@ -221,7 +222,10 @@ fn parse_offset(offset: &str) -> Option<time::UtcOffset> {
 /// Extracts what a refusal says, from any of the error shapes token endpoints use:
 /// OAuth (`error`, `error_description`), App Service (`statusCode`, `message`),
 /// nested (`error: {code, message}`), or plain text.
-pub fn parse_error(status: u16, body: &[u8]) -> ServiceError {
+///
+/// `secrets` (what the request carried) are scrubbed in every encoding before the
+/// text is shortened: shortening first could cut a secret and leave its prefix.
+pub fn parse_error<S: AsRef<str>>(status: u16, body: &[u8], secrets: &[S]) -> ServiceError {
     let mut e = ServiceError {
         status,
         ..Default::default()
@@ -249,8 +253,9 @@ pub fn parse_error(status: u16, body: &[u8]) -> ServiceError {
         }
         _ => e.description = String::from_utf8_lossy(body).into_owned(),
     }
-    e.description = tidy(&e.description);
-    e.code = tidy(&e.code);
+    e.description = tidy(&scrub(&e.description, secrets));
+    e.code = tidy(&scrub(&e.code, secrets));
+    e.correlation_id = e.correlation_id.map(|id| tidy(&scrub(&id, secrets)));
     e
 }
 
@@ -302,6 +307,10 @@ mod tests {
     use super::*;
 
     const NOW: u64 = 1_800_000_000;
+
+    fn refused(status: u16, body: &[u8]) -> ServiceError {
+        parse_error(status, body, &[] as &[&str])
+    }
 
     fn ok(body: &str) -> TokenResponse {
         parse_token(body.as_bytes(), NOW).unwrap()
@@ -422,7 +431,7 @@ mod tests {
 
     #[test]
     fn error_shapes() {
-        let e = parse_error(
+        let e = refused(
             400,
             br#"{"error":"invalid_request","error_description":"Identity not found"}"#,
         );
@@ -430,27 +439,44 @@ mod tests {
             (e.code.as_str(), e.description.as_str()),
             ("invalid_request", "Identity not found")
         );
-        let e = parse_error(
+        let e = refused(
             500,
             br#"{"statusCode":500,"message":"An unexpected error occured while fetching the AAD Token.","correlationId":"4ce2"}"#,
         );
         assert_eq!(e.correlation_id.as_deref(), Some("4ce2"));
         assert!(e.description.starts_with("An unexpected"));
-        let e = parse_error(404, br#"{"error":{"correlationId":"foo","code":"SecretHeaderNotFound","message":"Secret is not found."}}"#);
+        let e = refused(404, br#"{"error":{"correlationId":"foo","code":"SecretHeaderNotFound","message":"Secret is not found."}}"#);
         assert_eq!(
             (e.code.as_str(), e.correlation_id.as_deref()),
             ("SecretHeaderNotFound", Some("foo"))
         );
-        let e = parse_error(502, b"Bad\r\nGateway");
+        let e = refused(502, b"Bad\r\nGateway");
         assert_eq!(e.description, "Bad Gateway");
         let long = "x".repeat(10_000);
-        assert!(
-            parse_error(500, long.as_bytes())
-                .description
-                .chars()
-                .count()
-                <= MAX_DESCRIPTION + 1
+        assert!(refused(500, long.as_bytes()).description.chars().count() <= MAX_DESCRIPTION + 1);
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_before_the_description_is_cut() {
+        let secret = "s3cr3t-0123456789-abcdef";
+        // Cut at 400 characters, the secret would lose its tail and survive as a prefix.
+        for lead in [380, 390, 395, 399, 400] {
+            let body = format!("{}{secret} and more", "x".repeat(lead));
+            let e = parse_error(401, body.as_bytes(), &[secret]);
+            assert!(
+                !e.description.contains("s3cr3t-"),
+                "{lead}: {}",
+                e.description
+            );
+            assert!(e.description.chars().count() <= MAX_DESCRIPTION + 1);
+        }
+        let e = parse_error(
+            400,
+            br#"{"error":"s3cr3t-0123456789-abcdef","correlation_id":"s3cr3t-0123456789-abcdef"}"#,
+            &[secret],
         );
+        assert_eq!(e.code, "<redacted>");
+        assert_eq!(e.correlation_id.as_deref(), Some("<redacted>"));
     }
 
     #[test]
