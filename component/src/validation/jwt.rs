@@ -123,6 +123,33 @@ pub(super) fn parse(token: &str) -> Result<Parsed<'_>, ValidationError> {
     })
 }
 
+/// Claims only OpenID Connect puts in ID tokens.
+const ID_TOKEN_CLAIMS: [&str; 3] = ["nonce", "at_hash", "c_hash"];
+
+/// Refuses ID tokens. Every Entra access token names the client that asked for it
+/// (`appid` in v1, `azp` in v2) and no ID token does; ID tokens alone carry the
+/// OpenID claims `nonce`, `at_hash` and `c_hash`. `roles`, `aud` and `ver` cannot
+/// tell them apart: an ID token for the API's own client id can carry app roles.
+fn access_token_only(claims: &Map<String, Value>) -> Result<(), ValidationError> {
+    if let Some(claim) = ID_TOKEN_CLAIMS.iter().find(|c| claims.contains_key(**c)) {
+        return Err(ValidationError::NotAnAccessToken(format!(
+            "it has the ID-token claim {claim}"
+        )));
+    }
+    let names_client = ["appid", "azp"].iter().any(|c| {
+        claims
+            .get(*c)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    });
+    if !names_client {
+        return Err(ValidationError::NotAnAccessToken(
+            "it names no client application (appid or azp), as ID tokens do not".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn check(
     parsed: &Parsed<'_>,
     key: &SigningKey,
@@ -178,6 +205,7 @@ pub(super) fn check(
     {
         return Err(ValidationError::WrongAudience(audiences.join(", ")));
     }
+    access_token_only(&claims)?;
     let strings = |k: &str| -> Vec<String> {
         match claims.get(k) {
             Some(Value::Array(a)) => a

@@ -4,6 +4,14 @@
 //! from the token), [`keys`] the signing keys and when to fetch them again, and
 //! [`Validator`] drives both, fetching OpenID metadata and keys through the same
 //! [`Transport`] the credentials use.
+//!
+//! Only access tokens pass. An ID token signed in to the API's own app registration
+//! has a valid signature, Entra's issuer, the client id as `aud` (often an accepted
+//! audience) and can carry `roles`, so none of those tells the two apart. What does:
+//! every Entra access token names the client that requested it (`appid` in v1.0,
+//! `azp` in v2.0), and no ID token does; and only ID tokens carry the OpenID claims
+//! `nonce`, `at_hash` or `c_hash`. A token lacking the first or having any of the
+//! second is refused with [`ValidationError::NotAnAccessToken`].
 
 mod error;
 mod jwt;

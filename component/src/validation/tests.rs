@@ -457,10 +457,57 @@ fn keys_fetched_by_one_instance_serve_a_fresh_one_through_the_shared_cache() {
     serve_keys(&transport, vec![jwk(KEY_PEM, "k1")]);
     let token = sign(
         &json!({"aud": AUDIENCE, "iss": format!("https://sts.windows.net/{TENANT}/"), "tid": TENANT,
-                "iat": NOW + KEYS_TTL - 60, "nbf": NOW + KEYS_TTL - 60, "exp": NOW + KEYS_TTL + 3600}),
+                "appid": "app-1", "iat": NOW + KEYS_TTL - 60, "nbf": NOW + KEYS_TTL - 60, "exp": NOW + KEYS_TTL + 3600}),
         "k1",
         KEY_PEM,
     );
     instance().validate(&token).unwrap();
     assert_eq!(transport.count(), 4);
+}
+
+/// ID tokens of a user signed in to the API's own app carry its client id as `aud`
+/// (often accepted) and can carry `roles`; they must not pass as access tokens.
+#[test]
+fn id_tokens_are_not_accepted_as_access_tokens() {
+    let h = single_tenant();
+    let v2_id = json!({
+        "aud": "client-id-guid", "iss": format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
+        "tid": TENANT, "oid": "user-1", "sub": "pairwise-sub", "roles": ["Secrets.Read"],
+        "nonce": "n-0S6_WzA2Mj", "preferred_username": "ada@contoso.com", "name": "Ada",
+        "iat": NOW - 60, "nbf": NOW - 60, "exp": NOW + 3600, "ver": "2.0"
+    });
+    // A v1 ID token: no appid, no nonce (the v1 endpoint does not require one).
+    let v1_id = json!({
+        "aud": "client-id-guid", "iss": format!("https://sts.windows.net/{TENANT}/"),
+        "tid": TENANT, "oid": "user-1", "sub": "pairwise-sub", "roles": ["Secrets.Read"],
+        "unique_name": "ada@contoso.com", "amr": ["pwd"],
+        "iat": NOW - 60, "nbf": NOW - 60, "exp": NOW + 3600, "ver": "1.0"
+    });
+    // Even with a client named, the OpenID-only claims give an ID token away.
+    let mut hybrid = v2_id.clone();
+    hybrid["azp"] = json!("client-id-guid");
+    hybrid["at_hash"] = json!("77QmUPtjPfzWtF2AnpK9RQ");
+    for (name, claims) in [("v2", &v2_id), ("v1", &v1_id), ("hybrid", &hybrid)] {
+        match rejected(&h, &sign(claims, "k1", KEY_PEM)) {
+            ValidationError::NotAnAccessToken(why) => {
+                assert!(!why.contains("ada@"), "{name}: {why}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // Real-shaped access tokens for the same audience still pass, in both versions:
+    // app-only (roles, the caller in azp/appid) and delegated (scp).
+    let mut v2_app = v2_claims(TENANT);
+    v2_app["aud"] = json!("client-id-guid");
+    v2_app["roles"] = json!(["Secrets.Read"]);
+    v2_app["idtyp"] = json!("app");
+    v2_app.as_object_mut().unwrap().remove("scp");
+    let mut v1_user = v1_claims(TENANT);
+    v1_user["scp"] = json!("user_impersonation");
+    v1_user["uti"] = json!("AbCdEf");
+    for claims in [v2_app, v1_user, v1_claims(TENANT), v2_claims(TENANT)] {
+        h.validator
+            .validate(&sign(&claims, "k1", KEY_PEM))
+            .unwrap_or_else(|e| panic!("{claims}: {e}"));
+    }
 }
