@@ -155,6 +155,7 @@ pub(super) fn check(
     key: &SigningKey,
     options: &ValidatorOptions,
     issuer_template: &str,
+    home_tenant: &str,
     now: u64,
 ) -> Result<Claims, ValidationError> {
     if key.alg.as_deref().is_some_and(|alg| alg != "RS256") {
@@ -191,7 +192,7 @@ pub(super) fn check(
     if iss != v1 && iss != v2 {
         return Err(ValidationError::WrongIssuer(iss));
     }
-    if !options.allows_tenant(&tid) {
+    if !options.allows_tenant_of(&tid, home_tenant) {
         return Err(ValidationError::TenantNotAllowed(tid));
     }
     let audiences: Vec<&str> = match claims.get("aud") {

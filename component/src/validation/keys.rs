@@ -79,6 +79,20 @@ impl KeyCache {
         self.issuer.as_deref().unwrap_or(DEFAULT_ISSUER)
     }
 
+    /// The tenant id in the metadata's issuer
+    /// (`https://login.microsoftonline.com/{id}/v2.0`), when it names one rather than
+    /// the `{tenantid}` template of multi-tenant metadata.
+    pub(super) fn issuer_tenant(&self) -> Option<&str> {
+        let issuer = self.issuer.as_deref()?;
+        let path = issuer.split_once("://")?.1;
+        let id = path.split('/').nth(1)?;
+        let guid_shaped = id.len() == 36
+            && id.char_indices().all(|(i, c)| {
+                matches!(i, 8 | 13 | 18 | 23) == (c == '-') && (c == '-' || c.is_ascii_hexdigit())
+            });
+        guid_shaped.then_some(id)
+    }
+
     /// Replaces the keys with those of `jwks`.
     pub(super) fn replace(
         &mut self,

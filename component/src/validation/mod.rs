@@ -104,7 +104,30 @@ impl Validator {
                 ))
             }
         })?;
-        jwt::check(&parsed, key, &self.options, keys.issuer_template(), now)
+        let home = self.home_tenant(&keys)?;
+        jwt::check(
+            &parsed,
+            key,
+            &self.options,
+            keys.issuer_template(),
+            home,
+            now,
+        )
+    }
+
+    /// The API's tenant id: as configured, or for a domain, the one its metadata's
+    /// issuer names (tokens carry ids, never domains).
+    fn home_tenant<'a>(&'a self, keys: &'a KeyCache) -> Result<&'a str, ValidationError> {
+        if !self.options.names_domain() {
+            return Ok(&self.options.tenant);
+        }
+        keys.issuer_tenant().ok_or_else(|| {
+            ValidationError::InvalidConfiguration(format!(
+                "the OpenID metadata of {} names no tenant id in its issuer ({}), so the tenant of that domain is unknown; pass the tenant id (a GUID) instead of the domain",
+                self.options.tenant,
+                keys.issuer_template()
+            ))
+        })
     }
 
     /// Fetches metadata and keys; a failure keeps any keys already held.

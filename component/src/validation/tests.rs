@@ -511,3 +511,81 @@ fn id_tokens_are_not_accepted_as_access_tokens() {
             .unwrap_or_else(|e| panic!("{claims}: {e}"));
     }
 }
+
+/// Metadata as Entra serves it for a named tenant: the issuer holds the tenant id.
+fn serve_keys_with_issuer(transport: &FakeTransport, issuer: &str) {
+    transport.then(json(
+        200,
+        &json!({"issuer": issuer, "jwks_uri": format!("{AUTHORITY}/{TENANT}/discovery/v2.0/keys")})
+            .to_string(),
+    ));
+    transport.then(json(
+        200,
+        &json!({ "keys": [jwk(KEY_PEM, "k1")] }).to_string(),
+    ));
+}
+
+/// Tokens carry the tenant id, never the domain, so a validator created with a
+/// domain learns the id from the domain's OpenID metadata.
+#[test]
+fn a_domain_tenant_is_resolved_to_its_id_from_the_metadata() {
+    let domain = "contoso.onmicrosoft.com";
+    let h = harness(ValidatorOptions::new(domain, vec![AUDIENCE.into()]));
+    serve_keys_with_issuer(
+        &h.transport,
+        &format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
+    );
+    for claims in [v1_claims(TENANT), v2_claims(TENANT)] {
+        let c = h
+            .validator
+            .validate(&sign(&claims, "k1", KEY_PEM))
+            .unwrap_or_else(|e| panic!("{claims}: {e}"));
+        assert_eq!(c.tid, TENANT);
+    }
+    assert_eq!(
+        h.transport.sent.borrow()[0].url,
+        format!("{AUTHORITY}/{domain}/v2.0/.well-known/openid-configuration")
+    );
+    // Another tenant's tokens are still refused, whichever issuer they name.
+    assert_eq!(
+        rejected(&h, &sign(&v1_claims(OTHER_TENANT), "k1", KEY_PEM)),
+        ValidationError::TenantNotAllowed(OTHER_TENANT.into())
+    );
+    assert!(matches!(
+        rejected(&h, &sign(&v2_claims(OTHER_TENANT), "k1", KEY_PEM)),
+        ValidationError::WrongIssuer(_)
+    ));
+}
+
+#[test]
+fn a_domain_whose_metadata_names_no_tenant_id_is_a_clear_configuration_error() {
+    let h = harness(ValidatorOptions::new(
+        "contoso.onmicrosoft.com",
+        vec![AUDIENCE.into()],
+    ));
+    serve_keys_with_issuer(
+        &h.transport,
+        "https://login.microsoftonline.com/{tenantid}/v2.0",
+    );
+    match rejected(&h, &sign(&v2_claims(TENANT), "k1", KEY_PEM)) {
+        ValidationError::InvalidConfiguration(m) => {
+            assert!(
+                m.contains("contoso.onmicrosoft.com") && m.contains("GUID"),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `consumers` is one tenant (personal Microsoft accounts) under a name: refused at
+/// creation with the id to pass, like any name that tokens do not carry.
+#[test]
+fn consumers_is_refused_at_creation_with_the_id_to_use() {
+    match ValidatorOptions::new("Consumers", vec![AUDIENCE.into()]).check() {
+        Err(ValidationError::InvalidConfiguration(m)) => {
+            assert!(m.contains("9188040d-6c67-4c5b-b112-36a304b66dad"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
