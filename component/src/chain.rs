@@ -1,5 +1,7 @@
 //! The default chain for production: environment (secret or certificate), then
-//! workload identity, then managed identity. *Unavailable* moves on; any other error
+//! workload identity, then managed identity. A member that is not configured here
+//! (or managed identity whose IMDS probe gets no answer) is *unavailable* and the
+//! chain moves on; any failure of a configured member, a connect error included,
 //! stops the chain and surfaces; the first credential that works is used from then on.
 
 use crate::confidential::{self, AppOptions};
@@ -13,8 +15,9 @@ use std::cell::Cell;
 pub const MEMBERS: [&str; 3] = [
     "EnvironmentCredential",
     "WorkloadIdentityCredential",
-    "ManagedIdentityCredential",
+    MANAGED_IDENTITY,
 ];
+const MANAGED_IDENTITY: &str = "ManagedIdentityCredential";
 
 /// Settings for the chain's members.
 #[derive(Clone, Debug, Default)]
@@ -143,11 +146,19 @@ impl ChainedCredential {
                 Ok(credential) => credential.get_token(request),
                 Err(e) => Err(e.clone()),
             };
+            // Only a member that is not configured here moves the chain on. A member
+            // that was built is configured: its failures (a DNS or connect error, a
+            // missing token file) are the app's to see, as in the Azure SDKs, not a
+            // reason to authenticate as someone else. Managed identity is the one
+            // exception: built from what it detects, it says *unavailable* when the
+            // IMDS probe gets no answer or no source exists.
+            let configured = member.credential.is_ok() && member.name != MANAGED_IDENTITY;
             match result {
                 Ok(token) => {
                     self.chosen.set(Some(i));
                     return Ok(token);
                 }
+                Err(e) if configured => return Err(e),
                 Err(Error::Unavailable(why)) => reasons.push(format!("{}: {why}", member.name)),
                 Err(other) if member.credential.is_err() => {
                     reasons.push(format!("{}: {other}", member.name))

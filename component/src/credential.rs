@@ -297,7 +297,8 @@ impl Credential {
                 Ok(response) => {
                     let now = self.platform.now_unix();
                     let after = retry_after(response.header("retry-after"), now);
-                    let refusal = parse_error(response.status, &response.body);
+                    let refusal =
+                        parse_error(response.status, &response.body, &self.flow.secrets());
                     let status = response.status;
                     (
                         Attempt::Status {

@@ -41,7 +41,8 @@ pub struct ServiceError {
 }
 
 impl Error {
-    /// Replaces every occurrence of each secret in the error's text with `<redacted>`.
+    /// Replaces every occurrence of each secret in the error's text with `<redacted>`,
+    /// raw, percent-encoded or in base64 (see `scrub`).
     ///
     /// Error text can quote what a service or proxy sent back, and a misbehaving proxy
     /// may echo request headers; scrubbing at the credential boundary keeps secrets
@@ -71,13 +72,8 @@ impl Error {
     }
 }
 
-fn scrub_text(mut text: String, secrets: &[&str]) -> String {
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        if text.contains(secret) {
-            text = text.replace(secret, "<redacted>");
-        }
-    }
-    text
+fn scrub_text(text: String, secrets: &[&str]) -> String {
+    crate::scrub::scrub(&text, secrets)
 }
 
 impl fmt::Display for Error {

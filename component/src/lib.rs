@@ -34,6 +34,7 @@ pub mod managed_identity;
 pub mod platform;
 pub mod response;
 pub mod retry;
+mod scrub;
 pub mod shared_cache;
 pub mod token;
 pub mod validation;

@@ -1,6 +1,16 @@
 //! Parsing what token endpoints answer, in all the shapes they are known to use.
 
+// Parses what arrives from outside: no input may panic or overflow here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
+
 use crate::error::{Error, ServiceError};
+use crate::scrub::scrub;
 use serde_json::Value;
 use std::fmt;
 
@@ -87,7 +97,7 @@ pub fn parse_token(body: &[u8], now: u64) -> Result<TokenResponse, Error> {
             "token already expired (expires_on {expires_on}, now {now}); check the clocks of this machine and of the endpoint"
         )));
     }
-    if expires_on - now > MAX_LIFETIME {
+    if expires_on.saturating_sub(now) > MAX_LIFETIME {
         return Err(invalid(format!(
             "expires_on {expires_on} is more than a year ahead of now ({now}); refusing a token whose expiry cannot be right"
         )));
@@ -136,7 +146,13 @@ fn seconds(field: &str, v: &Value) -> Result<u64, Error> {
 
 /// An absolute time: epoch seconds (number or string), seconds from now, or a date.
 fn instant(field: &str, v: &Value, now: u64) -> Result<u64, Error> {
-    let absolute = |n: u64| if n >= EPOCH_THRESHOLD { n } else { now + n };
+    let absolute = |n: u64| {
+        if n >= EPOCH_THRESHOLD {
+            n
+        } else {
+            now.saturating_add(n)
+        }
+    };
     if let Ok(n) = seconds(field, v) {
         return Ok(absolute(n));
     }
@@ -163,35 +179,53 @@ fn parse_date(s: &str) -> Option<u64> {
 fn parse_us_date(s: &str) -> Option<u64> {
     let mut parts = s.split_whitespace();
     let (date, clock, period) = (parts.next()?, parts.next()?, parts.next()?);
-    let offset = parts.next().unwrap_or("+00:00");
-    let mut d = date.split('/').map(|p| p.parse::<u16>().ok());
-    let (month, day, year) = (d.next()??, d.next()??, d.next()??);
+    let offset = parse_offset(parts.next().unwrap_or("+00:00"))?;
+    let mut d = date.split('/').map(|p| p.parse::<u8>().ok());
+    let (month, day) = (d.next()??, d.next()??);
+    let year = date.rsplit('/').next()?.parse::<u16>().ok()?;
     let mut c = clock.split(':').map(|p| p.parse::<u8>().ok());
-    let (mut hour, minute, second) = (c.next()??, c.next()??, c.next()??);
-    match period.to_ascii_uppercase().as_str() {
-        "AM" if hour == 12 => hour = 0,
-        "PM" if hour < 12 => hour += 12,
-        "AM" | "PM" => {}
+    let (hour, minute, second) = (c.next()??, c.next()??, c.next()??);
+    let hour = match (period.to_ascii_uppercase().as_str(), hour) {
+        ("AM", 12) => 0,
+        ("PM", h) if h < 12 => h.checked_add(12)?,
+        ("AM" | "PM", h) => h,
         _ => return None,
-    }
-    let (sign, hm) = offset.split_at(1);
-    let (oh, om) = hm.split_once(':')?;
-    let offset_secs = (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
-        * if sign == "-" { -1 } else { 1 };
-    let date = time::Date::from_calendar_date(
-        i32::from(year),
-        time::Month::try_from(u8::try_from(month).ok()?).ok()?,
-        u8::try_from(day).ok()?,
-    )
-    .ok()?;
-    let t = date.with_hms(hour, minute, second).ok()?.assume_utc();
-    u64::try_from(t.unix_timestamp() - offset_secs).ok()
+    };
+    let date =
+        time::Date::from_calendar_date(i32::from(year), time::Month::try_from(month).ok()?, day)
+            .ok()?;
+    let t = date
+        .with_hms(hour, minute, second)
+        .ok()?
+        .assume_offset(offset);
+    u64::try_from(t.unix_timestamp()).ok()
+}
+
+/// `+HH:MM` or `-HH:MM`. `time` bounds the value, so no arithmetic on what the
+/// service sent can overflow.
+fn parse_offset(offset: &str) -> Option<time::UtcOffset> {
+    let negative = match offset.chars().next()? {
+        '+' => false,
+        '-' => true,
+        _ => return None,
+    };
+    let (h, m) = offset.get(1..)?.split_once(':')?;
+    let (h, m) = (h.parse::<i8>().ok()?, m.parse::<i8>().ok()?);
+    let (h, m) = if negative {
+        (h.checked_neg()?, m.checked_neg()?)
+    } else {
+        (h, m)
+    };
+    time::UtcOffset::from_hms(h, m, 0).ok()
 }
 
 /// Extracts what a refusal says, from any of the error shapes token endpoints use:
 /// OAuth (`error`, `error_description`), App Service (`statusCode`, `message`),
 /// nested (`error: {code, message}`), or plain text.
-pub fn parse_error(status: u16, body: &[u8]) -> ServiceError {
+///
+/// `secrets` (what the request carried) are scrubbed in every encoding before the
+/// text is shortened: shortening first could cut a secret and leave its prefix.
+pub fn parse_error<S: AsRef<str>>(status: u16, body: &[u8], secrets: &[S]) -> ServiceError {
     let mut e = ServiceError {
         status,
         ..Default::default()
@@ -219,8 +253,9 @@ pub fn parse_error(status: u16, body: &[u8]) -> ServiceError {
         }
         _ => e.description = String::from_utf8_lossy(body).into_owned(),
     }
-    e.description = tidy(&e.description);
-    e.code = tidy(&e.code);
+    e.description = tidy(&scrub(&e.description, secrets));
+    e.code = tidy(&scrub(&e.code, secrets));
+    e.correlation_id = e.correlation_id.map(|id| tidy(&scrub(&id, secrets)));
     e
 }
 
@@ -261,10 +296,21 @@ fn parse_retry_after(v: &str, now: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
 mod tests {
     use super::*;
 
     const NOW: u64 = 1_800_000_000;
+
+    fn refused(status: u16, body: &[u8]) -> ServiceError {
+        parse_error(status, body, &[] as &[&str])
+    }
 
     fn ok(body: &str) -> TokenResponse {
         parse_token(body.as_bytes(), NOW).unwrap()
@@ -322,6 +368,37 @@ mod tests {
         assert_eq!(refresh.refresh_in, Some(43_200));
     }
 
+    /// App Service dates with offsets that are not ASCII or do not fit: a clean
+    /// `InvalidResponse`, never a panic or an overflow.
+    #[test]
+    fn hostile_us_date_offsets_are_refused_not_panicked_on() {
+        for date in [
+            "1/15/2027 9:00:00 AM é0:00",
+            "1/15/2027 9:00:00 AM 😀",
+            "1/15/2027 9:00:00 AM +9223372036854775807:00",
+            "1/15/2027 9:00:00 AM -9223372036854775807:00",
+            "1/15/2027 9:00:00 AM +00:9223372036854775807",
+            "1/15/2027 9:00:00 AM +2562047788015216:00",
+            "1/15/2027 9:00:00 AM +",
+            "1/15/2027 9:00:00 AM 00:00",
+            "1/15/2027 9:00:00 AM +24:00",
+        ] {
+            let body = format!(r#"{{"access_token":"t","expires_on":"{date}"}}"#);
+            let r = std::panic::catch_unwind(|| parse_token(body.as_bytes(), NOW));
+            assert!(
+                matches!(r, Ok(Err(Error::InvalidResponse(_)))),
+                "{date}: {r:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations_near_the_end_of_time_do_not_overflow() {
+        let body = br#"{"access_token":"t","expires_on":"3600"}"#;
+        let r = parse_token(body, u64::MAX - 10).map(|t| t.expires_on);
+        assert_eq!(r, Ok(u64::MAX));
+    }
+
     #[test]
     fn bad_bodies_say_what_is_wrong_without_echoing_the_token() {
         assert!(err("{\"access_token\":\"secret-tok").contains("not JSON"));
@@ -354,7 +431,7 @@ mod tests {
 
     #[test]
     fn error_shapes() {
-        let e = parse_error(
+        let e = refused(
             400,
             br#"{"error":"invalid_request","error_description":"Identity not found"}"#,
         );
@@ -362,27 +439,44 @@ mod tests {
             (e.code.as_str(), e.description.as_str()),
             ("invalid_request", "Identity not found")
         );
-        let e = parse_error(
+        let e = refused(
             500,
             br#"{"statusCode":500,"message":"An unexpected error occured while fetching the AAD Token.","correlationId":"4ce2"}"#,
         );
         assert_eq!(e.correlation_id.as_deref(), Some("4ce2"));
         assert!(e.description.starts_with("An unexpected"));
-        let e = parse_error(404, br#"{"error":{"correlationId":"foo","code":"SecretHeaderNotFound","message":"Secret is not found."}}"#);
+        let e = refused(404, br#"{"error":{"correlationId":"foo","code":"SecretHeaderNotFound","message":"Secret is not found."}}"#);
         assert_eq!(
             (e.code.as_str(), e.correlation_id.as_deref()),
             ("SecretHeaderNotFound", Some("foo"))
         );
-        let e = parse_error(502, b"Bad\r\nGateway");
+        let e = refused(502, b"Bad\r\nGateway");
         assert_eq!(e.description, "Bad Gateway");
         let long = "x".repeat(10_000);
-        assert!(
-            parse_error(500, long.as_bytes())
-                .description
-                .chars()
-                .count()
-                <= MAX_DESCRIPTION + 1
+        assert!(refused(500, long.as_bytes()).description.chars().count() <= MAX_DESCRIPTION + 1);
+    }
+
+    #[test]
+    fn secrets_are_scrubbed_before_the_description_is_cut() {
+        let secret = "s3cr3t-0123456789-abcdef";
+        // Cut at 400 characters, the secret would lose its tail and survive as a prefix.
+        for lead in [380, 390, 395, 399, 400] {
+            let body = format!("{}{secret} and more", "x".repeat(lead));
+            let e = parse_error(401, body.as_bytes(), &[secret]);
+            assert!(
+                !e.description.contains("s3cr3t-"),
+                "{lead}: {}",
+                e.description
+            );
+            assert!(e.description.chars().count() <= MAX_DESCRIPTION + 1);
+        }
+        let e = parse_error(
+            400,
+            br#"{"error":"s3cr3t-0123456789-abcdef","correlation_id":"s3cr3t-0123456789-abcdef"}"#,
+            &[secret],
         );
+        assert_eq!(e.code, "<redacted>");
+        assert_eq!(e.correlation_id.as_deref(), Some("<redacted>"));
     }
 
     #[test]

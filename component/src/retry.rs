@@ -1,6 +1,15 @@
 //! When to try again: exponential backoff with jitter, `Retry-After`, and IMDS's
 //! "410 means back within 70 seconds", as a pure function of what happened so far.
 
+// Parses what arrives from outside: no input may panic or overflow here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
+
 use std::time::Duration;
 
 /// What one attempt produced, as far as retrying is concerned.
@@ -144,11 +153,11 @@ impl RetryPolicy {
         if !transient || !within_count {
             return Decision::GiveUp;
         }
-        let delay = match retry_after {
-            Some(secs) => Duration::from_secs(secs),
-            None => self.backoff(retries, random),
-        };
-        if elapsed + delay > self.max_elapsed {
+        // Retry-After may lengthen the wait, never shorten it: `0` or a past date on
+        // a 410 would otherwise mean 70 s of back-to-back requests.
+        let backoff = self.backoff(retries, random);
+        let delay = retry_after.map_or(backoff, |secs| Duration::from_secs(secs).max(backoff));
+        if elapsed.saturating_add(delay) > self.max_elapsed {
             return Decision::GiveUp;
         }
         Decision::RetryAfter(delay)
@@ -161,12 +170,19 @@ impl RetryPolicy {
             .initial_delay
             .saturating_mul(1u32.checked_shl(retries).unwrap_or(u32::MAX))
             .min(self.max_delay);
-        let jitter_permille = random % 201;
-        base + base.mul_f64(jitter_permille as f64 / 1000.0)
+        let jitter_permille = random.checked_rem(201).unwrap_or(0);
+        base.saturating_add(base.mul_f64(jitter_permille as f64 / 1000.0))
     }
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
 mod tests {
     use super::*;
 
@@ -270,6 +286,64 @@ mod tests {
         assert_eq!(
             p.decide(0, Duration::ZERO, throttled(3600), 0),
             Decision::GiveUp
+        );
+    }
+
+    /// `Retry-After: 0` (or a date already past, which parses to 0) on a 410 would
+    /// otherwise retry back to back for 70 s: a request storm against IMDS.
+    #[test]
+    fn zero_or_past_retry_after_never_undercuts_the_backoff() {
+        // An HTTP date in the past means "now", as a 0 does.
+        let past =
+            crate::response::retry_after(Some("Fri, 01 Jan 2021 00:00:00 GMT"), 1_800_000_000);
+        assert_eq!(past, Some(0));
+        let told_now = |status| Attempt::Status {
+            status,
+            retry_after: past,
+        };
+        for policy in [RetryPolicy::imds(), RetryPolicy::managed_identity()] {
+            for status in [410, 429] {
+                for retries in 0..3 {
+                    let attempt = told_now(status);
+                    let decided = policy.decide(retries, Duration::ZERO, attempt, 0);
+                    if !policy.retry_on.retries(status, Some(0)) {
+                        assert_eq!(decided, Decision::GiveUp, "{status}");
+                        continue;
+                    }
+                    assert_eq!(
+                        decided,
+                        Decision::RetryAfter(policy.backoff(retries, 0)),
+                        "{status} after {retries} retries"
+                    );
+                }
+            }
+        }
+        // The whole 410 schedule against an endpoint saying "now": it still keeps to
+        // the backoff, so it makes as few attempts as without a Retry-After.
+        let policy = RetryPolicy::imds();
+        let mut t = Duration::ZERO;
+        let mut attempts = 1;
+        while let Decision::RetryAfter(d) = policy.decide(attempts - 1, t, told_now(410), 0) {
+            assert!(d >= policy.initial_delay, "{d:?}");
+            t += d;
+            attempts += 1;
+        }
+        assert_eq!(
+            attempts,
+            schedule(&policy, 410, Duration::ZERO, 0).len() as u32
+        );
+        // A longer Retry-After still wins.
+        assert_eq!(
+            policy.decide(
+                0,
+                Duration::ZERO,
+                Attempt::Status {
+                    status: 429,
+                    retry_after: Some(30)
+                },
+                0
+            ),
+            Decision::RetryAfter(Duration::from_secs(30))
         );
     }
 

@@ -164,3 +164,60 @@ fn azure_token_credentials_selects_members() {
         ("client_id".into(), "uami".into())
     );
 }
+
+/// A DNS or connect failure of a configured member is that member failing, not the
+/// member being absent: moving on would make managed identity answer (and stay
+/// chosen for the instance's life) for an app configured to be someone else.
+#[test]
+fn a_configured_member_that_cannot_connect_stops_the_chain() {
+    for vars in [
+        &[
+            ("AZURE_CLIENT_ID", "app"),
+            ("AZURE_TENANT_ID", "tenant"),
+            ("AZURE_CLIENT_SECRET", "s3cr3t-value-123"),
+        ][..],
+        &[
+            ("AZURE_CLIENT_ID", "wi"),
+            ("AZURE_TENANT_ID", "tenant"),
+            ("AZURE_FEDERATED_TOKEN_FILE", "/t/token"),
+        ][..],
+    ] {
+        let (c, transport, time) = chain(vars);
+        time.files.write("/t/token", "sa.jwt.sig");
+        let c = c.unwrap();
+        transport.then(Err(TransportError::Connect("dns: no such host".into())));
+        let err = get(&c).unwrap_err();
+        assert!(
+            err.to_string().contains("login.microsoftonline.com"),
+            "{err}"
+        );
+        assert!(
+            !err.to_string().contains("ManagedIdentityCredential"),
+            "{err}"
+        );
+        assert_eq!(
+            transport.count(),
+            1,
+            "managed identity was not tried: {err}"
+        );
+        assert!(!c.describe().contains("in use"), "{}", c.describe());
+        // Once the network is back, the configured member answers.
+        transport.then(entra_ok());
+        assert_eq!(get(&c).unwrap().token, "entra");
+        assert!(transport.last().url.contains("login.microsoftonline.com"));
+    }
+}
+
+/// Workload identity configured but its token file not there (yet): an error to fix
+/// in the deployment, not a reason to authenticate as the node's managed identity.
+#[test]
+fn a_configured_workload_identity_without_its_token_file_stops_the_chain() {
+    let (c, transport, _) = chain(&[
+        ("AZURE_CLIENT_ID", "wi"),
+        ("AZURE_TENANT_ID", "tenant"),
+        ("AZURE_FEDERATED_TOKEN_FILE", "/t/missing"),
+    ]);
+    let err = get(&c.unwrap()).unwrap_err();
+    assert!(err.to_string().contains("/t/missing"), "{err}");
+    assert_eq!(transport.count(), 0, "nothing was sent: {err}");
+}

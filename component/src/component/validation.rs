@@ -103,6 +103,8 @@ fn error(e: ValidationError) -> wit::ValidationError {
         E::WrongAudience(a) => W::WrongAudience(a),
         E::WrongIssuer(i) => W::WrongIssuer(i),
         E::TenantNotAllowed(t) => W::TenantNotAllowed(t),
+        // The WIT has no variant for it yet; what is wrong is the kind of token.
+        e @ E::NotAnAccessToken(_) => W::Malformed(e.to_string()),
         E::MissingRole(r) => W::MissingRole(r),
         E::MissingScope(s) => W::MissingScope(s),
         E::KeysUnavailable(m) => W::KeysUnavailable(m),

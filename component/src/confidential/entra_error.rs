@@ -67,7 +67,11 @@ mod tests {
     }
 
     fn typed(status: u16, body: &str) -> ServiceError {
-        match refusal(parse_error(status, body.as_bytes()), "app-1", "tenant-1") {
+        match refusal(
+            parse_error(status, body.as_bytes(), &[] as &[&str]),
+            "app-1",
+            "tenant-1",
+        ) {
             Error::AuthenticationFailed(e) => e,
             other => panic!("{other:?}"),
         }

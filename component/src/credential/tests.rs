@@ -317,3 +317,55 @@ fn the_identity_header_never_appears_in_errors() {
         Some(secret)
     );
 }
+
+/// A proxy echoing `IDENTITY_HEADER` in an error body, in the forms request data
+/// takes on the way: raw at the point where long descriptions are cut, form-encoded,
+/// and base64 (standard and URL-safe, padded or not, at any alignment).
+#[test]
+fn echoed_secrets_are_scrubbed_in_every_form_before_descriptions_are_cut() {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let secret = "hdr~0123/4567+89ab cdef=";
+    let form: String = form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let lower_hex = form.replace("%7E", "%7e");
+    let echoes = [
+        // The secret straddles the 400-character cut: cutting first left its prefix.
+        format!("{}{secret} trailing words", "x".repeat(390)),
+        format!("request was X-IDENTITY-HEADER={form}&resource=vault"),
+        format!("request was X-IDENTITY-HEADER={lower_hex}"),
+        format!("echo {}", STANDARD.encode(secret)),
+        format!("echo {}", URL_SAFE_NO_PAD.encode(secret)),
+        // Inside a larger base64 blob (`Basic base64(user:secret)`), misaligned.
+        format!("echo Basic {}", STANDARD.encode(format!("u:{secret}"))),
+        format!("echo {}", URL_SAFE_NO_PAD.encode(format!("ab{secret}zz"))),
+    ];
+    for echo in echoes {
+        let h = harness_with(
+            ManagedIdentityOptions::default(),
+            &[
+                ("IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token"),
+                ("IDENTITY_HEADER", secret),
+            ],
+        );
+        let body = serde_json::json!({"statusCode": 401, "message": echo}).to_string();
+        h.transport.then(json(401, &body));
+        let err = h.get().unwrap_err();
+        let text = format!("{err} {err:?}");
+        // Any 8 consecutive characters of any form of the secret count as a leak.
+        let forms = [
+            secret.to_string(),
+            form.clone(),
+            lower_hex.clone(),
+            STANDARD.encode(secret),
+            URL_SAFE_NO_PAD.encode(secret),
+        ];
+        for f in &forms {
+            let chars: Vec<char> = f.chars().collect();
+            for window in chars.windows(8) {
+                let piece: String = window.iter().collect();
+                assert!(!text.contains(&piece), "{piece:?} of {f:?} in {text}");
+            }
+        }
+        assert!(text.contains("<redacted>"), "{text}");
+    }
+}

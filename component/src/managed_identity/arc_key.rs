@@ -6,6 +6,15 @@
 //! anything is opened: otherwise a spoofed endpoint could make us send any readable
 //! file as a header.
 
+// Parses what arrives from outside: no input may panic or overflow here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
+
 use crate::error::Error;
 use crate::platform::{FileError, Platform};
 
@@ -24,8 +33,8 @@ pub fn key_path(challenge: &str, dir: &str) -> Result<String, Error> {
     };
     let challenge = challenge.trim();
     let scheme = "basic realm=";
-    let path = match challenge.get(..scheme.len()) {
-        Some(s) if s.eq_ignore_ascii_case(scheme) => &challenge[scheme.len()..],
+    let path = match (challenge.get(..scheme.len()), challenge.get(scheme.len()..)) {
+        (Some(s), Some(rest)) if s.eq_ignore_ascii_case(scheme) => rest,
         _ => return Err(bad("not a Basic realm challenge")),
     };
     let path = path.trim().trim_matches('"');

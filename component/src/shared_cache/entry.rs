@@ -8,6 +8,15 @@
 //! ([`value_expiry`]); it is also associated data, with the storage key, so neither
 //! can be changed without the entry failing to open.
 
+// Parses what arrives from outside: no input may panic or overflow here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
+
 use super::keyring::{KeyId, Keyring};
 use chacha20poly1305::XNonce;
 use chacha20poly1305::aead::{Aead, Payload};
@@ -61,10 +70,35 @@ impl fmt::Display for EntryError {
 /// The Unix-seconds expiry in an entry's clear header, for stores that expire keys.
 /// `None` when the bytes are not one of our entries.
 pub fn value_expiry(bytes: &[u8]) -> Option<u64> {
-    if bytes.len() < HEADER || &bytes[..4] != MAGIC {
-        return None;
-    }
-    Some(u64::from_be_bytes(bytes[4..12].try_into().ok()?))
+    split_header(bytes).map(|h| h.expiry)
+}
+
+/// An entry's clear header, taken apart without trusting any length in `bytes`.
+struct Header<'a> {
+    expiry: u64,
+    kind: u8,
+    sealing: u8,
+    key_id: KeyId,
+    /// The header's bytes, authenticated as associated data.
+    clear: &'a [u8],
+    /// Everything after the header.
+    body: &'a [u8],
+}
+
+fn split_header(bytes: &[u8]) -> Option<Header<'_>> {
+    let (clear, body) = bytes.split_at_checked(HEADER)?;
+    let (magic, rest) = clear.split_first_chunk::<4>()?;
+    let (expiry, rest) = rest.split_first_chunk::<8>()?;
+    let (&[kind, sealing], key_id) = rest.split_first_chunk::<2>()?;
+    (magic == MAGIC).then_some(())?;
+    Some(Header {
+        expiry: u64::from_be_bytes(*expiry),
+        kind,
+        sealing,
+        key_id: key_id.try_into().ok()?,
+        clear,
+        body,
+    })
 }
 
 fn header(expiry: u64, kind: u8, sealing: u8, key_id: &KeyId) -> Vec<u8> {
@@ -131,33 +165,29 @@ pub(crate) fn open(
     storage_key: &str,
     bytes: &[u8],
 ) -> Result<Opened, EntryError> {
-    let expiry = value_expiry(bytes).ok_or(EntryError::Malformed)?;
-    if bytes[12] != kind {
+    let header = split_header(bytes).ok_or(EntryError::Malformed)?;
+    let expiry = header.expiry;
+    if header.kind != kind {
         return Err(EntryError::WrongKind);
     }
-    let sealing = bytes[13];
-    match (protection, sealing) {
+    match (protection, header.sealing) {
         (Protection::Plaintext, PLAIN) => Ok(Opened {
             expiry,
-            payload: bytes[HEADER..].to_vec(),
+            payload: header.body.to_vec(),
         }),
         (Protection::Encrypted(keys), XCHACHA) => {
-            if bytes.len() < HEADER + NONCE + 16 {
-                return Err(EntryError::Malformed);
-            }
-            let id: KeyId = bytes[14..18]
-                .try_into()
-                .map_err(|_| EntryError::Malformed)?;
-            let cipher = keys.opening(&id).ok_or(EntryError::UnknownKey)?;
-            let aad = aad(&bytes[..HEADER], storage_key);
-            let nonce: [u8; NONCE] = bytes[HEADER..HEADER + NONCE]
-                .try_into()
-                .map_err(|_| EntryError::Malformed)?;
+            let (nonce, sealed) = header
+                .body
+                .split_first_chunk::<NONCE>()
+                .filter(|(_, sealed)| sealed.len() >= 16)
+                .ok_or(EntryError::Malformed)?;
+            let cipher = keys.opening(&header.key_id).ok_or(EntryError::UnknownKey)?;
+            let aad = aad(header.clear, storage_key);
             let payload = cipher
                 .decrypt(
-                    &XNonce::from(nonce),
+                    &XNonce::from(*nonce),
                     Payload {
-                        msg: &bytes[HEADER + NONCE..],
+                        msg: sealed,
                         aad: &aad,
                     },
                 )

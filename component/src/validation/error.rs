@@ -41,6 +41,9 @@ pub enum ValidationError {
     WrongIssuer(String),
     /// The token's tenant is not allowed.
     TenantNotAllowed(String),
+    /// A signed Entra token, but not an access token: an ID token (see the module
+    /// docs of [`crate::validation`] for how they are told apart).
+    NotAnAccessToken(String),
     /// A required app role is missing.
     MissingRole(String),
     /// A required delegated scope is missing.
@@ -73,6 +76,10 @@ impl fmt::Display for ValidationError {
                 "issuer {iss} is not Entra's issuer for the token's tenant"
             ),
             TenantNotAllowed(tid) => write!(f, "tenant {tid} is not allowed"),
+            NotAnAccessToken(why) => write!(
+                f,
+                "not an access token ({why}); an API accepts access tokens issued for it, never the ID token of a sign-in"
+            ),
             MissingRole(role) => write!(f, "the caller lacks the app role {role:?}"),
             MissingScope(scope) => write!(f, "the caller lacks the delegated scope {scope:?}"),
             KeysUnavailable(why) => write!(f, "signing keys unavailable: {why}"),

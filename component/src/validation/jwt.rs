@@ -1,6 +1,15 @@
 //! The checks on one token, in the order RFC 8725 asks for: shape and size first,
 //! then the algorithm the key dictates, the signature, and only then the claims.
 
+// Parses what arrives from outside: no input may panic or overflow here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
+
 use super::keys::SigningKey;
 use super::{ValidationError, ValidatorOptions};
 use base64::Engine;
@@ -81,6 +90,11 @@ pub(super) fn parse(token: &str) -> Result<Parsed<'_>, ValidationError> {
             "an empty part (unsigned tokens are not accepted)",
         ));
     }
+    // The signed message is everything before the last dot.
+    let message = token
+        .rsplit_once('.')
+        .map(|(message, _)| message)
+        .ok_or_else(|| malformed("not three dot-separated parts"))?;
     let fields = decode_json(header, "header")?;
     // The key decides the algorithm; the header only has to agree with it.
     match fields.get("alg").and_then(Value::as_str) {
@@ -103,10 +117,37 @@ pub(super) fn parse(token: &str) -> Result<Parsed<'_>, ValidationError> {
     };
     Ok(Parsed {
         header: Header { kid },
-        message: &token[..header.len() + 1 + payload.len()],
+        message,
         payload,
         signature,
     })
+}
+
+/// Claims only OpenID Connect puts in ID tokens.
+const ID_TOKEN_CLAIMS: [&str; 3] = ["nonce", "at_hash", "c_hash"];
+
+/// Refuses ID tokens. Every Entra access token names the client that asked for it
+/// (`appid` in v1, `azp` in v2) and no ID token does; ID tokens alone carry the
+/// OpenID claims `nonce`, `at_hash` and `c_hash`. `roles`, `aud` and `ver` cannot
+/// tell them apart: an ID token for the API's own client id can carry app roles.
+fn access_token_only(claims: &Map<String, Value>) -> Result<(), ValidationError> {
+    if let Some(claim) = ID_TOKEN_CLAIMS.iter().find(|c| claims.contains_key(**c)) {
+        return Err(ValidationError::NotAnAccessToken(format!(
+            "it has the ID-token claim {claim}"
+        )));
+    }
+    let names_client = ["appid", "azp"].iter().any(|c| {
+        claims
+            .get(*c)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    });
+    if !names_client {
+        return Err(ValidationError::NotAnAccessToken(
+            "it names no client application (appid or azp), as ID tokens do not".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn check(
@@ -114,6 +155,7 @@ pub(super) fn check(
     key: &SigningKey,
     options: &ValidatorOptions,
     issuer_template: &str,
+    home_tenant: &str,
     now: u64,
 ) -> Result<Claims, ValidationError> {
     if key.alg.as_deref().is_some_and(|alg| alg != "RS256") {
@@ -150,7 +192,7 @@ pub(super) fn check(
     if iss != v1 && iss != v2 {
         return Err(ValidationError::WrongIssuer(iss));
     }
-    if !options.allows_tenant(&tid) {
+    if !options.allows_tenant_of(&tid, home_tenant) {
         return Err(ValidationError::TenantNotAllowed(tid));
     }
     let audiences: Vec<&str> = match claims.get("aud") {
@@ -164,6 +206,7 @@ pub(super) fn check(
     {
         return Err(ValidationError::WrongAudience(audiences.join(", ")));
     }
+    access_token_only(&claims)?;
     let strings = |k: &str| -> Vec<String> {
         match claims.get(k) {
             Some(Value::Array(a)) => a

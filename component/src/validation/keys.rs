@@ -1,5 +1,14 @@
 //! The authority's signing keys, and when fetching them again is allowed.
 
+// Parses what arrives from outside: no input may panic or overflow here.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::string_slice
+)]
+
 use super::ValidationError;
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
@@ -35,14 +44,17 @@ impl KeyCache {
     pub fn should_fetch(&self, kid: &str, now: u64) -> bool {
         let wanted = match self.fetched_at {
             None => true,
-            Some(at) => now >= at + KEYS_TTL || !self.keys.contains_key(kid),
+            Some(at) => now >= at.saturating_add(KEYS_TTL) || !self.keys.contains_key(kid),
         };
         let interval = if self.keys.is_empty() {
             COLD_RETRY_INTERVAL
         } else {
             MIN_REFRESH_INTERVAL
         };
-        wanted && self.last_attempt.is_none_or(|at| now >= at + interval)
+        wanted
+            && self
+                .last_attempt
+                .is_none_or(|at| now >= at.saturating_add(interval))
     }
 
     pub(super) fn note_attempt(&mut self, now: u64) {
@@ -65,6 +77,20 @@ impl KeyCache {
     /// The v2 issuer with a `{tenantid}` placeholder.
     pub(super) fn issuer_template(&self) -> &str {
         self.issuer.as_deref().unwrap_or(DEFAULT_ISSUER)
+    }
+
+    /// The tenant id in the metadata's issuer
+    /// (`https://login.microsoftonline.com/{id}/v2.0`), when it names one rather than
+    /// the `{tenantid}` template of multi-tenant metadata.
+    pub(super) fn issuer_tenant(&self) -> Option<&str> {
+        let issuer = self.issuer.as_deref()?;
+        let path = issuer.split_once("://")?.1;
+        let id = path.split('/').nth(1)?;
+        let guid_shaped = id.len() == 36
+            && id.char_indices().all(|(i, c)| {
+                matches!(i, 8 | 13 | 18 | 23) == (c == '-') && (c == '-' || c.is_ascii_hexdigit())
+            });
+        guid_shaped.then_some(id)
     }
 
     /// Replaces the keys with those of `jwks`.

@@ -4,6 +4,14 @@
 //! from the token), [`keys`] the signing keys and when to fetch them again, and
 //! [`Validator`] drives both, fetching OpenID metadata and keys through the same
 //! [`Transport`] the credentials use.
+//!
+//! Only access tokens pass. An ID token signed in to the API's own app registration
+//! has a valid signature, Entra's issuer, the client id as `aud` (often an accepted
+//! audience) and can carry `roles`, so none of those tells the two apart. What does:
+//! every Entra access token names the client that requested it (`appid` in v1.0,
+//! `azp` in v2.0), and no ID token does; and only ID tokens carry the OpenID claims
+//! `nonce`, `at_hash` or `c_hash`. A token lacking the first or having any of the
+//! second is refused with [`ValidationError::NotAnAccessToken`].
 
 mod error;
 mod jwt;
@@ -96,7 +104,30 @@ impl Validator {
                 ))
             }
         })?;
-        jwt::check(&parsed, key, &self.options, keys.issuer_template(), now)
+        let home = self.home_tenant(&keys)?;
+        jwt::check(
+            &parsed,
+            key,
+            &self.options,
+            keys.issuer_template(),
+            home,
+            now,
+        )
+    }
+
+    /// The API's tenant id: as configured, or for a domain, the one its metadata's
+    /// issuer names (tokens carry ids, never domains).
+    fn home_tenant<'a>(&'a self, keys: &'a KeyCache) -> Result<&'a str, ValidationError> {
+        if !self.options.names_domain() {
+            return Ok(&self.options.tenant);
+        }
+        keys.issuer_tenant().ok_or_else(|| {
+            ValidationError::InvalidConfiguration(format!(
+                "the OpenID metadata of {} names no tenant id in its issuer ({}), so the tenant of that domain is unknown; pass the tenant id (a GUID) instead of the domain",
+                self.options.tenant,
+                keys.issuer_template()
+            ))
+        })
     }
 
     /// Fetches metadata and keys; a failure keeps any keys already held.
@@ -196,8 +227,8 @@ impl Validator {
 
 fn strip_bearer(bearer: &str) -> &str {
     let trimmed = bearer.trim();
-    match trimmed.get(..7) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("bearer ") => trimmed[7..].trim_start(),
+    match (trimmed.get(..7), trimmed.get(7..)) {
+        (Some(prefix), Some(rest)) if prefix.eq_ignore_ascii_case("bearer ") => rest.trim_start(),
         _ => trimmed,
     }
 }

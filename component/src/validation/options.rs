@@ -3,10 +3,15 @@
 use super::ValidationError;
 use crate::http::UrlParts;
 
+/// The tenant of personal Microsoft accounts: the `tid` of their tokens.
+const CONSUMERS_TENANT_ID: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
 /// Which tokens an API accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidatorOptions {
-    /// The API's tenant id, or `organizations`/`common` for a multi-tenant API.
+    /// The API's tenant id, its domain (resolved to the id through the authority's
+    /// metadata), or `organizations`/`common` for a multi-tenant API. `consumers` is
+    /// refused: pass the personal-accounts tenant id instead.
     pub tenant: String,
     /// Further tenants whose tokens are accepted; `*` accepts any tenant.
     /// Required for `organizations`/`common`.
@@ -38,10 +43,23 @@ impl ValidatorOptions {
         )
     }
 
-    /// Whether tokens of tenant `tid` are accepted.
+    /// Whether [`tenant`](Self::tenant) is a domain (`contoso.onmicrosoft.com`).
+    /// Tokens carry tenant ids, never domains, so the validator takes the id from
+    /// the issuer in the domain's OpenID metadata.
+    pub fn names_domain(&self) -> bool {
+        self.tenant.contains('.')
+    }
+
+    /// Whether tokens of tenant `tid` are accepted, [`tenant`](Self::tenant) being
+    /// taken as a tenant id (see [`names_domain`](Self::names_domain)).
     pub fn allows_tenant(&self, tid: &str) -> bool {
+        self.allows_tenant_of(tid, &self.tenant)
+    }
+
+    /// Whether tokens of tenant `tid` are accepted by an API of tenant `home`.
+    pub(super) fn allows_tenant_of(&self, tid: &str, home: &str) -> bool {
         let listed = |t: &String| t == "*" || t.eq_ignore_ascii_case(tid);
-        (!self.multi_tenant() && self.tenant.eq_ignore_ascii_case(tid))
+        (!self.multi_tenant() && home.eq_ignore_ascii_case(tid))
             || self.allowed_tenants.iter().any(listed)
     }
 
@@ -65,6 +83,11 @@ impl ValidatorOptions {
             return bad(format!(
                 "tenant {:?} must be a tenant id, a domain, organizations or common",
                 self.tenant
+            ));
+        }
+        if self.tenant.eq_ignore_ascii_case("consumers") {
+            return bad(format!(
+                "tenant consumers is the tenant of personal Microsoft accounts under a name tokens do not carry; pass its tenant id {CONSUMERS_TENANT_ID}"
             ));
         }
         if self.multi_tenant() && self.allowed_tenants.is_empty() {

@@ -457,10 +457,135 @@ fn keys_fetched_by_one_instance_serve_a_fresh_one_through_the_shared_cache() {
     serve_keys(&transport, vec![jwk(KEY_PEM, "k1")]);
     let token = sign(
         &json!({"aud": AUDIENCE, "iss": format!("https://sts.windows.net/{TENANT}/"), "tid": TENANT,
-                "iat": NOW + KEYS_TTL - 60, "nbf": NOW + KEYS_TTL - 60, "exp": NOW + KEYS_TTL + 3600}),
+                "appid": "app-1", "iat": NOW + KEYS_TTL - 60, "nbf": NOW + KEYS_TTL - 60, "exp": NOW + KEYS_TTL + 3600}),
         "k1",
         KEY_PEM,
     );
     instance().validate(&token).unwrap();
     assert_eq!(transport.count(), 4);
+}
+
+/// ID tokens of a user signed in to the API's own app carry its client id as `aud`
+/// (often accepted) and can carry `roles`; they must not pass as access tokens.
+#[test]
+fn id_tokens_are_not_accepted_as_access_tokens() {
+    let h = single_tenant();
+    let v2_id = json!({
+        "aud": "client-id-guid", "iss": format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
+        "tid": TENANT, "oid": "user-1", "sub": "pairwise-sub", "roles": ["Secrets.Read"],
+        "nonce": "n-0S6_WzA2Mj", "preferred_username": "ada@contoso.com", "name": "Ada",
+        "iat": NOW - 60, "nbf": NOW - 60, "exp": NOW + 3600, "ver": "2.0"
+    });
+    // A v1 ID token: no appid, no nonce (the v1 endpoint does not require one).
+    let v1_id = json!({
+        "aud": "client-id-guid", "iss": format!("https://sts.windows.net/{TENANT}/"),
+        "tid": TENANT, "oid": "user-1", "sub": "pairwise-sub", "roles": ["Secrets.Read"],
+        "unique_name": "ada@contoso.com", "amr": ["pwd"],
+        "iat": NOW - 60, "nbf": NOW - 60, "exp": NOW + 3600, "ver": "1.0"
+    });
+    // Even with a client named, the OpenID-only claims give an ID token away.
+    let mut hybrid = v2_id.clone();
+    hybrid["azp"] = json!("client-id-guid");
+    hybrid["at_hash"] = json!("77QmUPtjPfzWtF2AnpK9RQ");
+    for (name, claims) in [("v2", &v2_id), ("v1", &v1_id), ("hybrid", &hybrid)] {
+        match rejected(&h, &sign(claims, "k1", KEY_PEM)) {
+            ValidationError::NotAnAccessToken(why) => {
+                assert!(!why.contains("ada@"), "{name}: {why}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // Real-shaped access tokens for the same audience still pass, in both versions:
+    // app-only (roles, the caller in azp/appid) and delegated (scp).
+    let mut v2_app = v2_claims(TENANT);
+    v2_app["aud"] = json!("client-id-guid");
+    v2_app["roles"] = json!(["Secrets.Read"]);
+    v2_app["idtyp"] = json!("app");
+    v2_app.as_object_mut().unwrap().remove("scp");
+    let mut v1_user = v1_claims(TENANT);
+    v1_user["scp"] = json!("user_impersonation");
+    v1_user["uti"] = json!("AbCdEf");
+    for claims in [v2_app, v1_user, v1_claims(TENANT), v2_claims(TENANT)] {
+        h.validator
+            .validate(&sign(&claims, "k1", KEY_PEM))
+            .unwrap_or_else(|e| panic!("{claims}: {e}"));
+    }
+}
+
+/// Metadata as Entra serves it for a named tenant: the issuer holds the tenant id.
+fn serve_keys_with_issuer(transport: &FakeTransport, issuer: &str) {
+    transport.then(json(
+        200,
+        &json!({"issuer": issuer, "jwks_uri": format!("{AUTHORITY}/{TENANT}/discovery/v2.0/keys")})
+            .to_string(),
+    ));
+    transport.then(json(
+        200,
+        &json!({ "keys": [jwk(KEY_PEM, "k1")] }).to_string(),
+    ));
+}
+
+/// Tokens carry the tenant id, never the domain, so a validator created with a
+/// domain learns the id from the domain's OpenID metadata.
+#[test]
+fn a_domain_tenant_is_resolved_to_its_id_from_the_metadata() {
+    let domain = "contoso.onmicrosoft.com";
+    let h = harness(ValidatorOptions::new(domain, vec![AUDIENCE.into()]));
+    serve_keys_with_issuer(
+        &h.transport,
+        &format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
+    );
+    for claims in [v1_claims(TENANT), v2_claims(TENANT)] {
+        let c = h
+            .validator
+            .validate(&sign(&claims, "k1", KEY_PEM))
+            .unwrap_or_else(|e| panic!("{claims}: {e}"));
+        assert_eq!(c.tid, TENANT);
+    }
+    assert_eq!(
+        h.transport.sent.borrow()[0].url,
+        format!("{AUTHORITY}/{domain}/v2.0/.well-known/openid-configuration")
+    );
+    // Another tenant's tokens are still refused, whichever issuer they name.
+    assert_eq!(
+        rejected(&h, &sign(&v1_claims(OTHER_TENANT), "k1", KEY_PEM)),
+        ValidationError::TenantNotAllowed(OTHER_TENANT.into())
+    );
+    assert!(matches!(
+        rejected(&h, &sign(&v2_claims(OTHER_TENANT), "k1", KEY_PEM)),
+        ValidationError::WrongIssuer(_)
+    ));
+}
+
+#[test]
+fn a_domain_whose_metadata_names_no_tenant_id_is_a_clear_configuration_error() {
+    let h = harness(ValidatorOptions::new(
+        "contoso.onmicrosoft.com",
+        vec![AUDIENCE.into()],
+    ));
+    serve_keys_with_issuer(
+        &h.transport,
+        "https://login.microsoftonline.com/{tenantid}/v2.0",
+    );
+    match rejected(&h, &sign(&v2_claims(TENANT), "k1", KEY_PEM)) {
+        ValidationError::InvalidConfiguration(m) => {
+            assert!(
+                m.contains("contoso.onmicrosoft.com") && m.contains("GUID"),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `consumers` is one tenant (personal Microsoft accounts) under a name: refused at
+/// creation with the id to pass, like any name that tokens do not carry.
+#[test]
+fn consumers_is_refused_at_creation_with_the_id_to_use() {
+    match ValidatorOptions::new("Consumers", vec![AUDIENCE.into()]).check() {
+        Err(ValidationError::InvalidConfiguration(m)) => {
+            assert!(m.contains("9188040d-6c67-4c5b-b112-36a304b66dad"), "{m}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
