@@ -151,6 +151,24 @@ impl Credential {
         Ok(bound)
     }
 
+    /// This credential's cache identities under the shared cache's older keys: where
+    /// a token written before the sealing key rotated is found.
+    pub(crate) fn older_identities(&self) -> Result<Vec<String>, Error> {
+        let Some(shared) = &self.shared else {
+            return Ok(Vec::new());
+        };
+        let older = shared.older_binding_keys();
+        if older.is_empty() {
+            return Ok(Vec::new());
+        }
+        let proof = self.proof()?;
+        let identity = self.flow.identity();
+        Ok(older
+            .iter()
+            .map(|key| format!("{identity}|bound={}", key.fingerprint(&proof)))
+            .collect())
+    }
+
     /// What this credential uses, for people.
     pub fn describe(&self) -> String {
         self.flow.describe()

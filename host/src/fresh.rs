@@ -42,12 +42,11 @@ impl FreshTokens {
 
     /// Remembers what the component returned for `request`.
     pub(crate) fn put(&self, request: &TokenRequest, token: &AccessToken) {
-        if request.claims.is_some() {
-            // A token for a claims challenge answers that challenge only.
-            return;
-        }
+        // A claims or forced answer replaces the token the resource refused, for
+        // plain requests too (the component's caches do the same).
         let key = TokenRequest {
             force_refresh: false,
+            claims: None,
             ..request.clone()
         };
         let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
@@ -134,9 +133,17 @@ mod tests {
             claims: Some("{}".into()),
             ..TokenRequest::scope("c")
         };
+        fresh.put(
+            &TokenRequest::scope("c"),
+            &token("revoked", NOW + 10, NOW + 20),
+        );
         fresh.put(&claims, &token("x", NOW + 10, NOW + 20));
         assert_eq!(fresh.get(&claims), None);
-        assert_eq!(fresh.get(&TokenRequest::scope("c")), None);
+        assert_eq!(
+            fresh.get(&TokenRequest::scope("c")).unwrap().token,
+            "x",
+            "a claims answer replaces the refused token"
+        );
     }
 
     #[test]

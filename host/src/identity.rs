@@ -95,6 +95,11 @@ impl Identity {
                     let mut live = inner.live().await?;
                     let result = live.get_token(&request).await;
                     live.finish(&result);
+                    if result.is_ok() && (request.claims.is_some() || request.force_refresh) {
+                        // The component replaced the token in the shared cache; other
+                        // instances may still hold the old one in theirs.
+                        inner.pool.retire_all();
+                    }
                     if let (Some(fresh), Ok(token)) = (&inner.fresh, &result) {
                         fresh.put(&request, token);
                     }

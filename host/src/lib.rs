@@ -55,7 +55,7 @@ pub use credential_kind::{AppOptions, CertificateSource, CredentialKind};
 pub use engine::COMPONENT_WASM;
 pub use error::{Error, Result, TokenError};
 pub use identity::Identity;
-pub use keyvalue::KeyValueConfig;
+pub use keyvalue::{KeyValueConfig, SharedStore};
 pub use limits::InstanceStats;
 pub use outbound::{Allowlist, Resolver};
 pub use shared_cache::{CACHE_ENV_VARS, CacheConfig, CacheKey};

@@ -10,6 +10,7 @@
 use crate::error::{Error, Result};
 use std::ops::{Deref, DerefMut};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Up to `max` instances of `T`, each used by one caller at a time.
@@ -18,6 +19,8 @@ pub(crate) struct Pool<T> {
     slots: Semaphore,
     /// `false`: the Spin model, a fresh instance for every call.
     reuse: bool,
+    /// Bumped by [`Pool::retire_all`]: instances out at that moment are not taken back.
+    generation: AtomicU64,
 }
 
 impl<T> Pool<T> {
@@ -26,7 +29,16 @@ impl<T> Pool<T> {
             idle: Mutex::new(Vec::new()),
             slots: Semaphore::new(max.max(1)),
             reuse,
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// Drops every idle instance, and every busy one when it comes back: their
+    /// in-instance caches may hold a token that was just replaced (a claims challenge,
+    /// a forced refresh), which fresh instances read anew from the shared cache.
+    pub(crate) fn retire_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// An instance for one call: an idle one, or a new one from `start`. Waits while
@@ -44,6 +56,7 @@ impl<T> Pool<T> {
         Ok(Pooled {
             pool: self,
             item: Some(item),
+            generation: self.generation.load(Ordering::SeqCst),
             _slot: slot,
         })
     }
@@ -59,6 +72,7 @@ impl<T> Pool<T> {
 pub(crate) struct Pooled<'a, T> {
     pool: &'a Pool<T>,
     item: Option<T>,
+    generation: u64,
     // Released after `item` is back in the idle list (fields drop after `Drop::drop`).
     _slot: SemaphorePermit<'a>,
 }
@@ -71,7 +85,7 @@ impl<T> Pooled<'_, T> {
             tracing::warn!(error = %e, "identity component failed; its instance is discarded");
             return;
         }
-        if self.pool.reuse {
+        if self.pool.reuse && self.generation == self.pool.generation.load(Ordering::SeqCst) {
             let mut idle = self.pool.idle.lock().unwrap_or_else(|e| e.into_inner());
             idle.extend(item);
         }
@@ -119,6 +133,31 @@ mod tests {
         drop(d); // abandoned mid-call
         assert_eq!(pool.idle(), 0);
         assert_eq!(*pool.get(start).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn retired_instances_are_never_handed_out_again() {
+        let made = AtomicUsize::new(0);
+        let start = || async { Ok(made.fetch_add(1, Ordering::SeqCst)) };
+        let pool = Pool::new(3, true);
+        let (a, b) = (
+            pool.get(start).await.unwrap(),
+            pool.get(start).await.unwrap(),
+        );
+        b.finish(&Ok(()));
+        assert_eq!(pool.idle(), 1);
+        pool.retire_all();
+        assert_eq!(pool.idle(), 0, "the idle one is gone");
+        a.finish(&Ok(()));
+        assert_eq!(pool.idle(), 0, "the busy one is not taken back");
+        let c = pool.get(start).await.unwrap();
+        assert_eq!(*c, 2);
+        c.finish(&Ok(()));
+        assert_eq!(
+            pool.idle(),
+            1,
+            "instances made after it are reused as before"
+        );
     }
 
     #[tokio::test]

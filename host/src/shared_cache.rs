@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use entra_identity::shared_cache::value_expiry;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Environment variables of the shared cache. All but `ENTRA_IDENTITY_CACHE_STORE`
@@ -173,10 +173,14 @@ impl CacheConfig {
     /// Checks the configuration, opens the store and says what the component is told.
     /// Call once per `Identity` or `Validator`; every instance shares the result.
     pub(crate) fn prepare(&self, clock: Option<Arc<dyn WallClock>>) -> Result<GuestCache> {
-        let memory = matches!(self.store, KeyValueConfig::Memory);
+        let memory = match &self.store {
+            KeyValueConfig::Memory => true,
+            KeyValueConfig::Shared(shared) => shared.memory_key.is_some(),
+            _ => false,
+        };
         if !self.enabled {
             let env = vec![(CACHE.to_string(), "off".to_string())];
-            let kv = KeyValueCtx::new(MemoryBackend::process_shared());
+            let kv = KeyValueCtx::new(Arc::new(MemoryBackend::new()));
             return Ok(GuestCache { env, kv });
         }
         if self.allow_plaintext && !memory {
@@ -197,7 +201,11 @@ impl CacheConfig {
             env.push((CACHE_BUCKET.to_string(), self.bucket.clone()));
         }
         let keys: Vec<CacheKey> = match (&self.keys[..], memory, self.allow_plaintext) {
-            ([], true, false) => vec![process_key()?],
+            // A private store gets a key of its own; a shared one brings its key along.
+            ([], true, false) => match &self.store {
+                KeyValueConfig::Shared(shared) => shared.memory_key.iter().cloned().collect(),
+                _ => vec![CacheKey::random()?],
+            },
             ([], true, true) => {
                 env.push((CACHE_PLAINTEXT.to_string(), "true".to_string()));
                 vec![]
@@ -223,6 +231,7 @@ impl CacheConfig {
     fn store_name(&self) -> String {
         match &self.store {
             KeyValueConfig::Memory => "the memory store".into(),
+            KeyValueConfig::Shared(_) => "the shared store".into(),
             KeyValueConfig::Disk { path } => format!("the disk store ({})", path.display()),
             KeyValueConfig::Redis { url, .. } => format!("the Redis store ({})", redact_url(url)),
         }
@@ -247,17 +256,6 @@ fn parse_store(text: &str) -> Result<KeyValueConfig> {
     Err(Error::Config(format!(
         "{CACHE_STORE}: expected `memory`, `disk:/path/to/cache.redb` or `redis://host:port`"
     )))
-}
-
-/// One key per process for the memory store: the store is process-wide, so every
-/// instance of the process must share it, and it dies with the process.
-fn process_key() -> Result<CacheKey> {
-    static KEY: OnceLock<CacheKey> = OnceLock::new();
-    if let Some(key) = KEY.get() {
-        return Ok(key.clone());
-    }
-    let key = CacheKey::random()?;
-    Ok(KEY.get_or_init(|| key).clone())
 }
 
 /// Lets the backend expire a value shortly after the expiry the component wrote in it,
@@ -356,12 +354,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn memory_without_a_key_gets_one_key_per_process() {
+    async fn memory_without_a_key_gets_one_key_per_identity_or_per_shared_store() {
         let a = CacheConfig::default().prepare(None).unwrap();
         let b = CacheConfig::default().prepare(None).unwrap();
         let key = env_of(&a, CACHE_KEY).expect("a generated key");
         assert_eq!(CacheKey::parse_list(&key).unwrap().len(), 1);
-        assert_eq!(env_of(&b, CACHE_KEY), Some(key));
+        assert_ne!(
+            env_of(&b, CACHE_KEY),
+            Some(key),
+            "private stores, private keys"
+        );
+        let shared = CacheConfig {
+            store: KeyValueConfig::Shared(crate::keyvalue::SharedStore::memory().unwrap()),
+            ..Default::default()
+        };
+        let (c, d) = (shared.prepare(None).unwrap(), shared.prepare(None).unwrap());
+        assert!(env_of(&c, CACHE_KEY).is_some());
+        assert_eq!(env_of(&c, CACHE_KEY), env_of(&d, CACHE_KEY));
     }
 
     #[tokio::test]

@@ -97,6 +97,10 @@ impl Credential {
         match shared.token(&key, now, platform) {
             Ok(found) => {
                 shared.store_ok(platform);
+                let found = match found {
+                    Some(token) => Some(token),
+                    None => self.found_before_rotation(shared, request, &key, now),
+                };
                 if let Some(token) = found {
                     match cache::freshness(&token, now) {
                         Freshness::Fresh => return Ok(self.remember_here(key, token)),
@@ -276,6 +280,27 @@ impl Credential {
     ) -> Result<AccessToken, Error> {
         shared.store_failed(&*self.platform, error);
         self.refresh_here(request, key, old)
+    }
+
+    /// A token written under one of the older keys' fingerprints (before the sealing
+    /// key rotated), copied under the current one so the next reader finds it there.
+    fn found_before_rotation(
+        &self,
+        shared: &SharedCache,
+        request: &TokenRequest,
+        key: &CacheKey,
+        now: u64,
+    ) -> Option<AccessToken> {
+        let platform = &*self.platform;
+        let older = self.older_identities().ok()?;
+        let token = older.iter().find_map(|identity| {
+            let older_key = CacheKey::new(identity, request);
+            shared.token(&older_key, now, platform).ok().flatten()
+        })?;
+        if let Err(e) = shared.put_token(key, &token, platform) {
+            shared.store_failed(platform, &e);
+        }
+        Some(token)
     }
 
     /// Puts a token that came from L2 into L1.

@@ -705,3 +705,33 @@ fn a_lease_rewritten_forever_is_waited_for_one_lease_length_then_fetched_alone()
         fleet.warnings()
     );
 }
+
+#[test]
+fn a_rotated_sealing_key_still_finds_the_tokens_bound_under_the_old_one() {
+    let fleet = Fleet::new();
+    fleet.serve("before-rotation", DAY);
+    assert_eq!(get(&fleet.instance()).unwrap().token, "before-rotation");
+    let rotated = |keys: &[[u8; 32]]| {
+        let flow =
+            managed_identity::flow(ManagedIdentityOptions::default(), &env(&fleet.env)).unwrap();
+        Credential::new(
+            flow,
+            Box::new(fleet.transport.clone()),
+            Box::new(fleet.node()),
+            Rc::new(RefCell::new(MemoryStore::default())),
+        )
+        .with_shared_cache(Rc::new(SharedCache::new(
+            Box::new(fleet.store.clone()),
+            Protection::Encrypted(Keyring::from_keys(keys)),
+            &fleet.node(),
+        )))
+    };
+    // The new key seals, the old one (listed second) still opens and still binds.
+    assert_eq!(
+        get(&rotated(&[[9; 32], [3; 32]])).unwrap().token,
+        "before-rotation"
+    );
+    // Copied under the new key's binding: the old key can now be dropped.
+    assert_eq!(get(&rotated(&[[9; 32]])).unwrap().token, "before-rotation");
+    assert_eq!(fleet.transport.count(), 1);
+}

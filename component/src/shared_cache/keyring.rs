@@ -14,8 +14,9 @@ pub type KeyId = [u8; 4];
 /// so keys can rotate without dropping the cache.
 pub struct Keyring {
     keys: Vec<(KeyId, XChaCha20Poly1305)>,
-    /// Derived from the sealing key: credential fingerprints in cache keys.
-    binding: BindingKey,
+    /// Derived from each key, the sealing key's first: credential fingerprints in
+    /// cache keys, the older ones only to find entries written before a rotation.
+    bindings: Vec<BindingKey>,
 }
 
 impl fmt::Debug for Keyring {
@@ -45,9 +46,7 @@ impl Keyring {
                 .iter()
                 .map(|k| (key_id(k), XChaCha20Poly1305::new(k.into())))
                 .collect(),
-            binding: keys
-                .first()
-                .map_or_else(BindingKey::local, BindingKey::derive),
+            bindings: keys.iter().map(BindingKey::derive).collect(),
         }
     }
 
@@ -83,7 +82,16 @@ impl Keyring {
     /// The key of credential fingerprints (see [`crate::binding`]): hosts sharing the
     /// sealing key share it, so they share cache entries for the same credential.
     pub fn binding_key(&self) -> BindingKey {
-        self.binding.clone()
+        self.bindings
+            .first()
+            .cloned()
+            .unwrap_or_else(BindingKey::local)
+    }
+
+    /// The binding keys of the other (decrypt-only) keys: entries a host wrote before
+    /// the sealing key rotated are found under them.
+    pub fn older_binding_keys(&self) -> Vec<BindingKey> {
+        self.bindings.iter().skip(1).cloned().collect()
     }
 
     /// The sealing key and its id.

@@ -95,6 +95,16 @@ impl SharedCache {
         }
     }
 
+    /// Binding keys of the keyring's decrypt-only keys (see [`Keyring::older_binding_keys`]).
+    ///
+    /// [`Keyring::older_binding_keys`]: super::Keyring::older_binding_keys
+    pub fn older_binding_keys(&self) -> Vec<BindingKey> {
+        match &self.protection {
+            Protection::Encrypted(keyring) => keyring.older_binding_keys(),
+            Protection::Plaintext => Vec::new(),
+        }
+    }
+
     /// Reports a store failure once until the store works again. The caller carries
     /// on with L1 and the token service: a dead store never fails a token request.
     pub fn store_failed(&self, platform: &dyn Platform, error: &StoreError) {

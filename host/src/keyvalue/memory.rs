@@ -1,12 +1,12 @@
 //! In-memory backend: one map per bucket behind a `std` mutex, held only for the
-//! duration of a map operation (never across an `.await`). The default backend; one
-//! instance is shared by every store of the process (`MemoryBackend::process_shared`).
+//! duration of a map operation (never across an `.await`). The default backend: one
+//! per `Identity` unless the embedder shares one on purpose (`SharedStore::memory`).
 
 use super::backend::{Backend, KeyPage, PAGE_SIZE, StoreResult, add_to_counter};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 struct Entry {
@@ -41,12 +41,6 @@ impl MemoryBackend {
     /// A new, empty, private store.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// The one store every caller in this process shares.
-    pub fn process_shared() -> Arc<Self> {
-        static SHARED: OnceLock<Arc<MemoryBackend>> = OnceLock::new();
-        SHARED.get_or_init(|| Arc::new(Self::new())).clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, Maps> {

@@ -46,9 +46,15 @@ use wasmtime::component::{HasData, Linker, ResourceTable};
 /// Which backend the host's key-value store uses.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub enum KeyValueConfig {
-    /// Process memory, shared by every instance of this process (the default).
+    /// Process memory, private to the one `Identity` (or `Validator`) configured with
+    /// it, and to its instances (the default). To share memory between identities on
+    /// purpose, use [`KeyValueConfig::Shared`].
     #[default]
     Memory,
+    /// A store the embedder opened once and hands to several identities on purpose
+    /// (e.g. [`SharedStore::memory`]). Cache keys still bind each credential, so
+    /// sharing a store never shares a token between different credentials.
+    Shared(SharedStore),
     /// A redb file that survives restarts (one process at a time).
     Disk {
         /// The database file; created with its directory if missing.
@@ -68,7 +74,8 @@ impl KeyValueConfig {
     /// because the server is down; call inside a tokio runtime.
     pub fn open(&self) -> StoreResult<Arc<dyn Backend>> {
         Ok(match self {
-            Self::Memory => MemoryBackend::process_shared(),
+            Self::Memory => Arc::new(MemoryBackend::new()),
+            Self::Shared(shared) => shared.backend.clone(),
             Self::Disk { path } => DiskBackend::open(path)?,
             Self::Redis { url, prefix } => {
                 let prefix = prefix.as_deref().unwrap_or(RedisBackend::DEFAULT_PREFIX);
@@ -82,6 +89,7 @@ impl std::fmt::Debug for KeyValueConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Memory => f.write_str("Memory"),
+            Self::Shared(shared) => f.debug_tuple("Shared").field(shared).finish(),
             Self::Disk { path } => f.debug_struct("Disk").field("path", path).finish(),
             // A Redis URL can carry a password.
             Self::Redis { url, prefix } => f
@@ -90,6 +98,60 @@ impl std::fmt::Debug for KeyValueConfig {
                 .field("prefix", prefix)
                 .finish(),
         }
+    }
+}
+
+/// A store opened once and shared on purpose by the identities configured with it
+/// ([`KeyValueConfig::Shared`]). Clones share the store.
+#[derive(Clone)]
+pub struct SharedStore {
+    backend: Arc<dyn Backend>,
+    /// Memory stores never leave the process, so they carry their own random AEAD key
+    /// and need none configured; other stores need `ENTRA_IDENTITY_CACHE_KEY`.
+    pub(crate) memory_key: Option<crate::shared_cache::CacheKey>,
+}
+
+impl SharedStore {
+    /// A memory store of this process, with its own random key.
+    pub fn memory() -> crate::error::Result<Self> {
+        Ok(SharedStore {
+            backend: Arc::new(MemoryBackend::new()),
+            memory_key: Some(crate::shared_cache::CacheKey::random()?),
+        })
+    }
+
+    /// Any backend; entries are only shared when a cache key is configured.
+    pub fn new(backend: Arc<dyn Backend>) -> Self {
+        SharedStore {
+            backend,
+            memory_key: None,
+        }
+    }
+
+    /// The store, to inspect it (tests, tools).
+    pub fn backend(&self) -> Arc<dyn Backend> {
+        self.backend.clone()
+    }
+}
+
+impl PartialEq for SharedStore {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.backend, &other.backend)
+    }
+}
+
+impl Eq for SharedStore {}
+
+impl std::fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = if self.memory_key.is_some() {
+            "memory"
+        } else {
+            "backend"
+        };
+        f.debug_struct("SharedStore")
+            .field("kind", &kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -138,7 +200,7 @@ impl KeyValueCtx {
     pub fn from_config(config: &KeyValueConfig) -> Self {
         let backend = config.open().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "key-value store unavailable; using process memory");
-            MemoryBackend::process_shared()
+            Arc::new(MemoryBackend::new())
         });
         Self::new(backend)
     }

@@ -187,14 +187,13 @@ async fn memory_pages_resume_after_cursor() {
 }
 
 #[test]
-fn memory_is_shared_by_the_process() {
-    assert!(Arc::ptr_eq(
-        &MemoryBackend::process_shared(),
-        &MemoryBackend::process_shared()
-    ));
-    let open = KeyValueConfig::Memory.open().unwrap();
-    let shared: Dyn = MemoryBackend::process_shared();
-    assert!(std::ptr::addr_eq(Arc::as_ptr(&open), Arc::as_ptr(&shared)));
+fn memory_is_private_to_each_opening_unless_shared_on_purpose() {
+    let a = KeyValueConfig::Memory.open().unwrap();
+    let b = KeyValueConfig::Memory.open().unwrap();
+    assert!(!std::ptr::addr_eq(Arc::as_ptr(&a), Arc::as_ptr(&b)));
+    let shared = KeyValueConfig::Shared(crate::keyvalue::SharedStore::memory().unwrap());
+    let (c, d) = (shared.open().unwrap(), shared.clone().open().unwrap());
+    assert!(std::ptr::addr_eq(Arc::as_ptr(&c), Arc::as_ptr(&d)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -12,6 +12,8 @@ mod composition;
 mod concurrency;
 mod credentials;
 mod instances;
+mod isolation;
+mod logs;
 mod managed_identity;
 mod retries;
 mod sandbox;

@@ -244,9 +244,9 @@ fn raise_fd_limit(needed: u64) -> u64 {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
             return 256;
         }
-        if (limit.rlim_cur as u64) < needed {
+        if limit.rlim_cur < needed {
             let raised = libc::rlimit {
-                rlim_cur: needed.min(limit.rlim_max as u64) as libc::rlim_t,
+                rlim_cur: needed.min(limit.rlim_max),
                 rlim_max: limit.rlim_max,
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
@@ -254,7 +254,7 @@ fn raise_fd_limit(needed: u64) -> u64 {
             }
         }
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 #[cfg(not(unix))]

@@ -2,10 +2,11 @@
 
 use entra_emulator::{Clock, Emulator, EmulatorConfig, ManualClock};
 use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryPolicy, WallClock,
+    CacheConfig, Identity, IdentityConfig, KeyValueConfig, ManagedIdentityOptions, RetryPolicy,
+    SharedStore, WallClock,
 };
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub const VAULT: &str = "https://vault.azure.net/.default";
@@ -23,9 +24,11 @@ impl WallClock for SharedClock {
 pub struct World {
     pub emulator: Emulator,
     pub clock: ManualClock,
-    /// This world's `wasi:keyvalue` bucket: every test in this binary shares the
-    /// process's memory store, and buckets keep their caches apart.
+    /// This world's `wasi:keyvalue` bucket.
     pub bucket: String,
+    /// One memory store that this world's identities share on purpose, as instances
+    /// of one deployment would (a memory store is otherwise private to an identity).
+    pub store: SharedStore,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,6 +51,7 @@ impl World {
             emulator,
             clock,
             bucket,
+            store: SharedStore::memory().expect("a memory store"),
         }
     }
 
@@ -82,6 +86,7 @@ impl World {
             wall_clock: Some(Arc::new(SharedClock(self.clock.clone()))),
             cache: CacheConfig {
                 bucket: self.bucket.clone(),
+                store: KeyValueConfig::Shared(self.store.clone()),
                 ..Default::default()
             },
             ..Default::default()
@@ -171,42 +176,7 @@ impl Drop for TempDir {
     }
 }
 
-/// Everything `tracing` writes on this thread while the guard lives (use a
-/// current-thread runtime so the test's tasks all log here).
-#[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    pub fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        Self::capture_filtered("debug")
-    }
-
-    /// As [`Logs::capture`], with an `EnvFilter` directive such as `trace,crate=off`.
-    pub fn capture_filtered(filter: &str) -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+pub use crate::logs::Logs;
 
 /// A private `redis-server` on a free loopback port, persistence off, killed on drop.
 /// A missing `redis-server` fails the test: `scripts/test` installs it.
