@@ -23,6 +23,25 @@
 //! ```
 #![deny(missing_docs)]
 
+/// Declares a module that parses what arrives from outside (responses, headers,
+/// challenges, tokens, cache entries): no input may panic or overflow there, so the
+/// lints that catch indexing, unwraps and unchecked arithmetic are errors in it.
+/// Test modules inside allow them.
+macro_rules! parses_untrusted_input {
+    ($(#[$attr:meta])* $vis:vis mod $name:ident;) => {
+        $(#[$attr])*
+        #[deny(
+            clippy::indexing_slicing,
+            clippy::unwrap_used,
+            clippy::expect_used,
+            clippy::arithmetic_side_effects,
+            clippy::string_slice
+        )]
+        $vis mod $name;
+    };
+}
+pub(crate) use parses_untrusted_input;
+
 pub mod binding;
 pub mod cache;
 pub mod chain;
@@ -32,9 +51,15 @@ pub mod error;
 pub mod http;
 pub mod managed_identity;
 pub mod platform;
-pub mod response;
-pub mod retry;
-mod scrub;
+parses_untrusted_input!(
+    pub mod response;
+);
+parses_untrusted_input!(
+    pub mod retry;
+);
+parses_untrusted_input!(
+    mod scrub;
+);
 pub mod shared_cache;
 pub mod token;
 pub mod validation;

@@ -1,15 +1,6 @@
 //! When to try again: exponential backoff with jitter, `Retry-After`, and IMDS's
 //! "410 means back within 70 seconds", as a pure function of what happened so far.
 
-// Parses what arrives from outside: no input may panic or overflow here.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::arithmetic_side_effects,
-    clippy::string_slice
-)]
-
 use std::time::Duration;
 
 /// What one attempt produced, as far as retrying is concerned.

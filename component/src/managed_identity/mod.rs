@@ -2,7 +2,9 @@
 
 mod app_service;
 mod arc;
-pub mod arc_key;
+crate::parses_untrusted_input!(
+    pub mod arc_key;
+);
 mod azure_ml;
 mod cloud_shell;
 mod imds;

@@ -8,15 +8,6 @@
 //! ([`value_expiry`]); it is also associated data, with the storage key, so neither
 //! can be changed without the entry failing to open.
 
-// Parses what arrives from outside: no input may panic or overflow here.
-#![deny(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::arithmetic_side_effects,
-    clippy::string_slice
-)]
-
 use super::keyring::{KeyId, Keyring};
 use chacha20poly1305::XNonce;
 use chacha20poly1305::aead::{Aead, Payload};

@@ -19,10 +19,14 @@
 //! and replaced, never served.
 
 mod config;
-mod entry;
+crate::parses_untrusted_input!(
+    mod entry;
+);
 mod keyring;
 mod layer;
-mod record;
+crate::parses_untrusted_input!(
+    mod record;
+);
 mod store;
 
 pub use config::{SharedCacheConfig, cache_config};

@@ -14,8 +14,12 @@
 //! second is refused with [`ValidationError::NotAnAccessToken`].
 
 mod error;
-mod jwt;
-mod keys;
+crate::parses_untrusted_input!(
+    mod jwt;
+);
+crate::parses_untrusted_input!(
+    mod keys;
+);
 mod options;
 
 pub use error::ValidationError;
