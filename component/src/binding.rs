@@ -41,14 +41,6 @@ impl Proof {
         self
     }
 
-    /// Adds an optional part; absent and empty stay distinct.
-    pub fn with_opt(self, part: Option<impl AsRef<[u8]>>) -> Self {
-        match part {
-            Some(part) => self.with("some").with(part),
-            None => self.with("none"),
-        }
-    }
-
     /// Adds another proof as one part (a credential inside a credential).
     pub fn with_proof(self, inner: &Proof) -> Self {
         self.with(&inner.0)
@@ -131,9 +123,6 @@ mod tests {
         let a = Proof::new("x").with("ab").with("c");
         let b = Proof::new("x").with("a").with("bc");
         assert_ne!(key.fingerprint(&a), key.fingerprint(&b));
-        let none = Proof::new("x").with_opt(None::<&str>);
-        let empty = Proof::new("x").with_opt(Some(""));
-        assert_ne!(key.fingerprint(&none), key.fingerprint(&empty));
     }
 
     #[test]

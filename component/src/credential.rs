@@ -92,8 +92,16 @@ pub struct Credential {
     platform: Box<dyn Platform>,
     store: SharedStore,
     shared: Option<Rc<SharedCache>>,
-    /// The flow's identity with the fingerprint of its proof, computed once.
-    bound: RefCell<Option<String>>,
+    /// The flow's identity with the fingerprints of its proof, computed once.
+    bound: RefCell<Option<Bound>>,
+}
+
+/// A credential's cache identities: under the sealing key's binding, and under the
+/// older keys' (to find tokens written before a rotation).
+#[derive(Clone)]
+struct Bound {
+    current: String,
+    older: Vec<String>,
 }
 
 impl Credential {
@@ -135,38 +143,35 @@ impl Credential {
     /// The identity part of this credential's cache keys: the flow's identity and the
     /// fingerprint of its proof under the shared cache's binding key.
     pub(crate) fn bound_identity(&self) -> Result<String, Error> {
-        if let Some(bound) = self.bound.borrow().as_ref() {
-            return Ok(bound.clone());
-        }
-        let key = self
-            .shared
-            .as_ref()
-            .map_or_else(BindingKey::local, |s| s.binding_key());
-        let bound = format!(
-            "{}|bound={}",
-            self.flow.identity(),
-            key.fingerprint(&self.proof()?)
-        );
-        *self.bound.borrow_mut() = Some(bound.clone());
-        Ok(bound)
+        Ok(self.bound()?.current)
     }
 
     /// This credential's cache identities under the shared cache's older keys: where
     /// a token written before the sealing key rotated is found.
     pub(crate) fn older_identities(&self) -> Result<Vec<String>, Error> {
-        let Some(shared) = &self.shared else {
-            return Ok(Vec::new());
-        };
-        let older = shared.older_binding_keys();
-        if older.is_empty() {
-            return Ok(Vec::new());
+        Ok(self.bound()?.older)
+    }
+
+    /// Both, computed once: the proof may need a file read, and every call needs them.
+    fn bound(&self) -> Result<Bound, Error> {
+        if let Some(bound) = self.bound.borrow().as_ref() {
+            return Ok(bound.clone());
         }
         let proof = self.proof()?;
         let identity = self.flow.identity();
-        Ok(older
-            .iter()
-            .map(|key| format!("{identity}|bound={}", key.fingerprint(&proof)))
-            .collect())
+        let under = |key: &BindingKey| format!("{identity}|bound={}", key.fingerprint(&proof));
+        let bound = match &self.shared {
+            Some(shared) => Bound {
+                current: under(&shared.binding_key()),
+                older: shared.older_binding_keys().iter().map(under).collect(),
+            },
+            None => Bound {
+                current: under(&BindingKey::local()),
+                older: Vec::new(),
+            },
+        };
+        *self.bound.borrow_mut() = Some(bound.clone());
+        Ok(bound)
     }
 
     /// What this credential uses, for people.

@@ -287,13 +287,6 @@ fn parse_retry_after(v: &str, now: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::arithmetic_side_effects,
-    clippy::string_slice
-)]
 mod tests {
     use super::*;
 

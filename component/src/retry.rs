@@ -167,13 +167,6 @@ impl RetryPolicy {
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::indexing_slicing,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::arithmetic_side_effects,
-    clippy::string_slice
-)]
 mod tests {
     use super::*;
 

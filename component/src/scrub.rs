@@ -118,7 +118,6 @@ fn decode_hex(hex: &[u8]) -> Option<u8> {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::string_slice)]
 mod tests {
     use super::*;
 

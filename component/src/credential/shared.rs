@@ -97,10 +97,8 @@ impl Credential {
         match shared.token(&key, now, platform) {
             Ok(found) => {
                 shared.store_ok(platform);
-                let found = match found {
-                    Some(token) => Some(token),
-                    None => self.found_before_rotation(shared, request, &key, now),
-                };
+                let found =
+                    found.or_else(|| self.found_before_rotation(shared, request, &key, now));
                 if let Some(token) = found {
                     match cache::freshness(&token, now) {
                         Freshness::Fresh => return Ok(self.remember_here(key, token)),
