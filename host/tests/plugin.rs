@@ -329,40 +329,44 @@ fn vault_example_is_loopback(lookups: Arc<AtomicUsize>) -> Resolver {
     })
 }
 
-/// The emulator's vault by a name instead of its address.
-fn vault_by_name(world: &World) -> (String, String) {
+/// Runs plugin `name`, allowed to reach the emulator's vault by the name
+/// `vault.example` (which resolves to loopback) and the addresses `allow_addresses`;
+/// returns its outcome and how many lookups the host made.
+async fn run_against_vault_by_name(
+    world: &World,
+    name: &str,
+    allow_addresses: Vec<String>,
+) -> (RunOutcome, usize) {
     let port = world.emulator.addr().port();
-    (
-        format!("http://vault.example:{port}"),
-        format!("http://vault.example:{port}/secrets/report?api-version=7.4"),
-    )
+    let rules = PluginRules {
+        scopes: vec![VAULT.into()],
+        outbound: vec![format!("http://vault.example:{port}")],
+        allow_addresses,
+        ..Default::default()
+    };
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let host = world
+        .host(PluginPolicy::default().with_plugin(name, rules))
+        .with_resolver(vault_example_is_loopback(lookups.clone()));
+    let url = format!("http://vault.example:{port}/secrets/report?api-version=7.4");
+    let run = guest(&host, name)
+        .run_captured(&[url.as_str(), VAULT])
+        .await
+        .unwrap();
+    (run, lookups.load(Ordering::SeqCst))
 }
 
 #[tokio::test]
 async fn an_allowed_name_that_resolves_to_loopback_is_denied_before_any_byte() {
     let world = World::start().await;
-    let lookups = Arc::new(AtomicUsize::new(0));
-    let (origin, url) = vault_by_name(&world);
-    let rules = PluginRules {
-        scopes: vec![VAULT.into()],
-        outbound: vec![origin],
-        ..Default::default()
-    };
-    let host = world
-        .host(PluginPolicy::default().with_plugin("rebinder", rules))
-        .with_resolver(vault_example_is_loopback(lookups.clone()));
-
-    let run = guest(&host, "rebinder")
-        .run_captured(&[url.as_str(), VAULT])
-        .await
-        .unwrap();
+    let (run, lookups) = run_against_vault_by_name(&world, "rebinder", vec![]).await;
     assert_eq!(run.code, 1, "{}", show(&run));
     assert!(
         text(&run.stderr).contains("DestinationIpProhibited"),
         "{}",
         show(&run)
     );
-    assert_eq!(lookups.load(Ordering::SeqCst), 1, "resolved once");
+    assert_eq!(lookups, 1, "resolved once");
     // Its token came from the identity (allowed); its request reached nothing.
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
     assert_eq!(world.emulator.count(Endpoint::KeyVault), 0);
@@ -379,24 +383,10 @@ async fn an_allowed_name_that_resolves_to_loopback_is_denied_before_any_byte() {
 #[tokio::test]
 async fn a_name_resolving_to_an_explicitly_allowed_address_is_reached() {
     let world = World::start().await;
-    let lookups = Arc::new(AtomicUsize::new(0));
-    let (origin, url) = vault_by_name(&world);
-    let rules = PluginRules {
-        scopes: vec![VAULT.into()],
-        outbound: vec![origin],
-        allow_addresses: vec!["127.0.0.1/32".into()],
-        ..Default::default()
-    };
-    let host = world
-        .host(PluginPolicy::default().with_plugin("local-vault", rules))
-        .with_resolver(vault_example_is_loopback(lookups.clone()));
-
-    let run = guest(&host, "local-vault")
-        .run_captured(&[url.as_str(), VAULT])
-        .await
-        .unwrap();
+    let (run, lookups) =
+        run_against_vault_by_name(&world, "local-vault", vec!["127.0.0.1/32".into()]).await;
     assert_read_the_secret(&run);
-    assert_eq!(lookups.load(Ordering::SeqCst), 1);
+    assert_eq!(lookups, 1);
     assert_eq!(world.emulator.count(Endpoint::KeyVault), 1);
 }
 
