@@ -101,6 +101,12 @@ impl Fleet {
 
     /// A fresh instance running `flow`, over the same store and upstream.
     fn instance_of(&self, flow: Box<dyn Flow>) -> Credential {
+        self.instance_over(flow, self.cache())
+    }
+
+    /// A fresh instance running `flow` over `cache` (another key, a lying store)
+    /// instead of the fleet's own, with the same upstream.
+    fn instance_over(&self, flow: Box<dyn Flow>, cache: Rc<SharedCache>) -> Credential {
         let store: SharedStore = Rc::new(RefCell::new(MemoryStore::default()));
         Credential::new(
             flow,
@@ -108,7 +114,7 @@ impl Fleet {
             Box::new(self.node()),
             store,
         )
-        .with_shared_cache(self.cache())
+        .with_shared_cache(cache)
     }
 
     fn key(&self) -> CacheKey {

@@ -6,13 +6,17 @@ use super::*;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
-fn app_with_secret(fleet: &Fleet, secret: &str) -> Credential {
+fn secret_flow(secret: &str) -> Box<dyn Flow> {
     let app = crate::confidential::AppOptions {
         client_id: Some("app-id".into()),
         tenant_id: Some(TENANT.into()),
         ..Default::default()
     };
-    fleet.instance_of(crate::confidential::client_secret(app, secret.into(), &env(&[])).unwrap())
+    crate::confidential::client_secret(app, secret.into(), &env(&[])).unwrap()
+}
+
+fn app_with_secret(fleet: &Fleet, secret: &str) -> Credential {
+    fleet.instance_of(secret_flow(secret))
 }
 
 fn invalid_client() -> crate::testing::Reply {
@@ -107,26 +111,14 @@ fn the_store_holds_no_trace_of_the_secret_and_keys_follow_the_sealing_key() {
     let a = app_with_secret(&fleet, "right-secret-value")
         .bound_identity()
         .unwrap();
-    let other = Credential::new(
-        crate::confidential::client_secret(
-            crate::confidential::AppOptions {
-                client_id: Some("app-id".into()),
-                tenant_id: Some(TENANT.into()),
-                ..Default::default()
-            },
-            "right-secret-value".into(),
-            &env(&[]),
-        )
-        .unwrap(),
-        Box::new(fleet.transport.clone()),
-        Box::new(fleet.node()),
-        Rc::new(RefCell::new(MemoryStore::default())),
-    )
-    .with_shared_cache(Rc::new(SharedCache::new(
-        Box::new(MemoryKeyValue::default()),
-        Protection::Encrypted(Keyring::from_keys(&[[4; 32]])),
-        &fleet.node(),
-    )));
+    let other = fleet.instance_over(
+        secret_flow("right-secret-value"),
+        Rc::new(SharedCache::new(
+            Box::new(MemoryKeyValue::default()),
+            Protection::Encrypted(Keyring::from_keys(&[[4; 32]])),
+            &fleet.node(),
+        )),
+    );
     assert_ne!(a, other.bound_identity().unwrap());
     assert!(!a.contains("right-secret"));
 }
@@ -194,13 +186,7 @@ fn a_lease_that_can_be_neither_read_nor_won_costs_one_request_not_a_stall() {
         &fleet.node(),
     ));
     let flow = managed_identity::flow(ManagedIdentityOptions::default(), &env(&fleet.env)).unwrap();
-    let instance = Credential::new(
-        flow,
-        Box::new(fleet.transport.clone()),
-        Box::new(fleet.node()),
-        Rc::new(RefCell::new(MemoryStore::default())),
-    )
-    .with_shared_cache(liar);
+    let instance = fleet.instance_over(flow, liar);
     assert_eq!(get(&instance).unwrap().token, "fetched-alone");
     assert_eq!(fleet.transport.count(), 1);
     let policy = RetryPolicy::imds();
@@ -257,17 +243,14 @@ fn a_rotated_sealing_key_still_finds_the_tokens_bound_under_the_old_one() {
     let rotated = |keys: &[[u8; 32]]| {
         let flow =
             managed_identity::flow(ManagedIdentityOptions::default(), &env(&fleet.env)).unwrap();
-        Credential::new(
+        fleet.instance_over(
             flow,
-            Box::new(fleet.transport.clone()),
-            Box::new(fleet.node()),
-            Rc::new(RefCell::new(MemoryStore::default())),
+            Rc::new(SharedCache::new(
+                Box::new(fleet.store.clone()),
+                Protection::Encrypted(Keyring::from_keys(keys)),
+                &fleet.node(),
+            )),
         )
-        .with_shared_cache(Rc::new(SharedCache::new(
-            Box::new(fleet.store.clone()),
-            Protection::Encrypted(Keyring::from_keys(keys)),
-            &fleet.node(),
-        )))
     };
     // The new key seals, the old one (listed second) still opens and still binds.
     assert_eq!(
