@@ -1,11 +1,11 @@
 //! Our protocol core driven natively: the same `Credential` the component runs, over
 //! an in-process transport that answers one token, so only the cache path is timed.
 
-use entra_identity::cache::MemoryStore;
-use entra_identity::credential::{Credential, SharedStore};
-use entra_identity::http::{Request, Response};
-use entra_identity::managed_identity::{self, ManagedIdentityOptions};
-use entra_identity::platform::{Platform, Transport, TransportError};
+use entra_identity_core::cache::MemoryStore;
+use entra_identity_core::credential::{Credential, SharedStore};
+use entra_identity_core::http::{Request, Response};
+use entra_identity_core::managed_identity::{self, ManagedIdentityOptions};
+use entra_identity_core::platform::{Platform, Transport, TransportError};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
@@ -64,7 +64,7 @@ pub fn warm_credential() -> Credential {
         Box::new(Std(Instant::now())),
         store,
     );
-    c.get_token(&entra_identity::TokenRequest::scope(
+    c.get_token(&entra_identity_core::TokenRequest::scope(
         "https://vault.azure.net/.default",
     ))
     .unwrap();

@@ -2,7 +2,7 @@
 //! paths it may yield are `.key` files directly in the agent's directory.
 #![no_main]
 
-use entra_identity::managed_identity::arc_key::{DEFAULT_TOKEN_DIR, key_path};
+use entra_identity_core::managed_identity::arc_key::{DEFAULT_TOKEN_DIR, key_path};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

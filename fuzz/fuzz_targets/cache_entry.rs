@@ -3,10 +3,10 @@
 //! entry sealed with our key authenticates.
 #![no_main]
 
-use entra_identity::cache::CacheKey;
-use entra_identity::platform::Platform;
-use entra_identity::shared_cache::{KeyValue, Keyring, Protection, SharedCache, StoreError};
-use entra_identity::token::TokenRequest;
+use entra_identity_core::cache::CacheKey;
+use entra_identity_core::platform::Platform;
+use entra_identity_core::shared_cache::{KeyValue, Keyring, Protection, SharedCache, StoreError};
+use entra_identity_core::token::TokenRequest;
 use libfuzzer_sys::fuzz_target;
 use std::cell::RefCell;
 use std::time::Duration;

@@ -4,9 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use entra_identity::http::{Request, Response};
-use entra_identity::platform::{Platform, Transport, TransportError};
-use entra_identity::validation::{KeyCache, Validator, ValidatorOptions};
+use entra_identity_core::http::{Request, Response};
+use entra_identity_core::platform::{Platform, Transport, TransportError};
+use entra_identity_core::validation::{KeyCache, Validator, ValidatorOptions};
 use libfuzzer_sys::fuzz_target;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 const NOW: u64 = 1_800_000_000;
 const TENANT: &str = "7e57e000-0000-4000-8000-000000000001";
-const KEY_PEM: &str = include_str!("../../tests/keys/emulator-signing-1.pem");
+const KEY_PEM: &str = include_str!("../../tests/emulator/keys/emulator-signing-1.pem");
 
 struct Fixed;
 

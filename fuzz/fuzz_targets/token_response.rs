@@ -3,7 +3,7 @@
 //! they accept is usable: not expired, with a sane lifetime.
 #![no_main]
 
-use entra_identity::response::{parse_error, parse_token, retry_after};
+use entra_identity_core::response::{parse_error, parse_token, retry_after};
 use libfuzzer_sys::fuzz_target;
 
 const NOW: u64 = 1_800_000_000;

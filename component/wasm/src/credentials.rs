@@ -1,0 +1,160 @@
+//! The `entra:identity/credentials` export: one resource over every credential kind.
+
+use crate::bindings::exports::entra::identity::credentials as wit;
+use crate::convert;
+use crate::shared::shared_cache;
+use crate::wasi_platform::{WasiPlatform, WasiTransport};
+use entra_identity_core::cache::MemoryStore;
+use entra_identity_core::chain::{self, ChainOptions, ChainedCredential};
+use entra_identity_core::confidential::{
+    self, CertificateInput, CertificateOptions, SigningAlgorithm,
+};
+use entra_identity_core::credential::{Credential, Flow, SharedStore};
+use entra_identity_core::error::Error;
+use entra_identity_core::managed_identity;
+use entra_identity_core::token::{AccessToken, TokenRequest};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+thread_local! {
+    /// One cache per instance, shared by every credential resource in it, so that a
+    /// caller creating a credential per request still hits the cache.
+    static STORE: SharedStore = Rc::new(RefCell::new(MemoryStore::default()));
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// A credential over the wasi:http transport and the instance's caches (L1, and L2
+/// when configured; constructors check its configuration first).
+pub(super) fn credential(flow: Box<dyn Flow>) -> Credential {
+    let credential = Credential::new(
+        flow,
+        Box::new(WasiTransport),
+        Box::new(WasiPlatform),
+        STORE.with(Rc::clone),
+    );
+    match shared_cache() {
+        Ok(Some(shared)) => credential.with_shared_cache(shared),
+        _ => credential,
+    }
+}
+
+/// A malformed cache key fails every constructor, with what to fix.
+fn check_cache_config() -> Result<(), wit::Error> {
+    shared_cache().map(|_| ()).map_err(convert::error)
+}
+
+pub(super) enum CredentialResource {
+    Single(Credential),
+    Chain(ChainedCredential),
+}
+
+impl CredentialResource {
+    fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
+        match self {
+            CredentialResource::Single(c) => c.get_token(request),
+            CredentialResource::Chain(c) => c.get_token(request),
+        }
+    }
+
+    fn single(flow: Result<Box<dyn Flow>, Error>) -> Result<wit::Credential, wit::Error> {
+        check_cache_config()?;
+        let flow = flow.map_err(convert::error)?;
+        Ok(wit::Credential::new(CredentialResource::Single(
+            credential(flow),
+        )))
+    }
+}
+
+impl wit::GuestCredential for CredentialResource {
+    fn managed_identity(
+        options: wit::ManagedIdentityOptions,
+    ) -> Result<wit::Credential, wit::Error> {
+        let (options, settings) = convert::options(options);
+        Self::single(managed_identity::flow_with(options, settings, &env))
+    }
+
+    fn default_chain(options: wit::ManagedIdentityOptions) -> Result<wit::Credential, wit::Error> {
+        check_cache_config()?;
+        let (managed_identity, settings) = convert::options(options);
+        let options = ChainOptions {
+            managed_identity,
+            settings,
+        };
+        let chain = chain::default_chain(options, &env, &credential).map_err(convert::error)?;
+        Ok(wit::Credential::new(CredentialResource::Chain(chain)))
+    }
+
+    fn client_secret(app: wit::AppOptions, secret: String) -> Result<wit::Credential, wit::Error> {
+        Self::single(confidential::client_secret(convert::app(app), secret, &env))
+    }
+
+    fn client_certificate(
+        app: wit::AppOptions,
+        certificate: wit::CertificateOptions,
+    ) -> Result<wit::Credential, wit::Error> {
+        let input = match (certificate.pem, certificate.path) {
+            (Some(pem), None) => CertificateInput::Pem(pem.into_bytes()),
+            (None, Some(path)) => CertificateInput::Path(path),
+            _ => {
+                return Err(wit::Error::InvalidInput(
+                    "give the certificate as exactly one of pem or path".into(),
+                ));
+            }
+        };
+        let options = CertificateOptions {
+            certificate: input,
+            send_certificate_chain: certificate.send_certificate_chain,
+            algorithm: if certificate.rs256 {
+                SigningAlgorithm::Rs256
+            } else {
+                SigningAlgorithm::Ps256
+            },
+        };
+        Self::single(confidential::client_certificate(
+            convert::app(app),
+            options,
+            &env,
+        ))
+    }
+
+    fn workload_identity(
+        app: wit::AppOptions,
+        token_file: Option<String>,
+    ) -> Result<wit::Credential, wit::Error> {
+        Self::single(confidential::workload_identity(
+            convert::app(app),
+            token_file,
+            &env,
+        ))
+    }
+
+    fn managed_identity_as_federated(
+        app: wit::AppOptions,
+        managed_identity: wit::ManagedIdentityOptions,
+    ) -> Result<wit::Credential, wit::Error> {
+        let (options, settings) = convert::options(managed_identity);
+        let inner = managed_identity::flow_with(options, settings, &env).map_err(convert::error)?;
+        Self::single(confidential::managed_identity_as_federated_credential(
+            convert::app(app),
+            credential(inner),
+            None,
+            &env,
+        ))
+    }
+
+    fn get_token(&self, request: wit::TokenRequest) -> Result<wit::AccessToken, wit::Error> {
+        CredentialResource::get_token(self, &convert::request(request))
+            .map(convert::token)
+            .map_err(convert::error)
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            CredentialResource::Single(c) => c.describe(),
+            CredentialResource::Chain(c) => c.describe(),
+        }
+    }
+}

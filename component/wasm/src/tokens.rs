@@ -1,0 +1,41 @@
+//! The `entra:identity/tokens` export: tokens from the default chain, configured by
+//! the environment, for a composer that wires a plugin's import to this component.
+
+use crate::bindings::exports::entra::identity::tokens as wit;
+use crate::credentials::credential;
+use crate::shared::shared_cache;
+use entra_identity_core::chain::{self, ChainOptions, ChainedCredential};
+use entra_identity_core::error::Error;
+use entra_identity_core::token::TokenRequest;
+use std::cell::OnceCell;
+
+thread_local! {
+    static DEFAULT: OnceCell<Result<ChainedCredential, Error>> = const { OnceCell::new() };
+}
+
+pub(super) fn get_token(scopes: Vec<String>) -> Result<wit::AccessToken, wit::Error> {
+    let request = TokenRequest {
+        scopes,
+        ..Default::default()
+    };
+    DEFAULT.with(|cell| {
+        let chain = cell.get_or_init(|| {
+            shared_cache()?;
+            let env = |name: &str| std::env::var(name).ok();
+            chain::default_chain(ChainOptions::default(), &env, &credential)
+        });
+        let chain = chain.as_ref().map_err(error)?;
+        let token = chain.get_token(&request).map_err(|e| error(&e))?;
+        Ok(wit::AccessToken {
+            token: token.token,
+            expires_on: token.expires_on,
+        })
+    })
+}
+
+fn error(e: &Error) -> wit::Error {
+    match e {
+        Error::Throttled { retry_after, .. } => wit::Error::RateLimited(*retry_after),
+        other => wit::Error::Unavailable(other.to_string()),
+    }
+}

@@ -1,0 +1,80 @@
+//! Builds the `entra-identity` component for `wasm32-wasip2` so that `cargo build`
+//! alone produces a host with the component inside it.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip2";
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.join("../..");
+    for path in [
+        "component/core/src",
+        "component/core/Cargo.toml",
+        "component/wasm/src",
+        "component/wasm/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(path).display());
+    }
+    ensure_target();
+
+    // A separate target directory: the outer cargo holds the lock on its own.
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("component-build");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args(["build", "--package", "entra-identity", "--target", TARGET])
+        .args(["--profile", "component", "--target-dir"])
+        .arg(&target_dir)
+        // Flags meant for the host build must not leak into the wasm build.
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_TARGET_DIR")
+        .status()
+        .expect("failed to run cargo to build the component");
+    assert!(
+        status.success(),
+        "building the entra-identity component failed"
+    );
+
+    let built = target_dir
+        .join(TARGET)
+        .join("component")
+        .join("entra_identity.wasm");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("entra_identity.wasm");
+    std::fs::copy(&built, &out)
+        .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
+    println!("cargo:rustc-env=ENTRA_IDENTITY_WASM={}", out.display());
+}
+
+/// `RUSTUP_AUTO_INSTALL=0` leaves targets from rust-toolchain.toml uninstalled; add
+/// the wasm target when the toolchain lacks it.
+fn ensure_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .expect("failed to run rustc");
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .exists()
+    {
+        return;
+    }
+    println!("cargo:warning=installing the {TARGET} target with rustup");
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .expect("the wasm32-wasip2 target is missing and rustup is not available to add it");
+    assert!(status.success(), "rustup target add {TARGET} failed");
+}

@@ -1,0 +1,307 @@
+//! What an [`Identity`](crate::Identity) is built from.
+
+use crate::clock::WallClock;
+use crate::credential_kind::{CertificateSource, CredentialKind};
+use crate::error::Result;
+use crate::shared_cache::CacheConfig;
+use entra_identity_core::managed_identity::{self, ManagedIdentityOptions, SourceKind};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Environment variables the component may read; nothing else is passed through.
+pub const IDENTITY_ENV_VARS: &[&str] = &[
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "IMDS_ENDPOINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "DEFAULT_IDENTITY_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
+    "AZURE_ADDITIONALLY_ALLOWED_TENANTS",
+    "AZURE_TOKEN_CREDENTIALS",
+];
+
+const PUBLIC_AUTHORITY: &str = "https://login.microsoftonline.com";
+/// Where the Azure Arc agent writes its challenge key files (Linux).
+const ARC_TOKEN_DIR: &str = "/var/opt/azcmagent/tokens";
+
+const DEFAULT_IMDS: &str = "http://169.254.169.254";
+
+/// Host configuration: what the component sees, and the limits it runs under.
+#[derive(Clone)]
+pub struct IdentityConfig {
+    /// The environment the component sees (only these variables).
+    pub env: BTreeMap<String, String>,
+    /// Which credential runs.
+    pub credential: CredentialKind,
+    /// Where the Azure Arc agent writes challenge keys; `None`: its standard place.
+    /// Opened read-only to the component when Arc is the managed-identity source.
+    pub arc_token_dir: Option<PathBuf>,
+    /// Managed-identity options; each overrides the environment.
+    pub managed_identity: ManagedIdentityOptions,
+    /// The URLs the component may reach. `None`: only the endpoint of the source this
+    /// configuration selects. `Some`: exactly these, nothing derived.
+    pub allowed_urls: Option<Vec<String>>,
+    /// Most linear memory the component may use.
+    pub memory_limit: usize,
+    /// Longest one call into the component may take, retries included.
+    pub call_timeout: Duration,
+    /// Where compiled components are cached; `None` compiles on every start.
+    pub compile_cache_dir: Option<PathBuf>,
+    /// The wall clock the component sees (tests move it; production leaves `None`).
+    pub wall_clock: Option<Arc<dyn WallClock>>,
+    /// The token cache every instance shares (L2): store, keys, bucket.
+    pub cache: CacheConfig,
+    /// Most instances running at once; more concurrent callers wait for one.
+    pub max_instances: usize,
+    /// `true`: an instance goes back to the pool after a call. `false`: every call gets
+    /// a fresh instance, as in Spin; the shared cache still answers.
+    pub reuse_instances: bool,
+    /// `true`: instances come from wasmtime's pooling allocator, `max_instances` slots
+    /// reserved up front with `memory_limit` bytes each, so a fresh instance reuses a
+    /// slot's mappings instead of mapping new memory. Worth it with
+    /// `reuse_instances: false`. In serve mode the app shares the engine, so its
+    /// instances and memories count against the same slots.
+    pub pooling_allocator: bool,
+    /// `true`: a token the component returned is served by the host, without entering
+    /// an instance, until the component's own `refresh_on` (never for claims or
+    /// force-refresh requests). `false`: every call reaches the component, as in
+    /// tests and benchmarks of the component itself.
+    pub host_fast_path: bool,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            env: BTreeMap::new(),
+            credential: CredentialKind::default(),
+            arc_token_dir: None,
+            managed_identity: ManagedIdentityOptions::default(),
+            allowed_urls: None,
+            memory_limit: 64 << 20,
+            // IMDS retries for up to 90 s; leave room for the last attempt.
+            call_timeout: Duration::from_secs(120),
+            compile_cache_dir: crate::engine::default_cache_dir(),
+            wall_clock: None,
+            cache: CacheConfig::default(),
+            max_instances: 8,
+            reuse_instances: true,
+            pooling_allocator: false,
+            host_fast_path: true,
+        }
+    }
+}
+
+impl fmt::Debug for IdentityConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values can be secrets (IDENTITY_HEADER, MSI_SECRET): show names only.
+        f.debug_struct("IdentityConfig")
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("credential", &self.credential)
+            .field("arc_token_dir", &self.arc_token_dir)
+            .field("managed_identity", &self.managed_identity)
+            .field("allowed_urls", &self.allowed_urls)
+            .field("memory_limit", &self.memory_limit)
+            .field("call_timeout", &self.call_timeout)
+            .field("compile_cache_dir", &self.compile_cache_dir)
+            .field("cache", &self.cache)
+            .field("max_instances", &self.max_instances)
+            .field("reuse_instances", &self.reuse_instances)
+            .field("pooling_allocator", &self.pooling_allocator)
+            .field("host_fast_path", &self.host_fast_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IdentityConfig {
+    /// The defaults, with the identity variables and the shared cache's
+    /// (`ENTRA_IDENTITY_CACHE_*`) from this process's environment.
+    pub fn from_env() -> Result<Self> {
+        Ok(IdentityConfig {
+            env: Self::env_from_process(),
+            cache: CacheConfig::from_process_env()?,
+            ..Default::default()
+        })
+    }
+
+    /// The identity variables of this process's environment.
+    pub fn env_from_process() -> BTreeMap<String, String> {
+        IDENTITY_ENV_VARS
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect()
+    }
+
+    /// The URLs the outbound allowlist holds: [`Self::allowed_urls`] when set, else
+    /// the endpoints the configured credential talks to. Nothing else.
+    pub fn outbound_urls(&self) -> Vec<String> {
+        if let Some(urls) = &self.allowed_urls {
+            return urls.clone();
+        }
+        let mut urls = Vec::new();
+        if self.credential.uses_managed_identity() {
+            urls.extend(self.managed_identity_url());
+        }
+        if matches!(self.credential, CredentialKind::DefaultChain)
+            || self.credential.app().is_some()
+        {
+            urls.push(self.authority_host());
+        }
+        urls
+    }
+
+    fn var(&self, k: &str) -> Option<String> {
+        self.env.get(k).filter(|v| !v.trim().is_empty()).cloned()
+    }
+
+    fn authority_host(&self) -> String {
+        self.credential
+            .app()
+            .and_then(|a| a.authority_host.clone())
+            .or_else(|| self.var("AZURE_AUTHORITY_HOST"))
+            .unwrap_or_else(|| PUBLIC_AUTHORITY.to_string())
+    }
+
+    fn managed_identity_source(&self) -> Option<SourceKind> {
+        let env = |k: &str| self.var(k);
+        self.managed_identity
+            .source
+            .or_else(|| managed_identity::detect(&env).ok())
+    }
+
+    fn managed_identity_url(&self) -> Option<String> {
+        let endpoint = self.managed_identity.endpoint.clone();
+        match self.managed_identity_source()? {
+            SourceKind::Imds => Some(
+                endpoint
+                    .or_else(|| self.var("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
+                    .unwrap_or_else(|| DEFAULT_IMDS.to_string()),
+            ),
+            SourceKind::AppService | SourceKind::ServiceFabric | SourceKind::AzureArc => {
+                endpoint.or_else(|| self.var("IDENTITY_ENDPOINT"))
+            }
+            SourceKind::CloudShell | SourceKind::AzureMl => {
+                endpoint.or_else(|| self.var("MSI_ENDPOINT"))
+            }
+        }
+    }
+
+    /// The IMDS endpoint, when IMDS may be the managed-identity source (its concurrent
+    /// requests are capped).
+    pub fn imds_url(&self) -> Option<String> {
+        if self.credential.uses_managed_identity()
+            && self.managed_identity_source() == Some(SourceKind::Imds)
+        {
+            self.managed_identity_url()
+        } else {
+            None
+        }
+    }
+
+    /// The Service Fabric endpoint and the thumbprint its self-signed certificate must
+    /// have, when Service Fabric is the managed-identity source. The guest cannot check
+    /// a certificate, so the host pins it for that one endpoint.
+    pub fn service_fabric_pin(&self) -> Option<(String, String)> {
+        if !self.credential.uses_managed_identity()
+            || self.managed_identity_source() != Some(SourceKind::ServiceFabric)
+        {
+            return None;
+        }
+        Some((
+            self.managed_identity_url()?,
+            self.var("IDENTITY_SERVER_THUMBPRINT")?,
+        ))
+    }
+
+    /// Directories the component may read (read-only): those of the federated token
+    /// file and the certificate file, and the Arc agent's key directory when Arc is
+    /// the managed-identity source.
+    pub fn readable_dirs(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        let chain = matches!(self.credential, CredentialKind::DefaultChain);
+        match &self.credential {
+            CredentialKind::WorkloadIdentity { token_file, .. } => files.extend(
+                token_file
+                    .clone()
+                    .or_else(|| self.var("AZURE_FEDERATED_TOKEN_FILE")),
+            ),
+            CredentialKind::ClientCertificate {
+                certificate: CertificateSource::Path(p),
+                ..
+            } => files.push(p.clone()),
+            _ if chain => {
+                files.extend(self.var("AZURE_FEDERATED_TOKEN_FILE"));
+                files.extend(self.var("AZURE_CLIENT_CERTIFICATE_PATH"));
+            }
+            _ => {}
+        }
+        let mut dirs: Vec<PathBuf> = files
+            .iter()
+            .filter_map(|f| std::path::Path::new(f).parent().map(PathBuf::from))
+            .collect();
+        if self.credential.uses_managed_identity()
+            && self.managed_identity_source() == Some(SourceKind::AzureArc)
+        {
+            dirs.push(
+                self.arc_token_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(ARC_TOKEN_DIR)),
+            );
+        }
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(env: &[(&str, &str)]) -> IdentityConfig {
+        IdentityConfig {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_allowlist_holds_only_the_selected_endpoint() {
+        assert_eq!(config(&[]).outbound_urls(), ["http://169.254.169.254"]);
+        let app = config(&[
+            ("IDENTITY_ENDPOINT", "http://127.0.0.1:41/msi/token"),
+            ("IDENTITY_HEADER", "h"),
+        ]);
+        assert_eq!(app.outbound_urls(), ["http://127.0.0.1:41/msi/token"]);
+        let pod = config(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")]);
+        assert_eq!(pod.outbound_urls(), ["http://127.0.0.1:9"]);
+    }
+
+    #[test]
+    fn debug_shows_no_env_values_and_no_cache_keys() {
+        let mut c = config(&[("IDENTITY_HEADER", "very-secret-header")]);
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        c.cache.keys = crate::shared_cache::CacheKey::parse_list(key).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("very-secret-header"), "{shown}");
+        assert!(
+            !shown.contains(key) && !shown.contains("AAECAwQF"),
+            "{shown}"
+        );
+        assert!(shown.contains("keys: 1"), "{shown}");
+    }
+}

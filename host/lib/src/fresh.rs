@@ -1,0 +1,168 @@
+//! The host's copy of tokens the component has just returned, served until the
+//! component's own `refresh_on`. A cache hit through the component costs a call into
+//! the instance (pool checkout, deadline, lifting strings, a task); this answers the
+//! same hit with a map lookup. It decides nothing itself: what to fetch, when to
+//! refresh, and what a failure means stay in the component, which every request past
+//! `refresh_on` (and every claims or force-refresh request) still reaches.
+
+use crate::clock::WallClock;
+use entra_identity_core::{AccessToken, TokenRequest};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+/// Distinct requests remembered; past this the map starts over. An identity asks
+/// for a handful of scopes, so this only bounds a caller that makes up scopes.
+const MAX_ENTRIES: usize = 1024;
+
+pub(crate) struct FreshTokens {
+    clock: Option<Arc<dyn WallClock>>,
+    tokens: RwLock<HashMap<TokenRequest, AccessToken>>,
+}
+
+impl FreshTokens {
+    pub(crate) fn new(clock: Option<Arc<dyn WallClock>>) -> Self {
+        FreshTokens {
+            clock,
+            tokens: RwLock::default(),
+        }
+    }
+
+    /// The token the component last returned for `request`, while it is before its
+    /// `refresh_on`.
+    pub(crate) fn get(&self, request: &TokenRequest) -> Option<AccessToken> {
+        if request.force_refresh || request.claims.is_some() {
+            return None;
+        }
+        let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
+        let token = tokens.get(request)?;
+        let now = self.now();
+        (now < token.refresh_on && now < token.expires_on).then(|| token.clone())
+    }
+
+    /// Remembers what the component returned for `request`.
+    pub(crate) fn put(&self, request: &TokenRequest, token: &AccessToken) {
+        // A claims or forced answer replaces the token the resource refused, for
+        // plain requests too (the component's caches do the same).
+        let key = TokenRequest {
+            force_refresh: false,
+            claims: None,
+            ..request.clone()
+        };
+        let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
+        if tokens.len() >= MAX_ENTRIES && !tokens.contains_key(&key) {
+            tokens.clear();
+        }
+        tokens.insert(key, token.clone());
+    }
+
+    fn now(&self) -> u64 {
+        let now = match &self.clock {
+            Some(clock) => clock.now(),
+            None => SystemTime::now(),
+        };
+        now.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    struct Fixed(Mutex<SystemTime>);
+
+    impl WallClock for Fixed {
+        fn now(&self) -> SystemTime {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn at(secs: u64) -> (Arc<Fixed>, FreshTokens) {
+        let clock = Arc::new(Fixed(Mutex::new(
+            SystemTime::UNIX_EPOCH + Duration::from_secs(secs),
+        )));
+        (clock.clone(), FreshTokens::new(Some(clock)))
+    }
+
+    fn token(name: &str, refresh_on: u64, expires_on: u64) -> AccessToken {
+        AccessToken {
+            token: name.into(),
+            token_type: "Bearer".into(),
+            expires_on,
+            refresh_on,
+        }
+    }
+
+    #[test]
+    fn served_until_refresh_on_then_left_to_the_component() {
+        let (clock, fresh) = at(NOW);
+        let vault = TokenRequest::scope("https://vault.azure.net/.default");
+        assert_eq!(fresh.get(&vault), None);
+        fresh.put(&vault, &token("a", NOW + 10, NOW + 20));
+        assert_eq!(fresh.get(&vault).unwrap().token, "a");
+        let other = TokenRequest::scope("https://storage.azure.com/.default");
+        assert_eq!(fresh.get(&other), None, "keyed by the whole request");
+        *clock.0.lock().unwrap() += Duration::from_secs(10);
+        assert_eq!(
+            fresh.get(&vault),
+            None,
+            "due for refresh: the component decides"
+        );
+    }
+
+    #[test]
+    fn force_refresh_and_claims_always_reach_the_component() {
+        let (_, fresh) = at(NOW);
+        let forced = TokenRequest {
+            force_refresh: true,
+            ..TokenRequest::scope("s")
+        };
+        fresh.put(&forced, &token("new", NOW + 10, NOW + 20));
+        assert_eq!(fresh.get(&forced), None);
+        assert_eq!(
+            fresh.get(&TokenRequest::scope("s")).unwrap().token,
+            "new",
+            "a forced token replaces the old one for plain requests"
+        );
+        let claims = TokenRequest {
+            claims: Some("{}".into()),
+            ..TokenRequest::scope("c")
+        };
+        fresh.put(
+            &TokenRequest::scope("c"),
+            &token("revoked", NOW + 10, NOW + 20),
+        );
+        fresh.put(&claims, &token("x", NOW + 10, NOW + 20));
+        assert_eq!(fresh.get(&claims), None);
+        assert_eq!(
+            fresh.get(&TokenRequest::scope("c")).unwrap().token,
+            "x",
+            "a claims answer replaces the refused token"
+        );
+    }
+
+    #[test]
+    fn a_token_past_its_expiry_is_never_served_whatever_its_refresh_on() {
+        let (_, fresh) = at(NOW);
+        let r = TokenRequest::scope("s");
+        fresh.put(&r, &token("stale", NOW + 100, NOW));
+        assert_eq!(fresh.get(&r), None);
+    }
+
+    #[test]
+    fn the_map_is_bounded() {
+        let (_, fresh) = at(NOW);
+        for i in 0..=MAX_ENTRIES {
+            fresh.put(
+                &TokenRequest::scope(i.to_string()),
+                &token("t", NOW + 10, NOW + 20),
+            );
+        }
+        assert!(fresh.tokens.read().unwrap().len() <= MAX_ENTRIES);
+    }
+}
