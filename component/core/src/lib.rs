@@ -1,26 +1,26 @@
-//! Microsoft Entra ID tokens for code that runs inside WebAssembly sandboxes.
+//! The protocol core of entra-identity: Microsoft Entra ID and managed-identity token
+//! acquisition and validation with **no I/O in it**.
 //!
-//! This crate is two things:
-//!
-//! * **A protocol core with no I/O in it.** Choosing a managed-identity source,
-//!   building each HTTP request, parsing each response, deciding whether and when to
-//!   retry, and the cache policy are plain values and functions. They compile and are
-//!   tested natively.
-//! * **The `entra:identity` WASI 0.2 component** (built for `wasm32-wasip2`), which
-//!   drives that core over `wasi:http` and exports `entra:identity/credentials`.
-//!   The WIT glue lives in the private `component` module; nothing else knows it exists.
+//! Choosing a managed-identity source, building each HTTP request, parsing each
+//! response, deciding whether and when to retry, the cache policy and token
+//! validation are plain values and functions. The core compiles and is tested
+//! natively; the `entra-identity` crate (`component/wasm`) drives it over `wasi:http`
+//! as the `entra:identity` WASI 0.2 component, and tests drive it with fakes.
 //!
 //! How a token request flows:
 //!
-//! ```text
-//! credential::Credential::get_token
-//!   -> cache::TokenCache (fresh? done)
-//!   -> managed_identity::Source builds an http::Request
-//!   -> platform::Transport sends it (wasi:http in the component, a fake in tests)
-//!   -> response::parse_token / response::parse_error
-//!   -> retry::RetryPolicy decides: done, sleep and retry, or give up
-//!   -> cache::TokenCache stores the token with its refresh time
-//! ```
+//! * [`Credential::get_token`] binds the request to the credential that asks
+//!   ([`binding`]) and looks in the instance's memory store ([`cache::MemoryStore`],
+//!   [`cache::freshness`]) and then the shared cache ([`shared_cache::SharedCache`]).
+//! * On a miss its [`credential::Flow`] — a managed-identity source
+//!   ([`managed_identity::flow`]), an app registration ([`confidential`]) or the
+//!   default chain ([`chain::default_chain`]) — builds an [`http::Request`].
+//! * A [`platform::Transport`] sends it: `wasi:http` in the component, a fake in tests.
+//! * [`response::parse_token`] / [`response::parse_error`] read the answer, and
+//!   [`retry::RetryPolicy`] decides: done, wait and retry, or give up.
+//! * The token is stored in both caches with its refresh time ([`cache::refresh_on`]).
+//!
+//! Incoming tokens are checked by [`validation::Validator`], over the same transport.
 #![deny(missing_docs)]
 
 /// Declares a module that parses what arrives from outside (responses, headers,

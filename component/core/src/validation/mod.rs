@@ -1,7 +1,7 @@
 //! Validating incoming Entra access tokens, for APIs protected with Entra ID.
 //!
-//! [`jwt`] holds the checks (RFC 8725: the algorithm is fixed by the key, never taken
-//! from the token), [`keys`] the signing keys and when to fetch them again, and
+//! `jwt` holds the checks (RFC 8725: the algorithm is fixed by the key, never taken
+//! from the token), `keys` the signing keys and when to fetch them again, and
 //! [`Validator`] drives both, fetching OpenID metadata and keys through the same
 //! [`Transport`] the credentials use.
 //!
