@@ -3,7 +3,7 @@
 //! as the process's resident memory growth, per added instance.
 
 use entra_emulator::{Emulator, Endpoint, Fault};
-use entra_identity_host::Identity;
+use entra_identity_host::{Identity, PoolingConfig, Runtime, RuntimeConfig};
 use std::time::Duration;
 
 const INSTANCES: usize = 16;
@@ -15,9 +15,12 @@ pub struct PerInstance {
 
 pub async fn memory_per_instance(emulator: &Emulator, pooling: bool) -> PerInstance {
     let mut config = crate::config(emulator, &format!("footprint-{pooling}"));
-    config.max_instances = INSTANCES;
-    config.pooling_allocator = pooling;
-    let identity = Identity::new(config).unwrap();
+    config.limits.max_instances = INSTANCES;
+    let runtime = RuntimeConfig::default().with_pooling_allocator(
+        pooling.then(|| PoolingConfig::new(INSTANCES as u32, config.limits.memory_limit)),
+    );
+    let runtime = Runtime::new(runtime).unwrap();
+    let identity = Identity::with_runtime(&runtime, config).unwrap();
     identity.get_token(&[crate::VAULT]).await.unwrap();
     let before = crate::rss_kib();
     // Slow answers keep every instance busy at once, so the pool has to grow to 16

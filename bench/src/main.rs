@@ -5,7 +5,7 @@
 //! `cargo run --release --manifest-path bench/Cargo.toml`
 
 use entra_emulator::{Emulator, EmulatorConfig, Endpoint, Fault};
-use entra_identity_host::{CacheConfig, Identity, IdentityConfig};
+use entra_identity_host::{CacheConfig, Identity, IdentityConfig, Runtime, RuntimeConfig};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,17 +43,15 @@ fn ms(d: Duration) -> String {
 }
 
 fn config(emulator: &Emulator, bucket: &str) -> IdentityConfig {
-    IdentityConfig {
-        env: BTreeMap::from([
+    IdentityConfig::default()
+        .with_env(BTreeMap::from([
             ("IDENTITY_ENDPOINT".into(), emulator.app_service_endpoint()),
             ("IDENTITY_HEADER".into(), emulator.identity_header().into()),
-        ]),
-        cache: CacheConfig {
+        ]))
+        .with_cache(CacheConfig {
             bucket: bucket.into(),
             ..Default::default()
-        },
-        ..Default::default()
-    }
+        })
 }
 
 fn native(emulator: &Emulator) -> Arc<azure_identity::ManagedIdentityCredential> {
@@ -108,11 +106,7 @@ async fn main() {
         samples.push(t.elapsed());
     }
     let core_hit = stats(samples);
-    let identity = Identity::new(IdentityConfig {
-        host_fast_path: false,
-        ..config(&emulator, "hit")
-    })
-    .unwrap();
+    let identity = Identity::new(config(&emulator, "hit").with_host_fast_path(false)).unwrap();
     let component_hit = hits(&identity, n).await;
     let fast = Identity::new(config(&emulator, "hit-fast")).unwrap();
     let fast_hit = hits(&fast, n).await;
@@ -233,11 +227,8 @@ async fn main() {
     // 5. Isolation: a hit for B while a fetch for A takes 300 ms.
     // The fast path off: this measures the pool, not the host's map.
     let rounds = 10;
-    let identity = Identity::new(IdentityConfig {
-        host_fast_path: false,
-        ..config(&emulator, "isolation")
-    })
-    .unwrap();
+    let identity =
+        Identity::new(config(&emulator, "isolation").with_host_fast_path(false)).unwrap();
     identity
         .get_token(&["https://b.example/.default"])
         .await
@@ -305,14 +296,18 @@ async fn main() {
 
     // 6. Footprint.
     let dir = std::env::temp_dir().join(format!("entra-bench-cache-{}", std::process::id()));
-    let mut cold_config = config(&emulator, "footprint");
-    cold_config.compile_cache_dir = Some(dir.clone());
+    let cold_config = config(&emulator, "footprint");
+    // A host start is a new runtime: the second one finds the first one's compilation.
+    let runtime = || {
+        let config = RuntimeConfig::default().with_compile_cache_dir(Some(dir.clone()));
+        Runtime::new(config).unwrap()
+    };
     let t = Instant::now();
-    let first = Identity::new(cold_config.clone()).unwrap();
+    let first = Identity::with_runtime(&runtime(), cold_config.clone()).unwrap();
     first.get_token(&[VAULT]).await.unwrap();
     let cold_start = t.elapsed();
     let t = Instant::now();
-    let second = Identity::new(cold_config).unwrap();
+    let second = Identity::with_runtime(&runtime(), cold_config).unwrap();
     second.get_token(&[VAULT]).await.unwrap();
     let warm_start = t.elapsed();
     let _ = std::fs::remove_dir_all(&dir);

@@ -120,18 +120,17 @@ impl Setup {
         credential: CredentialKind,
         env: [(&str, String); N],
     ) -> IdentityConfig {
-        IdentityConfig {
-            env: env
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect::<BTreeMap<_, _>>(),
-            credential,
-            cache: CacheConfig {
+        IdentityConfig::default()
+            .with_env(
+                env.into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+            .with_credential(credential)
+            .with_cache(CacheConfig {
                 bucket: bucket.into(),
                 ..Default::default()
-            },
-            ..Default::default()
-        }
+            })
     }
 
     /// p50/p99 of a client-secret token request from a fresh reqwest client, over the

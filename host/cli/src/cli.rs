@@ -3,8 +3,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use entra_identity_host::{
     AppOptions, CacheConfig, CertificateSource, CredentialKind, Identity, IdentityConfig,
-    ManagedIdentityOptions, SourceKind, TokenError, UserAssignedId, Validator, ValidatorOptions,
-    require_role, require_scope,
+    ManagedIdentityOptions, SourceKind, TokenError, UserAssignedId, Validator, ValidatorConfig,
+    ValidatorOptions, require_role, require_scope,
 };
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -190,10 +190,7 @@ async fn validate(args: ValidateArgs) -> ExitCode {
         ..ValidatorOptions::new(args.tenant, args.audiences)
     };
     let result = async {
-        let config = IdentityConfig {
-            cache: CacheConfig::from_process_env()?,
-            ..Default::default()
-        };
+        let config = ValidatorConfig::default().with_cache(CacheConfig::from_process_env()?);
         let claims = Validator::new(options, config)?.validate(&bearer).await?;
         if let Some(role) = &args.require_role {
             require_role(&claims, role)?;
@@ -244,18 +241,16 @@ async fn token(args: TokenArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut config = IdentityConfig {
-        env,
-        credential,
-        cache,
-        managed_identity: ManagedIdentityOptions {
+    #[cfg_attr(not(feature = "emulator"), allow(unused_mut))]
+    let mut config = IdentityConfig::new(credential)
+        .with_env(env)
+        .with_cache(cache)
+        .with_managed_identity(ManagedIdentityOptions {
             user_assigned,
             source: args.source.map(Into::into),
             endpoint: args.endpoint.clone(),
             retry: None,
-        },
-        ..Default::default()
-    };
+        });
     #[cfg(feature = "emulator")]
     let _emulator = if args.emulator {
         match emulated(&mut config, args.emulator_source).await {

@@ -6,7 +6,10 @@
 //! `cargo bench -p entra-identity-host --bench cache` (the Redis row needs
 //! `redis-server` on PATH; without it the row says so).
 
-use entra_identity_host::{CacheConfig, CacheKey, Identity, IdentityConfig, KeyValueConfig};
+use entra_identity_host::{
+    CacheConfig, CacheKey, Identity, IdentityConfig, InstanceLimits, KeyValueConfig, PoolingConfig,
+    Runtime, RuntimeConfig,
+};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -77,38 +80,41 @@ async fn main() {
     let key = CacheKey::random().unwrap();
     // The host's fast path stays off except in its own row: these rows measure the
     // component and its stores.
-    let config = |store: KeyValueConfig, reuse: bool, pooling: bool, bucket: &str| IdentityConfig {
-        env: [(
-            "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(),
-            emulator.base_url(),
-        )]
-        .into(),
-        cache: CacheConfig {
-            store,
-            keys: vec![key.clone()],
-            bucket: bucket.into(),
-            ..Default::default()
-        },
-        reuse_instances: reuse,
-        pooling_allocator: pooling,
-        host_fast_path: false,
-        ..Default::default()
+    let config = |store: KeyValueConfig, reuse: bool, bucket: &str| {
+        IdentityConfig::default()
+            .with_env(
+                [(
+                    "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(),
+                    emulator.base_url(),
+                )]
+                .into(),
+            )
+            .with_cache(CacheConfig {
+                store,
+                keys: vec![key.clone()],
+                bucket: bucket.into(),
+                ..Default::default()
+            })
+            .with_host_fast_path(false)
+            .with_limits(InstanceLimits::default().with_reuse_instances(reuse))
     };
+    let on_demand = Runtime::new(RuntimeConfig::default()).unwrap();
+    let pooled =
+        RuntimeConfig::default().with_pooling_allocator(Some(PoolingConfig::new(8, 64 << 20)));
+    let pooled = Runtime::new(pooled).unwrap();
     let redis = redis(&dir);
 
     println!("| {:<40} | {:>10} | {:>8} |", "per call", "µs", "upstream");
     println!("|{:-<42}|{:->12}|{:->10}|", "", "", "");
     let before = emulator.count(entra_emulator::Endpoint::Imds);
-    let l1 = Identity::new(config(KeyValueConfig::Memory, true, false, "bench-l1")).unwrap();
+    let l1 = Identity::with_runtime(&on_demand, config(KeyValueConfig::Memory, true, "bench-l1"))
+        .unwrap();
     let d = per_call(&l1, HITS).await;
     let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
     row("L1 hit (reused instance)", Some(d), upstream);
     let before = emulator.count(entra_emulator::Endpoint::Imds);
-    let host = Identity::new(IdentityConfig {
-        host_fast_path: true,
-        ..config(KeyValueConfig::Memory, true, false, "bench-host")
-    })
-    .unwrap();
+    let host = config(KeyValueConfig::Memory, true, "bench-host").with_host_fast_path(true);
+    let host = Identity::with_runtime(&on_demand, host).unwrap();
     let d = per_call(&host, HITS).await;
     let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
     row("host fast path (no instance entered)", Some(d), upstream);
@@ -130,14 +136,15 @@ async fn main() {
         ),
     ];
     for (name, store) in stores {
-        for (allocator, pooling) in [("on-demand", false), ("pooling", true)] {
+        for (allocator, runtime) in [("on-demand", &on_demand), ("pooling", &pooled)] {
             let what = format!("fresh instance ({allocator}) + L2 hit, {name}");
             let Some(store) = store.clone() else {
                 row(&format!("{what} (no redis-server)"), None, 0);
                 continue;
             };
             let before = emulator.count(entra_emulator::Endpoint::Imds);
-            let identity = Identity::new(config(store, false, pooling, "bench-l2")).unwrap();
+            let identity =
+                Identity::with_runtime(runtime, config(store, false, "bench-l2")).unwrap();
             let d = per_call(&identity, FRESH_CALLS).await;
             let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
             row(&what, Some(d), upstream);

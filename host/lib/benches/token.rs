@@ -21,14 +21,13 @@ async fn main() {
     let emulator = entra_emulator::Emulator::start(Default::default())
         .await
         .unwrap();
-    let config = IdentityConfig {
-        env: [(
+    let config = IdentityConfig::default().with_env(
+        [(
             "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(),
             emulator.base_url(),
         )]
         .into(),
-        ..Default::default()
-    };
+    );
 
     let started = Instant::now();
     let identity = Identity::new(config.clone()).unwrap();

@@ -6,7 +6,7 @@
 use entra_identity_core::http::{Request, Response};
 use entra_identity_core::platform::{Platform, Transport, TransportError};
 use entra_identity_core::validation::{KeyCache, Validator as CoreValidator};
-use entra_identity_host::{IdentityConfig, Validator, ValidatorOptions};
+use entra_identity_host::{IdentityConfig, Validator, ValidatorConfig, ValidatorOptions};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
@@ -67,14 +67,15 @@ async fn main() {
     let emulator = entra_emulator::Emulator::start(Default::default())
         .await
         .unwrap();
-    let identity = entra_identity_host::Identity::new(IdentityConfig {
-        env: [(
-            "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(),
-            emulator.base_url(),
-        )]
-        .into(),
-        ..Default::default()
-    })
+    let identity = entra_identity_host::Identity::new(
+        IdentityConfig::default().with_env(
+            [(
+                "AZURE_POD_IDENTITY_AUTHORITY_HOST".to_string(),
+                emulator.base_url(),
+            )]
+            .into(),
+        ),
+    )
     .unwrap();
     let token = identity
         .get_token(&["api://bench/.default"])
@@ -105,7 +106,7 @@ async fn main() {
     }
     report("core, native", started.elapsed());
 
-    let validator = Validator::new(options, IdentityConfig::default()).unwrap();
+    let validator = Validator::new(options, ValidatorConfig::default()).unwrap();
     validator.validate(&token).await.unwrap();
     let started = Instant::now();
     for _ in 0..ITERATIONS {

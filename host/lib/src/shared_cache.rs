@@ -5,9 +5,9 @@
 //! writes them from [`CacheConfig`], so a typed configuration and the component agree
 //! on one source of truth.
 
-use crate::clock::WallClock;
 use crate::error::{Error, Result};
 use crate::keyvalue::{KeyValueConfig, KeyValueCtx, MemoryBackend, redact_url, valid_bucket};
+use crate::runtime::clock::WallClock;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use entra_identity_core::shared_cache::value_expiry;
@@ -182,6 +182,22 @@ impl CacheConfig {
             let env = vec![(CACHE.to_string(), "off".to_string())];
             let kv = KeyValueCtx::new(Arc::new(MemoryBackend::new()));
             return Ok(GuestCache { env, kv });
+        }
+        // A store this build cannot open is the embedder's mistake, not an outage to
+        // fall back from.
+        #[cfg(not(feature = "disk"))]
+        if matches!(self.store, KeyValueConfig::Disk { .. }) {
+            return Err(Error::Config(format!(
+                "{} needs this crate's feature `disk`",
+                self.store_name()
+            )));
+        }
+        #[cfg(not(feature = "redis"))]
+        if matches!(self.store, KeyValueConfig::Redis { .. }) {
+            return Err(Error::Config(format!(
+                "{} needs this crate's feature `redis`",
+                self.store_name()
+            )));
         }
         if self.allow_plaintext && !memory {
             return Err(Error::Config(format!(

@@ -2,14 +2,70 @@
 //! token validation.
 
 use crate::bindings::wit_validation as wit;
-use crate::config::IdentityConfig;
 use crate::error::{Error, Result};
-use crate::instance::{Blueprint, Instance};
+use crate::identity::InstanceLimits;
+use crate::identity::instance::{Blueprint, Instance, Sandbox};
+use crate::identity::pool::Pool;
 use crate::outbound::Allowlist;
-use crate::pool::Pool;
+use crate::runtime::Runtime;
+use crate::runtime::clock::WallClock;
+use crate::shared_cache::CacheConfig;
 use entra_identity_core::validation::{Claims, ValidationError, ValidatorOptions};
+use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 use wasmtime::component::ResourceAny;
+
+/// How a [`Validator`] runs, besides its [`ValidatorOptions`]: what it may reach, the
+/// clock it sees, where it keeps signing keys, and its instances' limits.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct ValidatorConfig {
+    /// The URLs the validator may reach. `None`: the options' authority alone.
+    pub allowed_urls: Option<Vec<String>>,
+    /// The wall clock the component sees (tests move it; production leaves `None`).
+    pub wall_clock: Option<Arc<dyn WallClock>>,
+    /// The shared cache, which keeps the authority's signing keys between instances.
+    pub cache: CacheConfig,
+    /// Memory, deadline and number of the instances.
+    pub limits: InstanceLimits,
+}
+
+impl ValidatorConfig {
+    /// Sets [`Self::allowed_urls`].
+    pub fn with_allowed_urls(mut self, urls: Option<Vec<String>>) -> Self {
+        self.allowed_urls = urls;
+        self
+    }
+
+    /// Sets [`Self::wall_clock`].
+    pub fn with_wall_clock(mut self, clock: Option<Arc<dyn WallClock>>) -> Self {
+        self.wall_clock = clock;
+        self
+    }
+
+    /// Sets [`Self::cache`].
+    pub fn with_cache(mut self, cache: CacheConfig) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Sets [`Self::limits`].
+    pub fn with_limits(mut self, limits: InstanceLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+impl fmt::Debug for ValidatorConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValidatorConfig")
+            .field("allowed_urls", &self.allowed_urls)
+            .field("cache", &self.cache)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Validates incoming Entra access tokens inside the component.
 ///
@@ -18,9 +74,9 @@ use wasmtime::component::ResourceAny;
 ///
 /// ```no_run
 /// # async fn run(bearer: &str) -> entra_identity_host::Result<()> {
-/// use entra_identity_host::{IdentityConfig, Validator, ValidatorOptions};
+/// use entra_identity_host::{Validator, ValidatorConfig, ValidatorOptions};
 /// let options = ValidatorOptions::new("my-tenant-id", vec!["api://my-api".into()]);
-/// let validator = Validator::new(options, IdentityConfig::default())?;
+/// let validator = Validator::new(options, ValidatorConfig::default())?;
 /// let claims = validator.validate(bearer).await?;
 /// entra_identity_host::require_role(&claims, "Secrets.Read")?;
 /// # Ok(()) }
@@ -38,24 +94,45 @@ struct Inner {
 }
 
 impl Validator {
-    /// A validator for `options`. From `config` only the runtime settings are used
-    /// (compile cache, clock, limits, instances, the shared cache that keeps signing
-    /// keys, and `allowed_urls` if set); the allowlist is otherwise the authority alone.
-    pub fn new(options: ValidatorOptions, mut config: IdentityConfig) -> Result<Self> {
-        config.env.clear();
+    /// A validator for `options`, on the process's shared [`Runtime`].
+    pub fn new(options: ValidatorOptions, config: ValidatorConfig) -> Result<Self> {
+        Self::with_runtime(&Runtime::shared()?, options, config)
+    }
+
+    /// [`Self::new`] on `runtime`: its engine, compiled component and epoch ticker.
+    pub fn with_runtime(
+        runtime: &Runtime,
+        options: ValidatorOptions,
+        config: ValidatorConfig,
+    ) -> Result<Self> {
         let urls = config
             .allowed_urls
-            .clone()
             .unwrap_or_else(|| vec![options.authority.clone()]);
         let allowlist = Allowlist::from_urls(urls.iter().map(String::as_str));
-        let pool = Pool::new(config.max_instances, config.reuse_instances);
+        let pool = Pool::new(config.limits.max_instances, config.limits.reuse_instances);
+        runtime.identity_pre()?;
+        // The component sees no environment: a validator has no credential.
+        let env = BTreeMap::new();
+        let sandbox = Sandbox {
+            env: &env,
+            readable_dirs: Vec::new(),
+            wall_clock: config.wall_clock,
+            cache: &config.cache,
+            limits: config.limits,
+            allowlist,
+        };
         Ok(Validator {
             inner: Arc::new(Inner {
-                blueprint: Blueprint::new(config, allowlist)?,
+                blueprint: Blueprint::new(runtime, sandbox)?,
                 options,
                 pool,
             }),
         })
+    }
+
+    /// The runtime its instances run on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.blueprint.runtime
     }
 
     /// Validates `bearer` (with or without `Bearer `). A rejected token is

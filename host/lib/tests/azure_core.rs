@@ -23,7 +23,8 @@ use azure_core::http::{
 use entra_emulator::{Emulator, Endpoint};
 use entra_identity_host::azure_core::IdentityCredential;
 use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryPolicy,
+    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryPolicy, Runtime,
+    RuntimeConfig,
 };
 use http_body_util::{BodyExt as _, Full};
 use rustls::pki_types::ServerName;
@@ -155,9 +156,9 @@ fn identity(emulator: &Emulator, identity_header: &str) -> Identity {
         ),
         ("IDENTITY_HEADER".to_owned(), identity_header.to_owned()),
     ]);
-    Identity::new(IdentityConfig {
-        env,
-        managed_identity: ManagedIdentityOptions {
+    let config = IdentityConfig::default()
+        .with_env(env)
+        .with_managed_identity(ManagedIdentityOptions {
             retry: Some(RetryPolicy {
                 initial_delay: Duration::from_millis(5),
                 max_delay: Duration::from_millis(20),
@@ -165,20 +166,21 @@ fn identity(emulator: &Emulator, identity_header: &str) -> Identity {
                 ..RetryPolicy::imds()
             }),
             ..Default::default()
-        },
-        // Shared with the other host tests, so the component is compiled once per target directory.
-        compile_cache_dir: Some(
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components"),
-        ),
+        })
         // Every Identity of this process shares the memory store: a bucket per emulator
         // keeps each test's tokens its own.
-        cache: CacheConfig {
+        .with_cache(CacheConfig {
             bucket: format!("azure-core-{}", emulator.addr().port()),
             ..Default::default()
-        },
-        ..Default::default()
-    })
-    .expect("identity starts")
+        });
+    // One runtime for the process, its compile cache shared with the other host tests, so
+    // the component is compiled once per target directory.
+    static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components");
+        Runtime::new(RuntimeConfig::default().with_compile_cache_dir(Some(dir))).unwrap()
+    });
+    Identity::with_runtime(runtime, config).expect("identity starts")
 }
 
 async fn start() -> Emulator {

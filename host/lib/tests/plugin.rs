@@ -10,7 +10,9 @@ use entra_emulator::{Emulator, EmulatorConfig, Endpoint};
 use entra_identity_host::plugin::{
     Plugin, PluginError, PluginHost, PluginPolicy, PluginRules, RunOutcome, TokenRate,
 };
-use entra_identity_host::{CacheConfig, Identity, IdentityConfig, Resolver};
+use entra_identity_host::{
+    CacheConfig, Identity, IdentityConfig, Resolver, Runtime, RuntimeConfig,
+};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -124,6 +126,15 @@ fn compile_cache() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components")
 }
 
+/// One runtime for every test here, compiling into the target directory.
+fn runtime() -> &'static Runtime {
+    static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let config = RuntimeConfig::default().with_compile_cache_dir(Some(compile_cache()));
+        Runtime::new(config).expect("runtime starts")
+    })
+}
+
 impl World {
     async fn start() -> World {
         logs();
@@ -131,27 +142,21 @@ impl World {
             .await
             .expect("emulator starts");
         emulator.set_secret("report", SECRET);
-        let mut config = IdentityConfig {
-            compile_cache_dir: Some(compile_cache()),
-            cache: CacheConfig {
-                // The process's memory store is shared by every test here: a bucket each.
-                bucket: format!("plugin-test-{}", emulator.addr().port()),
-                ..Default::default()
-            },
+        let mut config = IdentityConfig::default().with_cache(CacheConfig {
+            // The process's memory store is shared by every test here: a bucket each.
+            bucket: format!("plugin-test-{}", emulator.addr().port()),
             ..Default::default()
-        };
+        });
         config.env.insert(
             "AZURE_POD_IDENTITY_AUTHORITY_HOST".into(),
             emulator.base_url(),
         );
-        let identity = Identity::new(config).expect("identity starts");
+        let identity = Identity::with_runtime(runtime(), config).expect("identity starts");
         World { emulator, identity }
     }
 
     fn host(&self, policy: PluginPolicy) -> PluginHost {
-        PluginHost::new(self.identity.clone(), policy)
-            .expect("plugin host starts")
-            .with_compile_cache_dir(Some(compile_cache()))
+        PluginHost::new(self.identity.clone(), policy).expect("plugin host starts")
     }
 
     /// The emulated Key Vault's URL of the secret `report`.

@@ -116,8 +116,7 @@ async fn stops_at_the_limit(name: &str, text: &str, refused: &str) {
         Identity::new(config).unwrap(),
         PluginPolicy::default().with_plugin(name, rules),
     )
-    .unwrap()
-    .with_compile_cache_dir(None);
+    .unwrap();
     // Compiled before measuring: compilation is the host's memory, not the plugin's.
     let plugin = host.load(name, &wat::parse_str(text).unwrap()).unwrap();
 

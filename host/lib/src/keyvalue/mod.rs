@@ -27,15 +27,19 @@
 mod backend;
 #[allow(missing_docs)]
 pub mod bindings;
+#[cfg(feature = "disk")]
 mod disk;
 mod host;
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 
 pub use backend::{Backend, KeyPage, PAGE_SIZE, StoreError, StoreResult};
+#[cfg(feature = "disk")]
 pub use disk::DiskBackend;
 pub(crate) use host::valid_bucket;
 pub use memory::MemoryBackend;
+#[cfg(feature = "redis")]
 pub use redis::RedisBackend;
 
 use std::path::PathBuf;
@@ -55,16 +59,18 @@ pub enum KeyValueConfig {
     /// (e.g. [`SharedStore::memory`]). Cache keys still bind each credential, so
     /// sharing a store never shares a token between different credentials.
     Shared(SharedStore),
-    /// A redb file that survives restarts (one process at a time).
+    /// A redb file that survives restarts (one process at a time). Feature `disk`;
+    /// without it, opening one is an error.
     Disk {
         /// The database file; created with its directory if missing.
         path: PathBuf,
     },
-    /// A Redis server shared by several hosts.
+    /// A Redis server shared by several hosts. Feature `redis`; without it, opening one
+    /// is an error.
     Redis {
         /// `redis://[user:password@]host:port[/db]`.
         url: String,
-        /// Prepended to every key; [`RedisBackend::DEFAULT_PREFIX`] when `None`.
+        /// Prepended to every key; `RedisBackend::DEFAULT_PREFIX` when `None`.
         prefix: Option<String>,
     },
 }
@@ -76,10 +82,20 @@ impl KeyValueConfig {
         Ok(match self {
             Self::Memory => Arc::new(MemoryBackend::new()),
             Self::Shared(shared) => shared.backend.clone(),
+            #[cfg(feature = "disk")]
             Self::Disk { path } => DiskBackend::open(path)?,
+            #[cfg(not(feature = "disk"))]
+            Self::Disk { .. } => {
+                return Err(StoreError::new("disk", "built without feature `disk`"));
+            }
+            #[cfg(feature = "redis")]
             Self::Redis { url, prefix } => {
                 let prefix = prefix.as_deref().unwrap_or(RedisBackend::DEFAULT_PREFIX);
                 Arc::new(RedisBackend::new(url, prefix)?)
+            }
+            #[cfg(not(feature = "redis"))]
+            Self::Redis { .. } => {
+                return Err(StoreError::new("redis", "built without feature `redis`"));
             }
         })
     }

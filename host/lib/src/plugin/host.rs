@@ -1,4 +1,5 @@
-//! [`PluginHost`]: one engine, one linker and one shared [`Identity`] for every plugin.
+//! [`PluginHost`]: one linker and one shared [`Identity`] for every plugin, on that
+//! identity's [`Runtime`](crate::Runtime).
 
 use super::error::PluginError;
 use super::policy::PluginPolicy;
@@ -7,11 +8,10 @@ use super::run::Plugin;
 use super::state::PluginState;
 use super::tokens::TokenGate;
 use crate::Identity;
-use crate::engine::{self, EpochTicker};
 use crate::outbound::Resolver;
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::Engine;
@@ -38,7 +38,6 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 #[derive(Clone)]
 pub struct PluginHost {
     pub(crate) shared: Arc<Shared>,
-    compile_cache_dir: Option<PathBuf>,
     resolver: Option<Resolver>,
 }
 
@@ -50,7 +49,6 @@ pub(crate) struct Shared {
     policy: PluginPolicy,
     /// One bucket per plugin name, so loading a plugin again does not refill it.
     buckets: Mutex<HashMap<String, Arc<Mutex<TokenBucket>>>>,
-    _ticker: EpochTicker,
 }
 
 /// `HasData` marker: the `tokens` bindings reach the store's [`TokenGate`].
@@ -63,38 +61,30 @@ impl HasData for HasTokens {
 impl PluginHost {
     /// A host for the plugins `policy` describes, answering from `identity`.
     ///
-    /// Starts its own engine and epoch ticker; compiled plugins are cached where the
-    /// identity's component is (`ENTRA_IDENTITY_CACHE_DIR`, else the user's cache
-    /// directory), see [`Self::with_compile_cache_dir`].
+    /// Plugins run on the identity's [`Runtime`](crate::Runtime): its engine, epoch
+    /// ticker and compile cache ([`Identity::runtime`]).
     pub fn new(identity: Identity, policy: PluginPolicy) -> Result<Self, PluginError> {
         policy.check()?;
         let host_error = |e: wasmtime::Error| PluginError::Host(format!("{e:#}"));
-        let engine = engine::new_engine().map_err(host_error)?;
+        let engine = identity.runtime().engine().clone();
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(host_error)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(host_error)?;
-        super::bindings::tokens::add_to_linker::<PluginState, HasTokens>(&mut linker, |s| {
-            &mut s.tokens
-        })
+        crate::bindings::plugin::tokens::add_to_linker::<PluginState, HasTokens>(
+            &mut linker,
+            |s| &mut s.tokens,
+        )
         .map_err(host_error)?;
         Ok(PluginHost {
             shared: Arc::new(Shared {
-                _ticker: EpochTicker::start(&engine),
                 engine,
                 linker,
                 identity,
                 policy,
                 buckets: Mutex::default(),
             }),
-            compile_cache_dir: engine::default_cache_dir(),
             resolver: None,
         })
-    }
-
-    /// Where compiled plugins are cached; `None` compiles on every load.
-    pub fn with_compile_cache_dir(mut self, dir: Option<PathBuf>) -> Self {
-        self.compile_cache_dir = dir;
-        self
     }
 
     /// Resolves the host names of plugins' outbound requests with `resolver` instead of
@@ -117,9 +107,9 @@ impl PluginHost {
             plugin: name.to_string(),
             reason: format!("{e:#}"),
         };
-        let component =
-            engine::load_component(&shared.engine, wasm, self.compile_cache_dir.as_deref())
-                .map_err(load_error)?;
+        let component = (shared.identity.runtime())
+            .load_component(wasm)
+            .map_err(load_error)?;
         let pre = shared
             .linker
             .instantiate_pre(&component)
@@ -168,7 +158,7 @@ impl fmt::Debug for PluginHost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PluginHost")
             .field("policy", &self.shared.policy)
-            .field("compile_cache_dir", &self.compile_cache_dir)
+            .field("runtime", self.shared.identity.runtime())
             .finish_non_exhaustive()
     }
 }

@@ -4,13 +4,12 @@
 //! | File | Holds |
 //! |---|---|
 //! | `policy.rs` | [`PluginPolicy`] / [`PluginRules`]: the TOML policy, its defaults and checks, scope matching |
-//! | `host.rs` | [`PluginHost`]: the engine, the linker, the shared identity, loading |
+//! | `host.rs` | [`PluginHost`]: the linker on the identity's runtime, the shared identity, loading |
 //! | `run.rs` | [`Plugin`] and [`RunOutcome`]: one fresh store per run, deadline, exit code |
 //! | `tokens.rs` | the `tokens` import: rate limit, then scope policy, then the identity |
 //! | `rate.rs` | the token bucket behind `token_rate` |
 //! | `outbound.rs` | the plugin's own `wasi:http` requests through its allowlist |
 //! | `state.rs` | a plugin store's data, and its resource table charged to the memory budget |
-//! | `bindings.rs` | `bindgen!` of world `entra:identity/plugin` |
 //!
 //! What a plugin gets: its arguments, the environment its policy lists (never the
 //! host's or the identity's), stdout/stderr (inherited or captured), `wasi:http` to
@@ -28,7 +27,6 @@
 //!
 //! [`Identity`]: crate::Identity
 
-mod bindings;
 mod error;
 mod host;
 mod outbound;

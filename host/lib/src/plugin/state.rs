@@ -4,7 +4,7 @@
 
 use super::outbound::PluginOutbound;
 use super::tokens::TokenGate;
-use crate::limits::MeteredLimits;
+use crate::runtime::limits::MeteredLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};

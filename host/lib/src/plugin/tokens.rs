@@ -1,9 +1,9 @@
 //! `entra:identity/tokens` for plugins: the plugin's policy and rate limit, then the
 //! host's one shared [`Identity`] (so every plugin shares one token cache).
 
-use super::bindings::tokens::{self, AccessToken, Error as WitError};
 use super::policy::PluginRules;
 use super::rate::{TokenBucket, retry_after_secs};
+use crate::bindings::plugin::tokens::{self, AccessToken, Error as WitError};
 use crate::{Error, Identity, TokenError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

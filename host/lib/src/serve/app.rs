@@ -2,9 +2,9 @@
 //! an instance for one worker.
 
 use super::worker::{Expiry, Reuse, Worker};
-use crate::config_store::ConfigVars;
-use crate::instance::Blueprint;
-use crate::state::HostState;
+use crate::identity::instance::Blueprint;
+use crate::runtime::config_store::ConfigVars;
+use crate::runtime::state::HostState;
 use std::time::Duration;
 use wasmtime::Store;
 use wasmtime_wasi_http::handler::{HandlerState, Instance, ProxyPre};

@@ -1,15 +1,7 @@
 //! Serve mode: an HTTP handler component (`wasi:http` 0.2 proxy or 0.3 service) with
 //! the identity component linked for it, as `entra-identity serve app.wasm` runs it.
 //!
-//! | File | Holds |
-//! |---|---|
-//! | `compose.rs` | plugging the app's `entra:identity` imports with our component (`wac-graph`) |
-//! | `app.rs` | the handler's state: a store and instance per worker |
-//! | `worker.rs` | instance reuse and expiry (fresh per request for p2, as Spin does) |
-//! | `limits.rs` | [`ServeLimits`]: requests, connections, header and idle timeouts, body size |
-//! | `listen.rs` | the accept loop (connection cap, backoff on EMFILE) and each connection's deadlines |
-//! | `timeouts.rs` | a connection's idle/header phase, moved by its reads and requests |
-//! | `admission.rs` | the request cap (503) and body limit (413) in front of the app |
+//! What each file holds is in the serve row of `ARCHITECTURE.md`'s host table.
 //!
 //! Requests are dispatched by `wasmtime-wasi-http`'s own handler machinery, which
 //! queues without bound (its docs leave backpressure to the embedder); this module
@@ -30,13 +22,14 @@ mod worker;
 pub use compose::{compose, imports_identity};
 pub use limits::ServeLimits;
 
-use crate::config::IdentityConfig;
-use crate::config_store::{self, ConfigVars};
-use crate::engine;
 use crate::error::{Error, Result};
-use crate::identity::outbound_policy;
-use crate::instance::Blueprint;
-use crate::state::HostState;
+use crate::identity::IdentityConfig;
+use crate::identity::instance::Blueprint;
+use crate::identity::{outbound_policy, sandbox};
+use crate::runtime::Runtime;
+use crate::runtime::config_store::{self, ConfigVars};
+use crate::runtime::engine;
+use crate::runtime::state::HostState;
 use admission::Admission;
 use app::App;
 use std::collections::BTreeMap;
@@ -50,6 +43,7 @@ use wasmtime_wasi_http::{p2, p3};
 use worker::Reuse;
 
 /// What to serve and how.
+#[non_exhaustive]
 pub struct ServeOptions {
     /// The app: a component exporting `wasi:http/incoming-handler@0.2` or
     /// `wasi:http/handler@0.3`. If it imports `entra:identity/*`, the identity
@@ -71,6 +65,9 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     /// What clients may hold: requests in flight, connections, time, body bytes.
     pub limits: ServeLimits,
+    /// The engine the app runs on; `None`: [`Runtime::shared`]. With a pooling
+    /// runtime, the app's instances and memories take its slots.
+    pub runtime: Option<Runtime>,
 }
 
 impl ServeOptions {
@@ -87,7 +84,14 @@ impl ServeOptions {
             memory_limit: 256 << 20,
             request_timeout: Duration::from_secs(60),
             limits: ServeLimits::default(),
+            runtime: None,
         }
+    }
+
+    /// Sets [`Self::runtime`].
+    pub fn with_runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
     }
 }
 
@@ -129,12 +133,13 @@ pub async fn serve(options: ServeOptions) -> Result<Server> {
         options.app
     };
     let allowlist = outbound_policy(&options.identity, &options.allowed_outbound)?;
-    let cache_dir = options.identity.compile_cache_dir.clone();
-    let blueprint = Blueprint::new(options.identity, allowlist)?;
-    let engine = blueprint.runtime.engine.clone();
-    let component =
-        engine::load_component(&engine, &app, cache_dir.as_deref()).map_err(Error::component)?;
-    let (pre, reuse) = link(&engine, &component)?;
+    let runtime = match options.runtime {
+        Some(runtime) => runtime,
+        None => Runtime::shared()?,
+    };
+    let blueprint = Blueprint::new(&runtime, sandbox(&options.identity, allowlist))?;
+    let component = runtime.load_component(&app).map_err(Error::component)?;
+    let (pre, reuse) = link(runtime.engine(), &component)?;
     let handler = ProxyHandler::new(App {
         pre,
         reuse,

@@ -4,7 +4,7 @@
 //! takes up to 16 requests at once and 128 in all, and is dropped after a second idle
 //! (as `wasmtime serve` and Spin do).
 
-use crate::state::HostState;
+use crate::runtime::state::HostState;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -86,7 +86,7 @@ async fn force_refresh_bypasses_the_cache() {
     let identity = world.identity(Source::Imds);
     let first = identity.get_token(&[VAULT]).await.unwrap();
     let forced = identity
-        .get_token_for(TokenRequest {
+        .get_token_for(&TokenRequest {
             scopes: vec![VAULT.into()],
             force_refresh: true,
             ..Default::default()

@@ -23,11 +23,10 @@ fn app(world: &World) -> AppOptions {
 }
 
 fn with_credential(world: &World, credential: CredentialKind) -> Identity {
-    let config = IdentityConfig {
-        credential,
-        env: Default::default(),
-        ..world.config(Source::Imds)
-    };
+    let config = world
+        .config(Source::Imds)
+        .with_credential(credential)
+        .with_env(Default::default());
     Identity::new(config).unwrap()
 }
 
@@ -225,7 +224,7 @@ async fn workload_identity_presents_the_token_file_and_rereads_it() {
         force_refresh: true,
         ..Default::default()
     };
-    identity.get_token_for(forced).await.unwrap();
+    identity.get_token_for(&forced).await.unwrap();
     let second = world
         .emulator
         .requests(Endpoint::Token)
@@ -244,7 +243,7 @@ async fn workload_identity_presents_the_token_file_and_rereads_it() {
         force_refresh: true,
         ..Default::default()
     };
-    let err = identity.get_token_for(forced).await.unwrap_err();
+    let err = identity.get_token_for(&forced).await.unwrap_err();
     assert!(
         matches!(err, Error::Token(TokenError::Unavailable(_))),
         "{err:?}"
@@ -264,10 +263,9 @@ async fn managed_identity_as_a_federated_credential_caches_both_layers() {
         AppRegistration::new(APP)
             .with_federated_credential(FederatedCredential::new(issuer, mi.object_id)),
     );
-    let config = IdentityConfig {
-        credential: CredentialKind::ManagedIdentityAsFederated { app: app(&world) },
-        ..world.config(Source::Imds)
-    };
+    let config = world
+        .config(Source::Imds)
+        .with_credential(CredentialKind::ManagedIdentityAsFederated { app: app(&world) });
     let identity = Identity::new(config).unwrap();
     let token = identity.get_token(&[VAULT]).await.unwrap();
     assert_eq!(jwt_claims(&token.token)["appid"], APP);

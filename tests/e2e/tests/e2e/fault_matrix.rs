@@ -172,10 +172,9 @@ fn config(world: &World, kind: Kind) -> IdentityConfig {
     match kind {
         Kind::Imds => {}
         Kind::AppService => {
-            config = IdentityConfig {
-                managed_identity: config.managed_identity.clone(),
-                ..world.config(Source::AppService)
-            }
+            config = world
+                .config(Source::AppService)
+                .with_managed_identity(config.managed_identity.clone())
         }
         Kind::Arc => {
             config.env = env(&[

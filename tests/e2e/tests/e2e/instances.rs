@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use entra_emulator::Endpoint;
-use entra_identity_host::{Error, Identity, InstanceStats};
+use entra_identity_host::{Error, Identity, InstanceStats, PoolingConfig, Runtime, RuntimeConfig};
 use std::time::Duration;
 
 const STORAGE: &str = "https://storage.azure.com/.default";
@@ -14,7 +14,7 @@ const HANG_GUARD: Duration = Duration::from_secs(60);
 async fn the_host_serves_a_fresh_token_without_an_instance() {
     let world = World::start().await;
     let mut config = world.config(Source::Imds);
-    config.max_instances = 1;
+    config.limits.max_instances = 1;
     let identity = Identity::new(config).unwrap();
     let b = identity.get_token(&[STORAGE]).await.unwrap().token;
     // The only instance is held upstream fetching A ...
@@ -40,12 +40,14 @@ async fn the_host_serves_a_fresh_token_without_an_instance() {
 async fn pooled_fresh_instances_serve_every_call_and_give_their_slots_back() {
     let world = World::start().await;
     let mut config = world.config(Source::Imds);
-    config.pooling_allocator = true;
-    config.reuse_instances = false;
+    config.limits.reuse_instances = false;
     config.host_fast_path = false;
     // Two slots: a slot that was not given back would fail the third instantiation.
-    config.max_instances = 2;
-    let identity = Identity::new(config).unwrap();
+    config.limits.max_instances = 2;
+    let pool = PoolingConfig::new(2, config.limits.memory_limit);
+    let runtime =
+        Runtime::new(RuntimeConfig::default().with_pooling_allocator(Some(pool))).unwrap();
+    let identity = Identity::with_runtime(&runtime, config).unwrap();
     let first = identity.get_token(&[VAULT]).await.unwrap().token;
     for _ in 0..200 {
         assert_eq!(identity.get_token(&[VAULT]).await.unwrap().token, first);
@@ -67,11 +69,14 @@ async fn pooled_fresh_instances_serve_every_call_and_give_their_slots_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_pool_slot_too_small_for_the_component_is_refused_at_start() {
     let world = World::start().await;
-    let mut config = world.config(Source::Imds);
-    config.pooling_allocator = true;
-    config.memory_limit = 64 * 1024;
+    let config = world.config(Source::Imds);
+    let pool = PoolingConfig::new(2, 64 * 1024);
+    let runtime =
+        Runtime::new(RuntimeConfig::default().with_pooling_allocator(Some(pool))).unwrap();
     // Checked when the component is loaded, before any call.
-    let err = Identity::new(config).err().expect("the slot is too small");
+    let err = Identity::with_runtime(&runtime, config)
+        .err()
+        .expect("the slot is too small");
     assert!(matches!(err, Error::Component(_)), "{err:?}");
     assert!(err.to_string().contains("minimum byte size"), "{err}");
 }
@@ -82,7 +87,7 @@ async fn instance_stats_count_live_instances_and_their_linear_memory() {
     let mut config = world.config(Source::Imds);
     // Every call must reach an instance.
     config.host_fast_path = false;
-    let limit = config.memory_limit;
+    let limit = config.limits.memory_limit;
     let identity = Identity::new(config).unwrap();
     assert_eq!(identity.instance_stats(), InstanceStats::default());
     identity.get_token(&[STORAGE]).await.unwrap();

@@ -16,8 +16,9 @@ const WRONG: &str = "wrong-secret-value-2";
 const STORAGE: &str = "https://storage.azure.com/.default";
 
 fn with_secret(world: &World, secret: &str) -> IdentityConfig {
-    IdentityConfig {
-        credential: CredentialKind::ClientSecret {
+    world
+        .config(Source::Imds)
+        .with_credential(CredentialKind::ClientSecret {
             app: AppOptions {
                 client_id: Some(APP.into()),
                 tenant_id: Some(world.emulator.tenant_id().into()),
@@ -25,10 +26,8 @@ fn with_secret(world: &World, secret: &str) -> IdentityConfig {
                 additionally_allowed_tenants: None,
             },
             secret: secret.into(),
-        },
-        env: Default::default(),
-        ..world.config(Source::Imds)
-    }
+        })
+        .with_env(Default::default())
 }
 
 fn secret_world_app(world: &World) {
@@ -159,8 +158,8 @@ async fn a_claims_answer_replaces_the_refused_token(fast_path: bool, reuse: bool
     secret_world_app(&world);
     let mut config = with_secret(&world, RIGHT);
     config.host_fast_path = fast_path;
-    config.reuse_instances = reuse;
-    config.max_instances = 2;
+    config.limits.reuse_instances = reuse;
+    config.limits.max_instances = 2;
     let identity = Identity::new(config).unwrap();
     let revoked = identity.get_token(&[VAULT]).await.unwrap();
     // An instance that holds the revoked token in its own cache is busy elsewhere
@@ -175,7 +174,7 @@ async fn a_claims_answer_replaces_the_refused_token(fast_path: bool, reuse: bool
     });
     hold.arrived().await;
     let challenged = identity
-        .get_token_for(TokenRequest {
+        .get_token_for(&TokenRequest {
             scopes: vec![VAULT.into()],
             claims: Some(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#.into()),
             ..Default::default()

@@ -42,7 +42,7 @@ async fn the_derived_allowlist_holds_only_the_configured_endpoint() {
 async fn a_call_past_its_deadline_is_stopped_and_the_next_call_gets_a_fresh_instance() {
     let world = World::start().await;
     let mut config = world.config(Source::Imds);
-    config.call_timeout = Duration::from_millis(500);
+    config.limits.call_timeout = Duration::from_millis(500);
     // The stopped instance dies holding its fetch lease, which other instances then
     // honour for the lease's whole length; that is the shared cache's business
     // (tests/e2e/tests/e2e/shared_cache.rs), not this test's.
@@ -60,7 +60,7 @@ async fn a_call_past_its_deadline_is_stopped_and_the_next_call_gets_a_fresh_inst
 async fn a_memory_limit_too_small_for_the_component_is_a_clear_error() {
     let world = World::start().await;
     let mut config = world.config(Source::Imds);
-    config.memory_limit = 64 * 1024;
+    config.limits.memory_limit = 64 * 1024;
     let err = Identity::new(config)
         .unwrap()
         .get_token(&[VAULT])
@@ -112,18 +112,21 @@ fn the_component_exports_its_interfaces_and_imports_nothing_of_its_own_package()
 fn a_second_start_loads_the_compiled_component_from_the_cache() {
     let dir =
         std::env::temp_dir().join(format!("entra-identity-cache-test-{}", std::process::id()));
-    let config = || entra_identity_host::IdentityConfig {
-        compile_cache_dir: Some(dir.clone()),
-        ..Default::default()
+    // A start is a new runtime: one runtime compiles (or loads) the component only once.
+    let start = || {
+        let runtime =
+            entra_identity_host::RuntimeConfig::default().with_compile_cache_dir(Some(dir.clone()));
+        let runtime = entra_identity_host::Runtime::new(runtime).unwrap();
+        Identity::with_runtime(&runtime, entra_identity_host::IdentityConfig::default()).unwrap();
     };
-    Identity::new(config()).unwrap();
+    start();
     let files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let written = std::fs::metadata(&files[0]).unwrap().modified().unwrap();
-    Identity::new(config()).unwrap();
+    start();
     assert_eq!(
         std::fs::metadata(&files[0]).unwrap().modified().unwrap(),
         written,
@@ -131,7 +134,7 @@ fn a_second_start_loads_the_compiled_component_from_the_cache() {
     );
     // A corrupt artifact is ignored and replaced.
     std::fs::write(&files[0], b"not a compiled component").unwrap();
-    Identity::new(config()).unwrap();
+    start();
     assert!(std::fs::metadata(&files[0]).unwrap().len() > 1000);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -26,7 +26,7 @@ async fn no_secret_in_logs_debug_output_or_errors() {
         }],
     );
     let error = identity
-        .get_token_for(entra_identity_host::TokenRequest {
+        .get_token_for(&entra_identity_host::TokenRequest {
             scopes: vec![VAULT.into()],
             force_refresh: true,
             ..Default::default()

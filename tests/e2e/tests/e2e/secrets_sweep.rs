@@ -63,7 +63,7 @@ async fn exercise(
         force_refresh: true,
         ..Default::default()
     };
-    if let Err(e) = identity.get_token_for(forced).await {
+    if let Err(e) = identity.get_token_for(&forced).await {
         seen.show(format!("{e} {e:?}"));
         tracing::warn!(error = %e, ?e, "a caller logging its error");
     }
@@ -93,14 +93,13 @@ async fn no_credential_leaks_a_secret_anywhere() {
         .emulator
         .register_app(AppRegistration::new(APP).with_secret(SECRET));
     seen.secret("the client secret", SECRET);
-    let config = IdentityConfig {
-        credential: CredentialKind::ClientSecret {
+    let config = world
+        .config(Source::Imds)
+        .with_credential(CredentialKind::ClientSecret {
             app: app(&world),
             secret: SECRET.into(),
-        },
-        env: Default::default(),
-        ..world.config(Source::Imds)
-    };
+        })
+        .with_env(Default::default());
     exercise(&world, config, Endpoint::Token, echo(&[SECRET]), &mut seen).await;
 
     // Client certificate: the signed assertion.
@@ -108,16 +107,15 @@ async fn no_credential_leaks_a_secret_anywhere() {
     world
         .emulator
         .register_app(AppRegistration::new(APP).with_certificate(CERT));
-    let config = IdentityConfig {
-        credential: CredentialKind::ClientCertificate {
+    let config = world
+        .config(Source::Imds)
+        .with_credential(CredentialKind::ClientCertificate {
             app: app(&world),
             certificate: CertificateSource::Pem(format!("{CERT}\n{CERT_KEY}")),
             send_certificate_chain: Some(true),
             rs256: false,
-        },
-        env: Default::default(),
-        ..world.config(Source::Imds)
-    };
+        })
+        .with_env(Default::default());
     exercise(
         &world,
         config,
@@ -157,14 +155,13 @@ async fn no_credential_leaks_a_secret_anywhere() {
         "the federated token",
         std::fs::read_to_string(&file).unwrap(),
     );
-    let config = IdentityConfig {
-        credential: CredentialKind::WorkloadIdentity {
+    let config = world
+        .config(Source::Imds)
+        .with_credential(CredentialKind::WorkloadIdentity {
             app: app(&world),
             token_file: Some(file.to_string_lossy().into()),
-        },
-        env: Default::default(),
-        ..world.config(Source::Imds)
-    };
+        })
+        .with_env(Default::default());
     exercise(
         &world,
         config,
@@ -192,8 +189,8 @@ async fn no_credential_leaks_a_secret_anywhere() {
     let world = World::start().await;
     let ml = world.emulator.azure_ml_secret().to_string();
     seen.secret("the Azure ML secret", ml.clone());
-    let config = IdentityConfig {
-        env: [
+    let config = world.config(Source::Imds).with_env(
+        [
             (
                 "MSI_ENDPOINT".to_string(),
                 world.emulator.azure_ml_endpoint(),
@@ -205,24 +202,24 @@ async fn no_credential_leaks_a_secret_anywhere() {
             ),
         ]
         .into(),
-        ..world.config(Source::Imds)
-    };
+    );
     exercise(&world, config, Endpoint::AzureMl, echo(&[&ml]), &mut seen).await;
 
     // Azure Arc: the key file's content, sent as Basic authorization.
     let world = World::start().await;
-    let config = IdentityConfig {
-        arc_token_dir: Some(world.emulator.arc_token_dir().to_path_buf()),
-        env: [
-            (
-                "IDENTITY_ENDPOINT".to_string(),
-                world.emulator.arc_endpoint(),
-            ),
-            ("IMDS_ENDPOINT".to_string(), world.emulator.base_url()),
-        ]
-        .into(),
-        ..world.config(Source::Imds)
-    };
+    let config = world
+        .config(Source::Imds)
+        .with_arc_token_dir(Some(world.emulator.arc_token_dir().to_path_buf()))
+        .with_env(
+            [
+                (
+                    "IDENTITY_ENDPOINT".to_string(),
+                    world.emulator.arc_endpoint(),
+                ),
+                ("IMDS_ENDPOINT".to_string(), world.emulator.base_url()),
+            ]
+            .into(),
+        );
     // The fault hits the challenge request of the refresh, then the authorised one.
     world
         .emulator

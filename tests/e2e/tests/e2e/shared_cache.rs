@@ -91,7 +91,7 @@ async fn sixteen_identities_with_64_callers_each_cold_make_one_request() {
 async fn a_fresh_instance_per_call_makes_one_request_in_1000_calls() {
     let world = World::start().await;
     let mut config = world.config(Source::Imds);
-    config.reuse_instances = false;
+    config.limits.reuse_instances = false;
     config.host_fast_path = false;
     let identity = identity(config);
     let first = identity.get_token(&[VAULT]).await.unwrap().token;
@@ -336,7 +336,7 @@ async fn without_a_key_disk_runs_alone_and_says_why_once() {
         path: dir.path().join("cache.redb"),
     };
     let mut config = with_store(world.config(Source::Imds), store, &[]);
-    config.reuse_instances = false;
+    config.limits.reuse_instances = false;
     config.host_fast_path = false;
     let identity = identity(config);
     for _ in 0..3 {

@@ -6,26 +6,22 @@ use entra_emulator::{Endpoint, Fault};
 use entra_identity_host::{Error, Identity, IdentityConfig, TokenError, UserAssignedId};
 
 fn with_env(world: &World, vars: &[(&str, String)]) -> IdentityConfig {
-    IdentityConfig {
-        env: vars
-            .iter()
+    world.config(Source::Imds).with_env(
+        vars.iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
-        ..world.config(Source::Imds)
-    }
+    )
 }
 
 fn arc(world: &World) -> IdentityConfig {
-    IdentityConfig {
-        arc_token_dir: Some(world.emulator.arc_token_dir().to_path_buf()),
-        ..with_env(
-            world,
-            &[
-                ("IDENTITY_ENDPOINT", world.emulator.arc_endpoint()),
-                ("IMDS_ENDPOINT", world.emulator.base_url()),
-            ],
-        )
-    }
+    with_env(
+        world,
+        &[
+            ("IDENTITY_ENDPOINT", world.emulator.arc_endpoint()),
+            ("IMDS_ENDPOINT", world.emulator.base_url()),
+        ],
+    )
+    .with_arc_token_dir(Some(world.emulator.arc_token_dir().to_path_buf()))
 }
 
 #[tokio::test]

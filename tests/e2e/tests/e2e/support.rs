@@ -76,21 +76,18 @@ impl World {
                 );
             }
         }
-        IdentityConfig {
-            env,
-            managed_identity: ManagedIdentityOptions {
+        IdentityConfig::default()
+            .with_env(env)
+            .with_managed_identity(ManagedIdentityOptions {
                 retry: Some(fast_retries()),
                 ..Default::default()
-            },
-            compile_cache_dir: Some(compile_cache()),
-            wall_clock: Some(Arc::new(SharedClock(self.clock.clone()))),
-            cache: CacheConfig {
+            })
+            .with_wall_clock(Some(Arc::new(SharedClock(self.clock.clone()))))
+            .with_cache(CacheConfig {
                 bucket: self.bucket.clone(),
                 store: KeyValueConfig::Shared(self.store.clone()),
                 ..Default::default()
-            },
-            ..Default::default()
-        }
+            })
     }
 
     pub fn identity(&self, source: Source) -> Identity {
@@ -136,11 +133,6 @@ pub fn fast_retries() -> RetryPolicy {
         gone_retry: Duration::from_millis(50),
         ..RetryPolicy::imds()
     }
-}
-
-/// One compile cache for the whole test run: the component is compiled once.
-pub fn compile_cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components")
 }
 
 /// The payload of a JWT, decoded (signature not checked here).

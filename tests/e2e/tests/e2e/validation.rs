@@ -4,7 +4,7 @@ use crate::support::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entra_emulator::Endpoint;
-use entra_identity_host::{Error, IdentityConfig, ValidationError, Validator, ValidatorOptions};
+use entra_identity_host::{Error, ValidationError, Validator, ValidatorConfig, ValidatorOptions};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -28,10 +28,10 @@ impl Api {
         );
         options.authority = world.emulator.base_url();
         configure(&mut options);
-        let config = IdentityConfig {
-            env: Default::default(),
-            ..world.config(Source::Imds)
-        };
+        let identity = world.config(Source::Imds);
+        let config = ValidatorConfig::default()
+            .with_wall_clock(identity.wall_clock)
+            .with_cache(identity.cache);
         let validator = Validator::new(options, config).unwrap();
         Api { world, validator }
     }

@@ -1,10 +1,10 @@
 //! What each wasmtime store holds: the component's WASI context, its wasi-http
 //! context with the outbound policy, the shared cache's store, and its resource limits.
 
-use crate::config_store::ConfigVars;
 use crate::keyvalue::{KeyValueCtx, KeyValueView};
-use crate::limits::MeteredLimits;
 use crate::outbound::Allowlist;
+use crate::runtime::config_store::ConfigVars;
+use crate::runtime::limits::MeteredLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -32,6 +32,7 @@ impl HostState {
     }
 
     /// The wasi-http view as a plain function, which `wasmtime-wasi-http`'s handler wants.
+    #[cfg(feature = "serve")]
     pub(crate) fn http_view(&mut self) -> WasiHttpCtxView<'_> {
         self.http()
     }

@@ -5,7 +5,7 @@
 //! refresh, and what a failure means stay in the component, which every request past
 //! `refresh_on` (and every claims or force-refresh request) still reaches.
 
-use crate::clock::WallClock;
+use crate::runtime::clock::WallClock;
 use entra_identity_core::{AccessToken, TokenRequest};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

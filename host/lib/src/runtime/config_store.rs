@@ -5,14 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub(crate) mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../../wit/deps/config",
-        world: "wasi:config/imports",
-    });
-}
-
-use bindings::wasi::config::store;
+use crate::bindings::config::wasi::config::store;
 
 /// The variables one store sees.
 #[derive(Clone, Default)]

@@ -1,8 +1,9 @@
-//! What an [`Identity`](crate::Identity) is built from.
+//! What an [`Identity`](crate::Identity) is built from: [`IdentityConfig`] and the
+//! [`InstanceLimits`] it shares with a [`Validator`](crate::Validator).
 
-use crate::clock::WallClock;
-use crate::credential_kind::{CertificateSource, CredentialKind};
 use crate::error::Result;
+use crate::identity::credential_kind::{CertificateSource, CredentialKind};
+use crate::runtime::clock::WallClock;
 use crate::shared_cache::CacheConfig;
 use entra_identity_core::managed_identity::{self, ManagedIdentityOptions, SourceKind};
 use std::collections::BTreeMap;
@@ -38,8 +39,14 @@ const ARC_TOKEN_DIR: &str = "/var/opt/azcmagent/tokens";
 
 const DEFAULT_IMDS: &str = "http://169.254.169.254";
 
-/// Host configuration: what the component sees, and the limits it runs under.
+/// What an [`Identity`](crate::Identity) is: the environment and options the component
+/// sees, the token cache it shares, what it may reach, and the limits its instances run
+/// under. The engine those instances run on is the [`Runtime`](crate::Runtime)'s.
+///
+/// Build it with [`IdentityConfig::default`] or [`IdentityConfig::from_env`] and the
+/// `with_*` methods; fields stay public to read and adjust.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct IdentityConfig {
     /// The environment the component sees (only these variables).
     pub env: BTreeMap<String, String>,
@@ -53,32 +60,72 @@ pub struct IdentityConfig {
     /// The URLs the component may reach. `None`: only the endpoint of the source this
     /// configuration selects. `Some`: exactly these, nothing derived.
     pub allowed_urls: Option<Vec<String>>,
-    /// Most linear memory the component may use.
-    pub memory_limit: usize,
-    /// Longest one call into the component may take, retries included.
-    pub call_timeout: Duration,
-    /// Where compiled components are cached; `None` compiles on every start.
-    pub compile_cache_dir: Option<PathBuf>,
     /// The wall clock the component sees (tests move it; production leaves `None`).
     pub wall_clock: Option<Arc<dyn WallClock>>,
     /// The token cache every instance shares (L2): store, keys, bucket.
     pub cache: CacheConfig,
-    /// Most instances running at once; more concurrent callers wait for one.
-    pub max_instances: usize,
-    /// `true`: an instance goes back to the pool after a call. `false`: every call gets
-    /// a fresh instance, as in Spin; the shared cache still answers.
-    pub reuse_instances: bool,
-    /// `true`: instances come from wasmtime's pooling allocator, `max_instances` slots
-    /// reserved up front with `memory_limit` bytes each, so a fresh instance reuses a
-    /// slot's mappings instead of mapping new memory. Worth it with
-    /// `reuse_instances: false`. In serve mode the app shares the engine, so its
-    /// instances and memories count against the same slots.
-    pub pooling_allocator: bool,
+    /// Memory, deadline and number of the instances.
+    pub limits: InstanceLimits,
     /// `true`: a token the component returned is served by the host, without entering
     /// an instance, until the component's own `refresh_on` (never for claims or
     /// force-refresh requests). `false`: every call reaches the component, as in
     /// tests and benchmarks of the component itself.
     pub host_fast_path: bool,
+}
+
+/// The limits the component's instances run under, for an
+/// [`Identity`](crate::Identity) or a [`Validator`](crate::Validator).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InstanceLimits {
+    /// Most linear memory one instance may use. With a pooling
+    /// [`Runtime`](crate::Runtime), its slot size caps it too.
+    pub memory_limit: usize,
+    /// Longest one call into the component may take, retries included.
+    pub call_timeout: Duration,
+    /// Most instances running at once; more concurrent callers wait for one.
+    pub max_instances: usize,
+    /// `true`: an instance goes back to the pool after a call. `false`: every call gets
+    /// a fresh instance, as in Spin; the shared cache still answers.
+    pub reuse_instances: bool,
+}
+
+impl Default for InstanceLimits {
+    fn default() -> Self {
+        InstanceLimits {
+            memory_limit: 64 << 20,
+            // IMDS retries for up to 90 s; leave room for the last attempt.
+            call_timeout: Duration::from_secs(120),
+            max_instances: 8,
+            reuse_instances: true,
+        }
+    }
+}
+
+impl InstanceLimits {
+    /// Sets [`Self::memory_limit`].
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// Sets [`Self::call_timeout`].
+    pub fn with_call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Self::max_instances`].
+    pub fn with_max_instances(mut self, max: usize) -> Self {
+        self.max_instances = max;
+        self
+    }
+
+    /// Sets [`Self::reuse_instances`].
+    pub fn with_reuse_instances(mut self, reuse: bool) -> Self {
+        self.reuse_instances = reuse;
+        self
+    }
 }
 
 impl Default for IdentityConfig {
@@ -89,15 +136,9 @@ impl Default for IdentityConfig {
             arc_token_dir: None,
             managed_identity: ManagedIdentityOptions::default(),
             allowed_urls: None,
-            memory_limit: 64 << 20,
-            // IMDS retries for up to 90 s; leave room for the last attempt.
-            call_timeout: Duration::from_secs(120),
-            compile_cache_dir: crate::engine::default_cache_dir(),
             wall_clock: None,
             cache: CacheConfig::default(),
-            max_instances: 8,
-            reuse_instances: true,
-            pooling_allocator: false,
+            limits: InstanceLimits::default(),
             host_fast_path: true,
         }
     }
@@ -112,19 +153,76 @@ impl fmt::Debug for IdentityConfig {
             .field("arc_token_dir", &self.arc_token_dir)
             .field("managed_identity", &self.managed_identity)
             .field("allowed_urls", &self.allowed_urls)
-            .field("memory_limit", &self.memory_limit)
-            .field("call_timeout", &self.call_timeout)
-            .field("compile_cache_dir", &self.compile_cache_dir)
             .field("cache", &self.cache)
-            .field("max_instances", &self.max_instances)
-            .field("reuse_instances", &self.reuse_instances)
-            .field("pooling_allocator", &self.pooling_allocator)
+            .field("limits", &self.limits)
             .field("host_fast_path", &self.host_fast_path)
             .finish_non_exhaustive()
     }
 }
 
 impl IdentityConfig {
+    /// The defaults (managed identity, nothing from the environment) with `credential`.
+    pub fn new(credential: CredentialKind) -> Self {
+        IdentityConfig {
+            credential,
+            ..Default::default()
+        }
+    }
+
+    /// Sets [`Self::env`].
+    pub fn with_env(mut self, env: BTreeMap<String, String>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Sets [`Self::credential`].
+    pub fn with_credential(mut self, credential: CredentialKind) -> Self {
+        self.credential = credential;
+        self
+    }
+
+    /// Sets [`Self::arc_token_dir`].
+    pub fn with_arc_token_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.arc_token_dir = dir;
+        self
+    }
+
+    /// Sets [`Self::managed_identity`].
+    pub fn with_managed_identity(mut self, options: ManagedIdentityOptions) -> Self {
+        self.managed_identity = options;
+        self
+    }
+
+    /// Sets [`Self::allowed_urls`].
+    pub fn with_allowed_urls(mut self, urls: Option<Vec<String>>) -> Self {
+        self.allowed_urls = urls;
+        self
+    }
+
+    /// Sets [`Self::wall_clock`].
+    pub fn with_wall_clock(mut self, clock: Option<Arc<dyn WallClock>>) -> Self {
+        self.wall_clock = clock;
+        self
+    }
+
+    /// Sets [`Self::cache`].
+    pub fn with_cache(mut self, cache: CacheConfig) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Sets [`Self::limits`].
+    pub fn with_limits(mut self, limits: InstanceLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets [`Self::host_fast_path`].
+    pub fn with_host_fast_path(mut self, on: bool) -> Self {
+        self.host_fast_path = on;
+        self
+    }
+
     /// The defaults, with the identity variables and the shared cache's
     /// (`ENTRA_IDENTITY_CACHE_*`) from this process's environment.
     pub fn from_env() -> Result<Self> {

@@ -3,17 +3,19 @@
 //! instance run one at a time, so an instance is used by one caller at a time.
 
 use crate::bindings::IdentityBindings;
-use crate::clock::WasiWallClock;
-use crate::config::IdentityConfig;
-use crate::config_store::ConfigVars;
-use crate::engine::EPOCH_TICK;
 use crate::error::{Error, Result};
-use crate::guest_log::GuestLog;
-use crate::limits::{MemoryGauge, MeteredLimits};
+use crate::identity::config::InstanceLimits;
 use crate::outbound::Allowlist;
 use crate::runtime::Runtime;
-use crate::shared_cache::{CACHE_ENV_VARS, GuestCache};
-use crate::state::HostState;
+use crate::runtime::clock::{WallClock, WasiWallClock};
+use crate::runtime::config_store::ConfigVars;
+use crate::runtime::engine::EPOCH_TICK;
+use crate::runtime::guest_log::GuestLog;
+use crate::runtime::limits::{MemoryGauge, MeteredLimits};
+use crate::runtime::state::HostState;
+use crate::shared_cache::{CACHE_ENV_VARS, CacheConfig, GuestCache};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::Store;
@@ -21,15 +23,28 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
-/// What every instance of one `Identity` or `Validator` is made from, prepared once:
-/// compiling, opening the cache's store and checking the configuration are not
-/// per-instance work.
+/// What a blueprint is made from: everything about an instance's sandbox that is not
+/// the credential.
+pub(crate) struct Sandbox<'a> {
+    pub(crate) env: &'a BTreeMap<String, String>,
+    pub(crate) readable_dirs: Vec<PathBuf>,
+    pub(crate) wall_clock: Option<Arc<dyn WallClock>>,
+    pub(crate) cache: &'a CacheConfig,
+    pub(crate) limits: InstanceLimits,
+    pub(crate) allowlist: Allowlist,
+}
+
+/// What every instance of one `Identity` or `Validator` (or a served app) is made from,
+/// prepared once: opening the cache's store and checking the configuration are not
+/// per-instance work. Compiling is not even per-blueprint: it is the runtime's.
 pub(crate) struct Blueprint {
     pub(crate) runtime: Runtime,
-    pub(crate) config: IdentityConfig,
     pub(crate) allowlist: Allowlist,
+    pub(crate) limits: InstanceLimits,
     /// The component's environment: the identity variables and the cache's.
     pub(crate) env: Vec<(String, String)>,
+    readable_dirs: Vec<PathBuf>,
+    wall_clock: Option<Arc<dyn WallClock>>,
     pub(crate) cache: GuestCache,
     pub(crate) log: GuestLog,
     /// The linear memory of every live instance made from this blueprint.
@@ -37,20 +52,21 @@ pub(crate) struct Blueprint {
 }
 
 impl Blueprint {
-    pub(crate) fn new(config: IdentityConfig, allowlist: Allowlist) -> Result<Self> {
-        let cache = config.cache.prepare(config.wall_clock.clone())?;
-        let runtime = Runtime::new(&config)?;
-        // The cache's variables come from `config.cache` alone, never from `env`.
-        let env = (config.env.iter())
+    pub(crate) fn new(runtime: &Runtime, sandbox: Sandbox<'_>) -> Result<Self> {
+        let cache = sandbox.cache.prepare(sandbox.wall_clock.clone())?;
+        // The cache's variables come from `cache` alone, never from `env`.
+        let env = (sandbox.env.iter())
             .filter(|(k, _)| !CACHE_ENV_VARS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .chain(cache.env.iter().cloned())
             .collect();
         Ok(Blueprint {
-            runtime,
-            config,
-            allowlist,
+            runtime: runtime.clone(),
+            allowlist: sandbox.allowlist,
+            limits: sandbox.limits,
             env,
+            readable_dirs: sandbox.readable_dirs,
+            wall_clock: sandbox.wall_clock,
             cache,
             log: GuestLog::default(),
             memory: Arc::default(),
@@ -77,14 +93,14 @@ impl Blueprint {
         for (k, v) in &self.env {
             wasi.env(k, v);
         }
-        for dir in self.config.readable_dirs() {
+        for dir in &self.readable_dirs {
             // Same path inside as outside, read-only; a missing directory is the
             // component's to report (it names the file it could not read).
-            if let Err(e) = wasi.preopened_dir(&dir, dir.to_string_lossy(), FsPerms::ReadOnly) {
+            if let Err(e) = wasi.preopened_dir(dir, dir.to_string_lossy(), FsPerms::ReadOnly) {
                 tracing::debug!(dir = %dir.display(), error = %e, "not pre-opening");
             }
         }
-        if let Some(clock) = &self.config.wall_clock {
+        if let Some(clock) = &self.wall_clock {
             wasi.wall_clock(WasiWallClock(clock.clone()));
         }
         wasi
@@ -107,7 +123,7 @@ impl Blueprint {
             config,
             limits: MeteredLimits::new(memory_limit, Some(self.memory.clone())),
         };
-        let mut store = Store::new(&self.runtime.engine, state);
+        let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|s| &mut s.limits);
         store
     }
@@ -116,15 +132,14 @@ impl Blueprint {
 impl Instance {
     /// A fresh instance of `blueprint`.
     pub(crate) async fn start(blueprint: &Blueprint) -> Result<Self> {
-        let config = &blueprint.config;
+        let limits = &blueprint.limits;
+        let pre = blueprint.runtime.identity_pre()?;
         let wasi = blueprint.wasi().build();
-        let mut store = blueprint.store(wasi, ConfigVars::default(), config.memory_limit);
-        let runtime = &blueprint.runtime;
+        let mut store = blueprint.store(wasi, ConfigVars::default(), limits.memory_limit);
         store.epoch_deadline_trap();
-        let deadline_ticks = ticks(config.call_timeout);
+        let deadline_ticks = ticks(limits.call_timeout);
         store.set_epoch_deadline(deadline_ticks);
-        let bindings = runtime
-            .pre
+        let bindings = pre
             .instantiate_async(&mut store)
             .await
             .map_err(Error::component)?;

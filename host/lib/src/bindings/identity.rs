@@ -1,5 +1,5 @@
 //! Generated bindings for the component's `identity` world. WASI types are wasmtime's
-//! own and `wasi:keyvalue`'s are `crate::keyvalue`'s, so the linker's implementations
+//! own and `wasi:keyvalue`'s are [`crate::keyvalue`]'s, so the linker's implementations
 //! serve the imports.
 
 mod generated {
@@ -14,7 +14,7 @@ mod generated {
             "wasi:random": wasmtime_wasi::p2::bindings::random,
             "wasi:cli": wasmtime_wasi::p2::bindings::cli,
             "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
-            "wasi:config": crate::config_store::bindings::wasi::config,
+            "wasi:config": crate::bindings::config::wasi::config,
             "wasi:keyvalue": crate::keyvalue::bindings::wasi::keyvalue,
         },
     });

@@ -1,25 +1,43 @@
-//! The embedding API for tokens: an [`Identity`] runs the component's credential.
+//! The identity room: [`Identity`], the embedding API for tokens, and what stands
+//! between a caller and the component's credential: the configuration
+//! ([`IdentityConfig`]) and credential kinds, the host's fast path (`fresh`), one flight
+//! per identical request (`singleflight`), the instance pool (`pool`), one instance and
+//! its blueprint (`instance`), the live `credential` resource (`credential`), and the
+//! conversions to the WIT types (`convert`).
 
-use crate::config::IdentityConfig;
-use crate::credential::LiveCredential;
+pub(crate) mod config;
+pub(crate) mod convert;
+pub(crate) mod credential;
+pub(crate) mod credential_kind;
+pub(crate) mod fresh;
+pub(crate) mod instance;
+pub(crate) mod pool;
+pub(crate) mod singleflight;
+
+pub use config::{IDENTITY_ENV_VARS, IdentityConfig, InstanceLimits};
+pub use credential_kind::{AppOptions, CertificateSource, CredentialKind};
+
 use crate::error::{Error, Result};
-use crate::fresh::FreshTokens;
-use crate::instance::Blueprint;
-use crate::limits::InstanceStats;
 use crate::outbound::Allowlist;
-use crate::pool::{Pool, Pooled};
-use crate::singleflight::SingleFlight;
+use crate::runtime::Runtime;
+use crate::runtime::limits::InstanceStats;
+use credential::LiveCredential;
 use entra_identity_core::{AccessToken, TokenRequest};
+use fresh::FreshTokens;
+use instance::{Blueprint, Sandbox};
+use pool::{Pool, Pooled};
+use singleflight::SingleFlight;
 use std::sync::Arc;
 
 /// Tokens from the `entra-identity` component, running in wasmtime.
 ///
 /// Cheap to clone; clones share one pool of component instances
-/// ([`IdentityConfig::max_instances`]), and every instance shares the token cache in
+/// ([`InstanceLimits::max_instances`]), and every instance shares the token cache in
 /// the configured store ([`IdentityConfig::cache`]). Concurrent identical requests are
 /// coalesced: one runs, all get its result, success or error. A token the component
 /// returned is answered from the host until the component's `refresh_on`
-/// ([`IdentityConfig::host_fast_path`]), without entering an instance.
+/// ([`IdentityConfig::host_fast_path`]), without entering an instance. Instances run on
+/// a [`Runtime`]: [`Runtime::shared`] unless [`Identity::with_runtime`] names one.
 ///
 /// ```no_run
 /// # async fn run() -> entra_identity_host::Result<()> {
@@ -34,6 +52,7 @@ pub struct Identity {
 }
 
 struct Inner {
+    config: IdentityConfig,
     blueprint: Blueprint,
     /// `None` when [`IdentityConfig::host_fast_path`] is off.
     fresh: Option<FreshTokens>,
@@ -48,18 +67,28 @@ impl Identity {
         Self::new(IdentityConfig::from_env()?)
     }
 
-    /// An identity with an explicit configuration.
+    /// An identity with an explicit configuration, on the process's shared
+    /// [`Runtime`].
     ///
-    /// Compiles the component (or loads it from the compile cache) and opens the
-    /// cache's store; call it once and share the result.
+    /// Compiles the component unless the runtime already has (or loads it from the
+    /// compile cache) and opens the cache's store; call it once and share the result.
     pub fn new(config: IdentityConfig) -> Result<Self> {
+        Self::with_runtime(&Runtime::shared()?, config)
+    }
+
+    /// [`Self::new`] on `runtime`: its engine, compiled component and epoch ticker.
+    pub fn with_runtime(runtime: &Runtime, config: IdentityConfig) -> Result<Self> {
         let allowlist = outbound_policy(&config, &[])?;
-        let pool = Pool::new(config.max_instances, config.reuse_instances);
+        let limits = &config.limits;
+        let pool = Pool::new(limits.max_instances, limits.reuse_instances);
         let fresh = (config.host_fast_path).then(|| FreshTokens::new(config.wall_clock.clone()));
-        let blueprint = Blueprint::new(config, allowlist)?;
+        // Compile now, so a component that cannot run fails here, not at the first call.
+        runtime.identity_pre()?;
+        let blueprint = Blueprint::new(runtime, sandbox(&config, allowlist))?;
         tracing::debug!(allowed = ?blueprint.allowlist.authorities(), "identity component ready");
         Ok(Identity {
             inner: Arc::new(Inner {
+                config,
                 blueprint,
                 fresh,
                 pool,
@@ -69,24 +98,24 @@ impl Identity {
     }
 
     /// A token for `scopes` (managed identity takes exactly one).
-    pub async fn get_token(&self, scopes: &[&str]) -> Result<AccessToken> {
-        self.get_token_for(TokenRequest {
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+    pub async fn get_token(&self, scopes: &[impl AsRef<str>]) -> Result<AccessToken> {
+        self.get_token_for(&TokenRequest {
+            scopes: scopes.iter().map(|s| s.as_ref().to_string()).collect(),
             ..Default::default()
         })
         .await
     }
 
     /// A token for a full request (tenant, claims, force-refresh).
-    pub async fn get_token_for(&self, request: TokenRequest) -> Result<AccessToken> {
-        if let Some(token) = self.inner.fresh.as_ref().and_then(|f| f.get(&request)) {
+    pub async fn get_token_for(&self, request: &TokenRequest) -> Result<AccessToken> {
+        if let Some(token) = self.inner.fresh.as_ref().and_then(|f| f.get(request)) {
             // Answering without awaiting anything would let a caller that loops on
             // `get_token` starve its runtime's other tasks; count it as tokio work.
             tokio::task::coop::consume_budget().await;
             return Ok(token);
         }
         let inner = self.inner.clone();
-        let key = request.clone();
+        let (key, request) = (request.clone(), request.clone());
         self.inner
             .flights
             .run(
@@ -127,14 +156,32 @@ impl Identity {
     pub fn instance_stats(&self) -> InstanceStats {
         self.inner.blueprint.memory.stats()
     }
+
+    /// The runtime its instances run on.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.blueprint.runtime
+    }
 }
 
 impl Inner {
     /// An instance with its credential, idle or new.
     async fn live(&self) -> Result<Pooled<'_, LiveCredential>> {
         self.pool
-            .get(|| LiveCredential::start(&self.blueprint))
+            .get(|| LiveCredential::start(&self.blueprint, &self.config))
             .await
+    }
+}
+
+/// An identity's sandbox: its environment, the directories its credential reads, its
+/// clock, cache and limits, and `allowlist`.
+pub(crate) fn sandbox(config: &IdentityConfig, allowlist: Allowlist) -> Sandbox<'_> {
+    Sandbox {
+        env: &config.env,
+        readable_dirs: config.readable_dirs(),
+        wall_clock: config.wall_clock.clone(),
+        cache: &config.cache,
+        limits: config.limits.clone(),
+        allowlist,
     }
 }
 
@@ -145,7 +192,7 @@ pub(crate) fn outbound_policy(config: &IdentityConfig, extra: &[String]) -> Resu
     let urls = config.outbound_urls();
     let mut allowlist = Allowlist::from_urls(urls.iter().chain(extra).map(String::as_str));
     if let Some(imds) = config.imds_url() {
-        allowlist = allowlist.with_concurrency_limit(&imds, crate::IMDS_MAX_CONCURRENT);
+        allowlist = allowlist.with_concurrency_limit(&imds, crate::outbound::IMDS_MAX_CONCURRENT);
     }
     if let Some((endpoint, thumbprint)) = config.service_fabric_pin() {
         allowlist = allowlist

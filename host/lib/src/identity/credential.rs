@@ -1,10 +1,11 @@
 //! The component's `credential` resource in a live instance.
 
+use super::config::IdentityConfig;
+use super::convert;
+use super::credential_kind::{CertificateSource, CredentialKind};
+use super::instance::{Blueprint, Instance};
 use crate::bindings::wit;
-use crate::convert;
-use crate::credential_kind::{CertificateSource, CredentialKind};
 use crate::error::{Error, Result};
-use crate::instance::{Blueprint, Instance};
 use entra_identity_core::{AccessToken, TokenRequest};
 use wasmtime::component::ResourceAny;
 
@@ -16,8 +17,7 @@ pub(crate) struct LiveCredential {
 impl LiveCredential {
     /// Instantiates the component and constructs the configured credential, once per
     /// instance.
-    pub(crate) async fn start(blueprint: &Blueprint) -> Result<Self> {
-        let config = &blueprint.config;
+    pub(crate) async fn start(blueprint: &Blueprint, config: &IdentityConfig) -> Result<Self> {
         let mut instance = Instance::start(blueprint).await?;
         let mi = convert::options(&config.managed_identity, config.arc_token_dir.as_deref());
         let (store, bindings) = instance.arm();

@@ -1,4 +1,5 @@
-//! The outbound policy: every request the component makes passes this allowlist, and
+//! The outbound room, the sandbox's edge: every request the component makes passes this
+//! allowlist, and
 //! anything not on it is denied before a connection is made. A listed name is then
 //! resolved once and the connection goes to an address that was checked: a name may not
 //! lead to IMDS, Azure's platform address, loopback, link-local, private, CGNAT,
@@ -9,13 +10,16 @@
 //! the web PKI verification wasmtime-wasi-http's default_send_request uses.
 
 mod address;
+pub(crate) mod concurrency;
 mod connect;
+mod pinned_tls;
 
+pub use concurrency::IMDS_MAX_CONCURRENT;
 pub use connect::Resolver;
 
-use crate::pinned_tls::{PinnedTls, Thumbprint};
 use connect::Timeouts;
 use ipnet::IpNet;
+use pinned_tls::{PinnedTls, Thumbprint};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +43,7 @@ impl Allowlist {
     /// allowlist in the process (IMDS counts per VM, not per caller).
     pub fn with_concurrency_limit(mut self, url: &str, permits: usize) -> Self {
         if let Some(authority) = authority_of(url) {
-            let limiter = crate::concurrency::limiter(&authority, permits);
+            let limiter = concurrency::limiter(&authority, permits);
             let mut limits = (*self.limits).clone();
             limits.retain(|(a, _)| *a != authority);
             limits.push((authority, limiter));

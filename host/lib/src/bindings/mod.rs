@@ -1,0 +1,10 @@
+//! Every `wasmtime::component::bindgen!` of the crate but one, so generated types stay
+//! in this room and the rest of the crate reads plain Rust. The exception is
+//! [`crate::keyvalue::bindings`], public because embedders link `wasi:keyvalue` with it.
+
+pub(crate) mod config;
+mod identity;
+#[cfg(feature = "plugin")]
+pub(crate) mod plugin;
+
+pub(crate) use identity::{IdentityBindings, IdentityPre, wit, wit_validation};
