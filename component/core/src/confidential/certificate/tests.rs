@@ -1,7 +1,7 @@
 //! Certificates: PEM shapes, the signed assertion, and the certificate flow on the wire.
 
-use super::certificate::parse_pem;
-use super::*;
+use super::parse_pem;
+use crate::confidential::*;
 use crate::testing::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -10,12 +10,12 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use serde_json::Value;
 use sha2::Digest;
 
-const CERT: &str = include_str!("../../../../tests/emulator/keys/client-cert.pem");
-const KEY_PKCS8: &str = include_str!("../../../../tests/emulator/keys/client-cert-key.pem");
-const KEY_PKCS1: &str = include_str!("testdata/client-key-pkcs1.pem");
-const OTHER_CERT: &str = include_str!("../../../../tests/emulator/keys/client-cert-2.pem");
-const EC_PKCS8: &str = include_str!("testdata/ec-key-pkcs8.pem");
-const EC_SEC1: &str = include_str!("testdata/ec-key-sec1.pem");
+const CERT: &str = include_str!("../../../../../tests/support/keys/client-cert.pem");
+const KEY_PKCS8: &str = include_str!("../../../../../tests/support/keys/client-cert-key.pem");
+const KEY_PKCS1: &str = include_str!("../testdata/client-key-pkcs1.pem");
+const OTHER_CERT: &str = include_str!("../../../../../tests/support/keys/client-cert-2.pem");
+const EC_PKCS8: &str = include_str!("../testdata/ec-key-pkcs8.pem");
+const EC_SEC1: &str = include_str!("../testdata/ec-key-sec1.pem");
 const TENANT: &str = "tenant-1";
 
 fn pem(parts: &[&str]) -> Vec<u8> {

@@ -2,8 +2,8 @@
 //! a `Credential` with its own L1 over the same `MemoryKeyValue`. What a real
 //! concurrent herd does is covered end to end; here each rule is pinned exactly.
 
-use super::shared::FAILURE_MEMORY;
-use super::*;
+use super::FAILURE_MEMORY;
+use crate::credential::*;
 use crate::cache::MemoryStore;
 use crate::managed_identity::{self, ManagedIdentityOptions};
 use crate::shared_cache::{Keyring, Lease, MemoryKeyValue, Protection, Remembered};

@@ -2,6 +2,7 @@
 //! way a challenge or key file can be wrong.
 
 use super::*;
+use crate::managed_identity::*;
 use crate::testing::*;
 use std::time::Duration;
 
