@@ -6,6 +6,8 @@ use super::*;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+mod glue;
+
 type Dyn = Arc<dyn Backend>;
 
 async fn all_keys(b: &Dyn, bucket: &str) -> BTreeSet<String> {

@@ -9,6 +9,8 @@ use entra_identity_host::keyvalue::{Backend, RedisBackend};
 use entra_identity_host::{CacheKey, Error, Identity, IdentityConfig, KeyValueConfig};
 use std::time::Duration;
 
+mod isolation;
+
 const STORAGE: &str = "https://storage.azure.com/.default";
 /// Only turns a would-be deadlock into a failure; no outcome depends on it.
 const HANG_GUARD: Duration = Duration::from_secs(60);

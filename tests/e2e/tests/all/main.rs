@@ -3,6 +3,7 @@
 //! what the emulator recorded.
 
 mod examples;
+mod host;
 mod fault_matrix;
 mod support;
 
@@ -12,7 +13,6 @@ mod composition;
 mod concurrency;
 mod credentials;
 mod instances;
-mod isolation;
 mod logs;
 mod managed_identity;
 mod retries;
