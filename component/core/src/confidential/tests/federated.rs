@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::managed_identity::{self, ManagedIdentityOptions};
-use crate::testing::*;
 use crate::token::TokenRequest;
 use std::time::Duration;
 

@@ -340,7 +340,7 @@ fn a_long_retry_after_is_remembered_for_five_minutes_at_most() {
         "7200",
     ));
     get(&fleet.instance()).unwrap_err();
-    fleet.advance(super::shared::MAX_THROTTLE_MEMORY);
+    fleet.advance(super::MAX_THROTTLE_MEMORY);
     get(&fleet.instance()).unwrap_err();
     assert_eq!(fleet.transport.count(), 1);
     fleet.advance(1);
