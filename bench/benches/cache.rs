@@ -3,50 +3,16 @@
 //! from L2 in process memory, a redb file and Redis, against an L1 hit in a reused
 //! instance. Reported, never asserted.
 //!
-//! `cargo bench -p entra-identity-host --bench cache` (the Redis row needs
+//! `cargo bench --manifest-path bench/Cargo.toml --bench cache` (the Redis row needs
 //! `redis-server` on PATH; without it the row says so).
 
 use entra_identity_host::{CacheConfig, CacheKey, Identity, IdentityConfig, KeyValueConfig};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use entra_test_support::RedisServer;
 use std::time::{Duration, Instant};
 
 const SCOPE: &str = "https://vault.azure.net/.default";
 const FRESH_CALLS: u32 = 2_000;
 const HITS: u32 = 20_000;
-
-struct Redis(Child);
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A private redis-server on a free port, or `None` when it is not installed.
-fn redis(dir: &std::path::Path) -> Option<(Redis, String)> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .ok()?
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--appendonly", "no", "--dir"])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let server = Redis(child);
-    for _ in 0..500 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Some((server, format!("redis://127.0.0.1:{port}/")));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    None
-}
 
 fn row(what: &str, per_call: Option<Duration>, upstream: usize) {
     match per_call {
@@ -94,7 +60,7 @@ async fn main() {
         host_fast_path: false,
         ..Default::default()
     };
-    let redis = redis(&dir);
+    let redis = RedisServer::try_start();
 
     println!("| {:<40} | {:>10} | {:>8} |", "per call", "µs", "upstream");
     println!("|{:-<42}|{:->12}|{:->10}|", "", "", "");
@@ -123,8 +89,8 @@ async fn main() {
         ),
         (
             "Redis",
-            redis.as_ref().map(|(_, url)| KeyValueConfig::Redis {
-                url: url.clone(),
+            redis.as_ref().map(|redis| KeyValueConfig::Redis {
+                url: redis.url(),
                 prefix: None,
             }),
         ),

@@ -1,7 +1,7 @@
 //! Cost of a cached token through the wasm boundary (L1 hit in the instance), and of
 //! a cold acquisition from the local emulator. Reported, never asserted.
 //!
-//! `cargo bench -p entra-identity-host --bench token`
+//! `cargo bench --manifest-path bench/Cargo.toml --bench token`
 
 use entra_identity_host::{Identity, IdentityConfig};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! Cost of validating one token with the signing keys already cached: natively in the
 //! core, and through the component in wasmtime. Reported, never asserted.
 //!
-//! `cargo bench -p entra-identity-host --bench validate`
+//! `cargo bench --manifest-path bench/Cargo.toml --bench validate`
 
 use entra_identity_core::http::{Request, Response};
 use entra_identity_core::platform::{Platform, Transport, TransportError};

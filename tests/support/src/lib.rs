@@ -1,17 +1,19 @@
 //! What the workspace's tests share, in one place rather than a copy per crate (the
 //! `rustls-test` model). See TESTING.md at the root for where tests go.
 
+pub mod alone;
 pub mod command;
 pub mod guest;
 pub mod keys;
 pub mod logs;
 pub mod redis;
 
+pub use alone::{in_a_process_of_its_own, test_path};
 pub use command::command;
 pub use guest::plugin_guest_wasm;
 pub use logs::Logs;
 pub use redis::RedisServer;
-pub use tempfile::{TempDir, tempdir};
+pub use tempfile::TempDir;
 
 use std::path::PathBuf;
 
@@ -30,6 +32,11 @@ pub fn target_tmpdir() -> PathBuf {
     let tmp = target.join("tmp");
     std::fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
     tmp
+}
+
+/// A fresh directory under the system's temp dir, removed on drop.
+pub fn temp_dir() -> TempDir {
+    tempfile::tempdir().expect("a temp dir")
 }
 
 /// One compile cache for every test binary of a target directory: the component is

@@ -12,7 +12,8 @@
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once, RwLock};
 use tracing::Metadata;
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
@@ -27,7 +28,10 @@ thread_local! {
     static ON_THIS_THREAD: RefCell<Vec<(Buffer, Targets)>> = const { RefCell::new(Vec::new()) };
 }
 
-static EVERYWHERE: Mutex<Vec<(Buffer, Targets)>> = Mutex::new(Vec::new());
+static EVERYWHERE: RwLock<Vec<(Buffer, Targets)>> = RwLock::new(Vec::new());
+/// Spares every event a lock until some test captures everywhere: callsites are
+/// asked about each event (nothing is cached), trace-level ones in hot loops included.
+static ANY_EVERYWHERE: AtomicBool = AtomicBool::new(false);
 
 /// Buffers that want `meta`: this thread's captures and the process-wide ones.
 fn wanting(meta: &Metadata<'_>) -> Vec<Buffer> {
@@ -39,8 +43,10 @@ fn wanting(meta: &Metadata<'_>) -> Vec<Buffer> {
     let mut buffers: Vec<Buffer> = ON_THIS_THREAD
         .try_with(|active| active.borrow().iter().filter_map(wants).collect())
         .unwrap_or_default();
-    let everywhere = EVERYWHERE.lock().unwrap_or_else(|e| e.into_inner());
-    buffers.extend(everywhere.iter().filter_map(wants));
+    if ANY_EVERYWHERE.load(Ordering::Acquire) {
+        let everywhere = EVERYWHERE.read().unwrap_or_else(|e| e.into_inner());
+        buffers.extend(everywhere.iter().filter_map(wants));
+    }
     buffers
 }
 
@@ -146,9 +152,10 @@ impl Logs {
         let targets: Targets = filter.parse().expect("a valid filter");
         let logs = Logs::default();
         EVERYWHERE
-            .lock()
+            .write()
             .unwrap_or_else(|e| e.into_inner())
             .push((logs.0.clone(), targets));
+        ANY_EVERYWHERE.store(true, Ordering::Release);
         logs
     }
 

@@ -3,7 +3,7 @@
 //! This test keeps the copy equal to the source of truth.
 //!
 //! After changing `wit/`, refresh the copy with
-//! `ENTRA_SDK_UPDATE_WIT=1 cargo test -p entra-identity-sdk --test wit_in_sync`.
+//! `ENTRA_SDK_UPDATE_WIT=1 cargo test -p entra-identity-sdk --test all wit_in_sync`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -56,6 +56,6 @@ fn sdk_wit_equals_workspace_wit() {
     assert!(
         differing.is_empty(),
         "component/sdk/wit differs from wit/ in {differing:?}; refresh it with \
-         `ENTRA_SDK_UPDATE_WIT=1 cargo test -p entra-identity-sdk --test wit_in_sync`"
+         `ENTRA_SDK_UPDATE_WIT=1 cargo test -p entra-identity-sdk --test all wit_in_sync`"
     );
 }

@@ -1,19 +1,6 @@
 //! The `entra-identity` binary, as a user runs it.
 
-use std::process::Command;
-
-fn entra_identity() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_entra-identity"));
-    // One compile cache for the test run; the process environment must not pick a source.
-    cmd.env(
-        "ENTRA_IDENTITY_CACHE_DIR",
-        concat!(env!("CARGO_TARGET_TMPDIR"), "/compiled-components"),
-    );
-    for var in entra_identity_host::IDENTITY_ENV_VARS {
-        cmd.env_remove(var);
-    }
-    cmd
-}
+use crate::entra_identity;
 
 #[test]
 fn token_from_the_emulator_as_json() {

@@ -1,38 +1,19 @@
 //! `entra-identity run`: a plugin under a policy file, against the emulator.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::entra_identity;
 
 const VAULT: &str = "https://vault.azure.net/.default";
 const STORAGE: &str = "https://storage.azure.com/.default";
-
-fn compile_cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components")
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The example guest, built in the directory `examples/imports-check` builds it into.
-fn guest_wasm() -> Vec<u8> {
-    let dir = examples_imports_check::build(&["wasmtime-plugin-guest"]);
-    let path = examples_imports_check::component_path(&dir, "wasmtime-plugin-guest");
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn entra_identity() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_entra-identity"));
-    cmd.env("ENTRA_IDENTITY_CACHE_DIR", compile_cache());
-    for var in entra_identity_host::IDENTITY_ENV_VARS {
-        cmd.env_remove(var);
-    }
-    cmd
-}
-
 fn guest_file() -> PathBuf {
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasmtime-plugin-guest.wasm");
-    std::fs::write(&path, guest_wasm()).unwrap();
+    std::fs::write(&path, entra_test_support::plugin_guest_wasm()).unwrap();
     path
 }
 
@@ -48,7 +29,7 @@ fn write_policy(dir: &Path) -> PathBuf {
 
 #[test]
 fn cli_runs_a_plugin_against_the_emulator_and_returns_its_exit_code() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = entra_test_support::temp_dir();
     let (wasm, policy) = (guest_file(), write_policy(dir.path()));
     let run = |scope: &str| {
         entra_identity()
@@ -86,7 +67,7 @@ fn cli_runs_a_plugin_against_the_emulator_and_returns_its_exit_code() {
 
 #[test]
 fn cli_reports_a_bad_policy_and_a_missing_plugin() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = entra_test_support::temp_dir();
     let policy = dir.path().join("policy.toml");
     std::fs::write(&policy, "[plugins.reporter]\nmemory_mib = 0\n").unwrap();
     let out = entra_identity()

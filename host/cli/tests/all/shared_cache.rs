@@ -3,81 +3,24 @@
 
 use base64::Engine as _;
 use entra_emulator::{Emulator, Endpoint, Fault, Hold};
-use std::net::TcpListener;
+use entra_test_support::{RedisServer, command};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
 
 const VAULT: &str = "https://vault.azure.net/.default";
 
-/// A private `redis-server`, persistence off, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let dir = std::env::temp_dir().join(format!("entra-redis-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}): `apt-get install -y redis-server`")
-            });
-        let redis = Redis { child, port, dir };
-        for _ in 0..1000 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
-            }
-            // Polling a child's readiness; no outcome depends on this pause.
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("redis-server did not start listening");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn token_process(emulator: &Emulator, redis: &Redis, key: &str) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_entra-identity"));
-    for var in entra_identity_host::IDENTITY_ENV_VARS
+fn token_process(emulator: &Emulator, redis: &RedisServer, key: &str) -> Child {
+    let cleared = entra_identity_host::IDENTITY_ENV_VARS
         .iter()
-        .chain(entra_identity_host::CACHE_ENV_VARS)
-    {
-        cmd.env_remove(var);
-    }
-    cmd.env(
-        "ENTRA_IDENTITY_CACHE_DIR",
-        concat!(env!("CARGO_TARGET_TMPDIR"), "/compiled-components"),
-    )
-    .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.base_url())
-    .env("ENTRA_IDENTITY_CACHE_STORE", redis.url())
-    .env("ENTRA_IDENTITY_CACHE_KEY", key)
-    .args(["token", "--scope", VAULT])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("the entra-identity binary runs")
+        .chain(entra_identity_host::CACHE_ENV_VARS);
+    command(env!("CARGO_BIN_EXE_entra-identity"), cleared)
+        .env("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.base_url())
+        .env("ENTRA_IDENTITY_CACHE_STORE", redis.url())
+        .env("ENTRA_IDENTITY_CACHE_KEY", key)
+        .args(["token", "--scope", VAULT])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the entra-identity binary runs")
 }
 
 async fn finish(child: Child) -> Output {
@@ -101,7 +44,7 @@ fn token_of(out: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_host_processes_on_one_redis_make_one_request() {
     let emulator = Emulator::start(Default::default()).await.unwrap();
-    let redis = Redis::start();
+    let redis = RedisServer::start();
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).unwrap();
     let key = base64::engine::general_purpose::STANDARD.encode(bytes);

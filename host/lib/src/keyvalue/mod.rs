@@ -280,6 +280,4 @@ pub fn add_to_linker<T: Send + 'static>(
 }
 
 #[cfg(test)]
-mod test_redis;
-#[cfg(test)]
 mod tests;

@@ -10,8 +10,8 @@ use entra_identity_host::{
 use std::time::Duration;
 
 const APP: &str = "11111111-aaaa-4000-8000-00000000c11e";
-const CERT: &str = include_str!("../../../emulator/keys/client-cert.pem");
-const CERT_KEY: &str = include_str!("../../../emulator/keys/client-cert-key.pem");
+const CERT: &str = keys::CLIENT_CERT;
+const CERT_KEY: &str = keys::CLIENT_CERT_KEY;
 
 fn app(world: &World) -> AppOptions {
     AppOptions {

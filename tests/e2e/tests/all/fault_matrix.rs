@@ -2,7 +2,7 @@
 //! store, or the clock) can misbehave. For each cell the caller gets a usable token or
 //! a typed error, never an expired token; the host keeps serving (the next call, with
 //! the fault gone, gets a token). The matrix is printed as a table
-//! (`cargo test -p entra-emulator --test e2e fault_matrix -- --nocapture`).
+//! (`cargo test -p entra-e2e --test all fault_matrix -- --nocapture`).
 
 use crate::support::*;
 use entra_emulator::{AppRegistration, Endpoint, Fault};
@@ -270,7 +270,7 @@ async fn run_cell(kind: Kind, case: &Case) -> Outcome {
     let world = World::start().await;
     let mut config = config(&world, kind);
     let healthy = config.clone();
-    let dir = TempDir::new();
+    let dir = temp_dir();
     match case {
         Case::Refused => config = refused(&world, config),
         Case::Skew(s) => {

@@ -2,9 +2,16 @@
 //! over loopback to the emulator. Every assertion about the wire is checked against
 //! what the emulator recorded.
 
+/// The log-capturing subscriber, installed before `main` so that it precedes every
+/// callsite (see entra_test_support::logs).
+#[ctor::ctor]
+fn install_log_capture() {
+    entra_test_support::logs::install();
+}
+
 mod examples;
-mod host;
 mod fault_matrix;
+mod host;
 mod support;
 
 mod bad_responses;
@@ -13,7 +20,6 @@ mod composition;
 mod concurrency;
 mod credentials;
 mod instances;
-mod logs;
 mod managed_identity;
 mod retries;
 mod sandbox;

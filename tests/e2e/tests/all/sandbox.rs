@@ -45,7 +45,7 @@ async fn a_call_past_its_deadline_is_stopped_and_the_next_call_gets_a_fresh_inst
     config.call_timeout = Duration::from_millis(500);
     // The stopped instance dies holding its fetch lease, which other instances then
     // honour for the lease's whole length; that is the shared cache's business
-    // (tests/e2e/tests/e2e/shared_cache.rs), not this test's.
+    // (tests/e2e/tests/all/shared_cache.rs), not this test's.
     config.cache.enabled = false;
     let identity = Identity::new(config).unwrap();
     world

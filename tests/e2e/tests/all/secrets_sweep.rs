@@ -12,8 +12,8 @@ use entra_identity_host::{
 
 const APP: &str = "5ec2e700-0000-4000-8000-00000000c0de";
 const SECRET: &str = "sweep-client-secret-value-42";
-const CERT: &str = include_str!("../../../emulator/keys/client-cert.pem");
-const CERT_KEY: &str = include_str!("../../../emulator/keys/client-cert-key.pem");
+const CERT: &str = keys::CLIENT_CERT;
+const CERT_KEY: &str = keys::CLIENT_CERT_KEY;
 
 /// What a run showed anyone: its secrets must be in none of it.
 #[derive(Default)]
@@ -143,7 +143,7 @@ async fn no_credential_leaks_a_secret_anywhere() {
                 "system:serviceaccount:apps:api",
             ),
         ));
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let file = world
         .emulator
         .write_federated_token_file(

@@ -204,7 +204,7 @@ async fn a_wasi_http_0_2_handler_gets_a_fresh_instance_per_request_and_one_token
 async fn the_cache_key_can_come_from_a_wasi_config_variable() {
     use base64::Engine;
     let world = World::start().await;
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let file = dir.path().join("cache.redb");
     let mut identity = world.config(Source::Imds);
     identity.cache.store = entra_identity_host::KeyValueConfig::Disk { path: file.clone() };

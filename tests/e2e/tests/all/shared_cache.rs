@@ -144,7 +144,7 @@ async fn a_thousand_callers_on_16_identities_share_one_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_host_finds_valid_tokens_on_disk_encrypted() {
     let world = World::start().await;
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let path = dir.path().join("cache.redb");
     let key = CacheKey::random().unwrap();
     let config = with_store(
@@ -333,7 +333,7 @@ async fn a_dead_redis_costs_requests_not_tokens_and_says_so() {
 async fn without_a_key_disk_runs_alone_and_says_why_once() {
     let (logs, _guard) = Logs::capture();
     let world = World::start().await;
-    let dir = TempDir::new();
+    let dir = temp_dir();
     let store = KeyValueConfig::Disk {
         path: dir.path().join("cache.redb"),
     };

@@ -5,8 +5,9 @@ use entra_identity_host::{
     CacheConfig, Identity, IdentityConfig, KeyValueConfig, ManagedIdentityOptions, RetryPolicy,
     SharedStore, WallClock,
 };
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub use entra_test_support::{Logs, RedisServer, compile_cache, keys, temp_dir};
 use std::time::{Duration, SystemTime};
 
 pub const VAULT: &str = "https://vault.azure.net/.default";
@@ -138,11 +139,6 @@ pub fn fast_retries() -> RetryPolicy {
     }
 }
 
-/// One compile cache for the whole test run: the component is compiled once.
-pub fn compile_cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components")
-}
-
 /// The payload of a JWT, decoded (signature not checked here).
 pub fn jwt_claims(token: &str) -> serde_json::Value {
     use base64::Engine;
@@ -154,99 +150,3 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
 }
 
 pub const HOUR: Duration = Duration::from_secs(3600);
-
-/// A directory under the system's temp dir, removed on drop.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!("entra-e2e-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-pub use crate::logs::Logs;
-
-/// A private `redis-server` on a free loopback port, persistence off, killed on drop.
-/// A missing `redis-server` fails the test: `scripts/test` installs it.
-pub struct RedisServer {
-    child: std::process::Child,
-    port: u16,
-    _dir: TempDir,
-}
-
-impl RedisServer {
-    pub fn start() -> RedisServer {
-        use std::process::{Command, Stdio};
-        let dir = TempDir::new();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--dir"])
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}): `apt-get install -y redis-server`")
-            });
-        let mut server = RedisServer {
-            child,
-            port,
-            _dir: dir,
-        };
-        server.wait_until_it_answers();
-        server
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn wait_until_it_answers(&mut self) {
-        use std::io::{Read, Write};
-        for _ in 0..1000 {
-            if let Some(status) = self.child.try_wait().expect("redis-server status") {
-                panic!("redis-server exited at startup: {status}");
-            }
-            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                let mut pong = [0u8; 7];
-                let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-                if s.write_all(b"PING\r\n").is_ok()
-                    && s.read_exact(&mut pong).is_ok()
-                    && &pong == b"+PONG\r\n"
-                {
-                    return;
-                }
-            }
-            // Polling a child process's readiness; no test outcome depends on this pause.
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("redis-server on port {} did not answer PING", self.port);
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}

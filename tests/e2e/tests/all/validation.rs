@@ -9,8 +9,8 @@ use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const KEY_1: &str = include_str!("../../../emulator/keys/emulator-signing-1.pem");
-const KEY_2: &str = include_str!("../../../emulator/keys/emulator-signing-2.pem");
+const KEY_1: &str = keys::EMULATOR_SIGNING_1;
+const KEY_2: &str = keys::EMULATOR_SIGNING_2;
 const AUDIENCE: &str = "api://protected-api";
 const OTHER_TENANT: &str = "0babe000-0000-4000-8000-000000000002";
 

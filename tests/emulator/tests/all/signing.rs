@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
-pub const CERT: &str = include_str!("../../keys/client-cert.pem");
-pub const KEY: &str = include_str!("../../keys/client-cert-key.pem");
-pub const OTHER_CERT: &str = include_str!("../../keys/client-cert-2.pem");
-pub const OTHER_KEY: &str = include_str!("../../keys/client-cert-2-key.pem");
+pub const CERT: &str = entra_test_support::keys::CLIENT_CERT;
+pub const KEY: &str = entra_test_support::keys::CLIENT_CERT_KEY;
+pub const OTHER_CERT: &str = entra_test_support::keys::CLIENT_CERT_2;
+pub const OTHER_KEY: &str = entra_test_support::keys::CLIENT_CERT_2_KEY;
 
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 

@@ -1,8 +1,8 @@
 //! The WIT glue, driven through the generated traits the linker calls: resources,
 //! error mapping, `cas` refresh on a lost race, limits, batch, and linking.
 
-use super::bindings::{atomics, batch, store};
-use super::*;
+use crate::keyvalue::bindings::{atomics, batch, store};
+use crate::keyvalue::*;
 use atomics::{Host as _, HostCas as _};
 use batch::Host as _;
 use store::{Error, Host as _, HostBucket as _};

@@ -4,10 +4,7 @@
 //! The pipeline's transport is a small HTTPS client over the host's own hyper and rustls, trusting the emulator's
 //! self-signed certificate: the policy refuses to send tokens over plain HTTP, and azure_core's default reqwest
 //! transport is left out so that the `azure-core` feature stays light.
-#![cfg(feature = "azure-core")]
-
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -166,10 +163,7 @@ fn identity(emulator: &Emulator, identity_header: &str) -> Identity {
             }),
             ..Default::default()
         },
-        // Shared with the other host tests, so the component is compiled once per target directory.
-        compile_cache_dir: Some(
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components"),
-        ),
+        compile_cache_dir: Some(entra_test_support::compile_cache()),
         // Every Identity of this process shares the memory store: a bucket per emulator
         // keeps each test's tokens its own.
         cache: CacheConfig {

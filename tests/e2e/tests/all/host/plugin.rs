@@ -11,50 +11,27 @@ use entra_identity_host::plugin::{
     Plugin, PluginError, PluginHost, PluginPolicy, PluginRules, RunOutcome, TokenRate,
 };
 use entra_identity_host::{CacheConfig, Identity, IdentityConfig, Resolver};
-use std::io::Write;
+use entra_test_support::{Logs, compile_cache};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 const VAULT: &str = "https://vault.azure.net/.default";
 const STORAGE: &str = "https://storage.azure.com/.default";
 const SECRET: &str = "s3cret-value-for-the-plugin";
 
 // ---------------------------------------------------------------------------------
-// The operator's log: one global subscriber for the test binary, into memory.
+// The operator's log.
 
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Everything logged so far, by every test of this binary, at debug level and up.
+/// Everything logged since the first plugin test started, by any test of this binary,
+/// at debug level and up: the plugin host logs from the runtime's worker threads.
 fn logs() -> String {
     static LOGS: OnceLock<Logs> = OnceLock::new();
-    let logs = LOGS.get_or_init(|| {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        // Debug and up from the host and what it runs; the compiler's own debug output
-        // is noise, and the emulator (the token service itself) is not under test.
-        let filter = "debug,entra_emulator=warn,cranelift_codegen=info,cranelift_frontend=info,\
-                      regalloc2=info,wasmtime_cranelift=info,wasmtime_environ=info,wasmparser=info";
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        logs
-    });
-    String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned()
+    // Debug and up from the host and what it runs; the compiler's own debug output
+    // is noise, and the emulator (the token service itself) is not under test.
+    let filter = "debug,entra_emulator=warn,cranelift_codegen=info,cranelift_frontend=info,\
+                  regalloc2=info,wasmtime_cranelift=info,wasmtime_environ=info,wasmparser=info";
+    LOGS.get_or_init(|| Logs::everywhere(filter)).text()
 }
 
 /// The log lines that mention `needle`.
@@ -69,15 +46,8 @@ fn log_lines(needle: &str) -> Vec<String> {
 // ---------------------------------------------------------------------------------
 // Plugins.
 
-/// The example guest, built once per test run (`ENTRA_EXAMPLES_WASM_DIR` to use one
-/// built elsewhere), in the directory `examples/imports-check` builds it into.
 fn guest_wasm() -> &'static [u8] {
-    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let dir = examples_imports_check::build(&["wasmtime-plugin-guest"]);
-        let path = examples_imports_check::component_path(&dir, "wasmtime-plugin-guest");
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    })
+    entra_test_support::plugin_guest_wasm()
 }
 
 /// A command component whose `run` never returns and calls nothing.
@@ -118,10 +88,6 @@ fn wat(text: &str) -> Vec<u8> {
 struct World {
     emulator: Emulator,
     identity: Identity,
-}
-
-fn compile_cache() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components")
 }
 
 impl World {
@@ -502,7 +468,7 @@ async fn the_plugin_sees_only_its_own_environment_and_arguments() {
 
 #[tokio::test]
 async fn a_policy_file_with_a_typo_names_the_field() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = entra_test_support::temp_dir();
     let path = dir.path().join("policy.toml");
     std::fs::write(&path, "[plugins.reporter]\nscope = [\"x\"]\n").unwrap();
     let error = PluginPolicy::from_file(&path).unwrap_err().to_string();

@@ -2,8 +2,8 @@
 //! memory: several memories, a table grown to 2^28 entries, and host resources created
 //! in a loop each stop at the limit, and the process's resident memory stays near it.
 //!
-//! In their own binary, one at a time: the resident-memory check reads the whole
-//! process, so no other test may run beside it.
+//! Each in a process of its own: the resident-memory check reads the whole process,
+//! so no other test may run beside it.
 
 use entra_emulator::{Emulator, EmulatorConfig};
 use entra_identity_host::plugin::{PluginError, PluginHost, PluginPolicy, PluginRules};
@@ -98,10 +98,11 @@ fn rss_mib() -> u64 {
 /// Runs the plugin `text` under a `memory_mib` of [`MEMORY_MIB`]: it must stop with the
 /// memory error saying what was `refused`, the process's resident memory having grown by less than the budget plus
 /// slack for the allocator's and runtime's own bookkeeping.
-async fn stops_at_the_limit(name: &str, text: &str, refused: &str) {
-    // The tests of this binary measure one process: one at a time.
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = ONE_AT_A_TIME.lock().await;
+async fn stops_at_the_limit(test: &str, name: &str, text: &str, refused: &str) {
+    let test = entra_test_support::test_path(module_path!(), test);
+    if !entra_test_support::in_a_process_of_its_own(&test) {
+        return;
+    }
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let mut config = IdentityConfig::default();
     config.env.insert(
@@ -142,6 +143,7 @@ async fn stops_at_the_limit(name: &str, text: &str, refused: &str) {
 #[tokio::test]
 async fn several_memories_share_one_budget() {
     stops_at_the_limit(
+        "several_memories_share_one_budget",
         "many-memories",
         MANY_MEMORIES,
         "refused growing a linear memory",
@@ -151,12 +153,19 @@ async fn several_memories_share_one_budget() {
 
 #[tokio::test]
 async fn table_elements_count_against_the_budget() {
-    stops_at_the_limit("huge-table", HUGE_TABLE, "refused growing a table").await;
+    stops_at_the_limit(
+        "table_elements_count_against_the_budget",
+        "huge-table",
+        HUGE_TABLE,
+        "refused growing a table",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn host_resources_count_against_the_budget() {
     stops_at_the_limit(
+        "host_resources_count_against_the_budget",
         "fields-forever",
         FIELDS_FOREVER,
         "resource table has no free keys",
