@@ -3,8 +3,8 @@
 //! concurrent herd does is covered end to end; here each rule is pinned exactly.
 
 use super::FAILURE_MEMORY;
-use crate::credential::*;
 use crate::cache::MemoryStore;
+use crate::credential::*;
 use crate::managed_identity::{self, ManagedIdentityOptions};
 use crate::shared_cache::{Keyring, Lease, MemoryKeyValue, Protection, Remembered};
 use crate::testing::*;
