@@ -17,7 +17,7 @@ use std::time::Duration;
 
 const NOW: u64 = 1_800_000_000;
 const TENANT: &str = "7e57e000-0000-4000-8000-000000000001";
-const KEY_PEM: &str = include_str!("../../tests/emulator/keys/emulator-signing-1.pem");
+const KEY_PEM: &str = include_str!("../../tests/support/keys/emulator-signing-1.pem");
 
 struct Fixed;
 

@@ -41,8 +41,8 @@ use setup::*;
 
 const SCOPE: &str = "https://vault.azure.net/.default";
 const TOKEN_EXCHANGE: &str = "api://AzureADTokenExchange/.default";
-const CERT: &str = include_str!("../../../tests/emulator/keys/client-cert.pem");
-const CERT_KEY: &str = include_str!("../../../tests/emulator/keys/client-cert-key.pem");
+const CERT: &str = entra_test_support::keys::CLIENT_CERT;
+const CERT_KEY: &str = entra_test_support::keys::CLIENT_CERT_KEY;
 
 const SECRET_APP: &str = "be4c0000-0000-4000-8000-00000000c001";
 const SECRET: &str = "bench-cold-client-secret";

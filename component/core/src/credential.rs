@@ -422,5 +422,3 @@ pub use shared::FAILURE_MEMORY;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_shared;

@@ -2,7 +2,7 @@
 //! list of interfaces satisfies those imports the way wasmtime and Spin match them;
 //! and builds the example components for the tests that run them ([`build()`]).
 //!
-//! The examples' own test (`tests/examples.rs`) builds them and applies this.
+//! The examples' own test (`tests/all/examples.rs`) builds them and applies this.
 #![deny(missing_docs)]
 
 mod build;

@@ -66,7 +66,7 @@ pub(crate) fn pem_to_der(pem: &str, label: &str) -> Result<Vec<u8>, String> {
 mod tests {
     use super::*;
 
-    const PEM: &str = include_str!("../keys/client-cert.pem");
+    const PEM: &str = entra_test_support::keys::CLIENT_CERT;
 
     #[test]
     fn matches_either_thumbprint_in_either_alphabet() {

@@ -8,10 +8,10 @@ use rsa::traits::PublicKeyParts as _;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-/// Test-only keys, shipped so that kids are stable across runs (see keys/README.md).
+/// Test-only keys, shipped so that kids are stable across runs (see tests/support/keys/README.md).
 const SHIPPED_PEMS: [&str; 2] = [
-    include_str!("../keys/emulator-signing-1.pem"),
-    include_str!("../keys/emulator-signing-2.pem"),
+    entra_test_support::keys::EMULATOR_SIGNING_1,
+    entra_test_support::keys::EMULATOR_SIGNING_2,
 ];
 
 /// One key: the private half signs, the public half is published.

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 use crate::apps::TOKEN_EXCHANGE_AUDIENCE;
 use crate::keys::SigningKey;
 
-/// Test-only key, shipped so that the kid is stable (see keys/README.md); distinct from the Entra keys so that
-/// neither issuer's JWKS verifies the other's tokens.
-const PEM: &str = include_str!("../keys/oidc-issuer-signing.pem");
+/// Test-only key, shipped so that the kid is stable (see tests/support/keys/README.md); distinct from the Entra
+/// keys so that neither issuer's JWKS verifies the other's tokens.
+const PEM: &str = entra_test_support::keys::OIDC_ISSUER_SIGNING;
 
 pub(crate) fn signing_key() -> SigningKey {
     SigningKey::from_pem(PEM)

@@ -154,3 +154,6 @@ impl ClientCertificate {
         &self.key_pkcs1
     }
 }
+
+#[cfg(test)]
+mod tests;

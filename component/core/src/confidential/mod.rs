@@ -195,8 +195,4 @@ pub fn environment(env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Flow>
 }
 
 #[cfg(test)]
-mod certificate_tests;
-#[cfg(test)]
-mod federated_tests;
-#[cfg(test)]
 mod tests;

@@ -308,3 +308,6 @@ impl Credential {
         token
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -151,3 +151,6 @@ impl Flow for Arc {
         self.key.borrow().iter().cloned().collect()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -180,8 +180,4 @@ pub fn flow_with(
 }
 
 #[cfg(test)]
-mod arc_tests;
-#[cfg(test)]
-mod source_tests;
-#[cfg(test)]
 mod tests;

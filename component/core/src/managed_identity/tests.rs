@@ -2,6 +2,8 @@ use super::*;
 use crate::testing::{FakePlatform, FakeTime, env, query};
 use crate::token::TokenRequest;
 
+mod sources;
+
 fn request_for(
     options: ManagedIdentityOptions,
     vars: &[(&str, &str)],

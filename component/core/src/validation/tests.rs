@@ -13,8 +13,8 @@ const OTHER_TENANT: &str = "0babe000-0000-4000-8000-000000000002";
 const AUDIENCE: &str = "api://my-api";
 const AUTHORITY: &str = "https://login.microsoftonline.com";
 // Test-only keys shipped with the emulator.
-const KEY_PEM: &str = include_str!("../../../../tests/emulator/keys/emulator-signing-1.pem");
-const OTHER_KEY_PEM: &str = include_str!("../../../../tests/emulator/keys/emulator-signing-2.pem");
+const KEY_PEM: &str = include_str!("../../../../tests/support/keys/emulator-signing-1.pem");
+const OTHER_KEY_PEM: &str = include_str!("../../../../tests/support/keys/emulator-signing-2.pem");
 
 fn jwk(pem: &str, kid: &str) -> Value {
     let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem).unwrap();

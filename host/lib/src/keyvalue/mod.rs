@@ -296,8 +296,4 @@ pub fn add_to_linker<T: Send + 'static>(
 }
 
 #[cfg(test)]
-mod host_tests;
-#[cfg(test)]
-mod test_redis;
-#[cfg(test)]
 mod tests;

@@ -1,10 +1,12 @@
 //! One semantic suite run against all three backends, plus what only some have:
 //! persistence (disk), a server dying mid-run (Redis), and the WIT glue.
 
-use super::test_redis::RedisServer;
 use super::*;
+use entra_test_support::RedisServer;
 use std::collections::BTreeSet;
 use std::time::Duration;
+
+mod glue;
 
 type Dyn = Arc<dyn Backend>;
 

@@ -1,0 +1,3 @@
+//! One test binary, a module per area.
+
+mod wit_in_sync;

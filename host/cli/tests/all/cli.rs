@@ -1,0 +1,164 @@
+//! The `entra-identity` binary, as a user runs it.
+
+use crate::entra_identity;
+
+#[test]
+fn token_from_the_emulator_as_json() {
+    let out = entra_identity()
+        .args([
+            "token",
+            "--emulator",
+            "--scope",
+            "https://vault.azure.net/.default",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["token_type"], "Bearer");
+    assert_eq!(json["access_token"].as_str().unwrap().split('.').count(), 3);
+    assert!(json["refresh_on"].as_u64().unwrap() < json["expires_on"].as_u64().unwrap());
+}
+
+#[test]
+fn plain_output_is_the_token_alone() {
+    let out = entra_identity()
+        .args([
+            "token",
+            "--emulator",
+            "--emulator-source",
+            "app-service",
+            "--scope",
+            "https://storage.azure.com/.default",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(stdout.starts_with("eyJ"));
+}
+
+#[test]
+fn a_failure_explains_source_answer_and_what_to_check() {
+    let out = entra_identity()
+        .args([
+            "token",
+            "--emulator",
+            "--scope",
+            "https://vault.azure.net/.default",
+            "--client-id",
+            "not-assigned",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("managed identity via IMDS"), "{stderr}");
+    assert!(stderr.contains("HTTP 400"), "{stderr}");
+    assert!(stderr.contains("client id not-assigned"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn no_identity_endpoint_is_reported_as_unavailable() {
+    // An endpoint where nothing listens: the component cannot connect.
+    let out = entra_identity()
+        .args([
+            "token",
+            "--scope",
+            "https://vault.azure.net/.default",
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unavailable") && stderr.contains("127.0.0.1:9"),
+        "{stderr}"
+    );
+}
+
+fn emulator_token(scope: &str) -> String {
+    let out = entra_identity()
+        .args(["token", "--emulator", "--scope", scope])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn validate(authority: &str, token: &str, extra: &[&str]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = entra_identity()
+        .args([
+            "validate",
+            "--tenant",
+            entra_emulator::DEFAULT_TENANT_ID,
+            "--audience",
+            "api://protected",
+        ])
+        .args(["--authority", authority])
+        .args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(token.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validate_prints_claims_or_the_reason_for_rejection() {
+    // The emulator the token comes from and this one sign with the same test keys.
+    let emulator = entra_emulator::Emulator::start(Default::default())
+        .await
+        .unwrap();
+    let token = emulator_token("api://protected/.default");
+    let base = emulator.base_url();
+
+    let ok = tokio::task::spawn_blocking({
+        let (base, token) = (base.clone(), token.clone());
+        move || validate(&base, &format!("Bearer {token}\n"), &[])
+    })
+    .await
+    .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let claims: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(claims["tid"], entra_emulator::DEFAULT_TENANT_ID);
+    assert_eq!(claims["aud"], "api://protected");
+
+    let denied =
+        tokio::task::spawn_blocking(move || validate(&base, &token, &["--require-role", "Admin"]))
+            .await
+            .unwrap();
+    assert_eq!(denied.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&denied.stderr);
+    assert!(stderr.contains("Admin"), "{stderr}");
+    assert!(denied.stdout.is_empty());
+}

@@ -1,0 +1,7 @@
+//! The host library's own features against the emulator: they need the emulator,
+//! which the host's dev-dependencies must not pull in (axum, rcgen).
+
+mod azure_core;
+mod pinned_tls;
+mod plugin;
+mod plugin_limits;

@@ -1,0 +1,336 @@
+//! Validating incoming tokens in the component, with the emulator's real keys.
+
+use crate::support::*;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use entra_emulator::Endpoint;
+use entra_identity_host::{Error, ValidationError, Validator, ValidatorConfig, ValidatorOptions};
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const KEY_1: &str = keys::EMULATOR_SIGNING_1;
+const KEY_2: &str = keys::EMULATOR_SIGNING_2;
+const AUDIENCE: &str = "api://protected-api";
+const OTHER_TENANT: &str = "0babe000-0000-4000-8000-000000000002";
+
+struct Api {
+    world: World,
+    validator: Validator,
+}
+
+impl Api {
+    async fn start(configure: impl FnOnce(&mut ValidatorOptions)) -> Api {
+        let world = World::start().await;
+        let mut options = ValidatorOptions::new(
+            world.emulator.tenant_id(),
+            vec![AUDIENCE.into(), "https://vault.azure.net".into()],
+        );
+        options.authority = world.emulator.base_url();
+        configure(&mut options);
+        let identity = world.config(Source::Imds);
+        let config = ValidatorConfig::default()
+            .with_wall_clock(identity.wall_clock)
+            .with_cache(identity.cache);
+        let validator = Validator::new(options, config).unwrap();
+        Api { world, validator }
+    }
+
+    fn now(&self) -> u64 {
+        entra_emulator::Clock::now(&self.world.clock)
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn current_kid(&self) -> String {
+        self.world.emulator.jwks()["keys"][0]["kid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn claims(&self, tid: &str, v2: bool) -> Value {
+        let now = self.now();
+        let iss = if v2 {
+            format!("https://login.microsoftonline.com/{tid}/v2.0")
+        } else {
+            format!("https://sts.windows.net/{tid}/")
+        };
+        json!({"aud": AUDIENCE, "iss": iss, "tid": tid, "oid": "caller-oid", "azp": "caller-app",
+               "roles": ["Secrets.Read"], "iat": now, "nbf": now, "exp": now + 3600,
+               "ver": if v2 { "2.0" } else { "1.0" }})
+    }
+
+    fn sign(&self, claims: &Value) -> String {
+        sign_with(claims, &self.current_kid(), KEY_1)
+    }
+
+    async fn reject(&self, token: &str) -> ValidationError {
+        match self.validator.validate(token).await {
+            Err(Error::Rejected(e)) => e,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    fn key_fetches(&self) -> usize {
+        self.world.emulator.count(Endpoint::Jwks)
+    }
+}
+
+fn sign_with(claims: &Value, kid: &str, pem: &str) -> String {
+    let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.into());
+    encode(
+        &header,
+        claims,
+        &EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+fn with_header(token: &str, header: &str) -> String {
+    let rest = token.split_once('.').unwrap().1;
+    format!("{}.{rest}", URL_SAFE_NO_PAD.encode(header))
+}
+
+#[tokio::test]
+async fn a_managed_identity_token_from_the_emulator_validates() {
+    let api = Api::start(|_| {}).await;
+    let token = api
+        .world
+        .identity(Source::Imds)
+        .get_token(&[VAULT])
+        .await
+        .unwrap();
+    let claims = api
+        .validator
+        .validate(&format!("Bearer {}", token.token))
+        .await
+        .unwrap();
+    assert_eq!(claims.tid, api.world.emulator.tenant_id());
+    assert_eq!(
+        claims.oid.as_deref(),
+        Some(api.world.emulator.system_assigned().object_id.as_str())
+    );
+    assert_eq!(claims.version, "1.0");
+    assert_eq!(claims.expires_on, token.expires_on);
+    // Metadata and keys once; later validations use the cached keys.
+    api.validator.validate(&token.token).await.unwrap();
+    assert_eq!(
+        (
+            api.world.emulator.count(Endpoint::OpenIdConfiguration),
+            api.key_fetches()
+        ),
+        (1, 1)
+    );
+}
+
+#[tokio::test]
+async fn v1_and_v2_tokens_validate_and_roles_and_scopes_are_checked() {
+    let api = Api::start(|_| {}).await;
+    let tid = api.world.emulator.tenant_id().to_string();
+    let v1 = api
+        .validator
+        .validate(&api.sign(&api.claims(&tid, false)))
+        .await
+        .unwrap();
+    assert!(entra_identity_host::require_role(&v1, "Secrets.Read").is_ok());
+    assert_eq!(
+        entra_identity_host::require_role(&v1, "Secrets.Write"),
+        Err(ValidationError::MissingRole("Secrets.Write".into()))
+    );
+    let mut v2 = api.claims(&tid, true);
+    v2["scp"] = json!("Files.Read");
+    let v2 = api.validator.validate(&api.sign(&v2)).await.unwrap();
+    assert_eq!(
+        (v2.version.as_str(), v2.app_id.as_deref()),
+        ("2.0", Some("caller-app"))
+    );
+    assert!(entra_identity_host::require_scope(&v2, "Files.Read").is_ok());
+}
+
+#[tokio::test]
+async fn each_forgery_and_bad_claim_is_rejected_with_its_reason() {
+    let api = Api::start(|_| {}).await;
+    let tid = api.world.emulator.tenant_id().to_string();
+    let good = api.sign(&api.claims(&tid, false));
+    let kid = api.current_kid();
+    api.validator.validate(&good).await.unwrap();
+
+    let none = with_header(&good, &format!(r#"{{"alg":"none","kid":"{kid}"}}"#));
+    assert_eq!(
+        api.reject(&none).await,
+        ValidationError::UnsupportedAlgorithm("none".into())
+    );
+    let hs256 = {
+        let public_pem = {
+            use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
+            rsa::RsaPrivateKey::from_pkcs8_pem(KEY_1)
+                .unwrap()
+                .to_public_key()
+                .to_public_key_pem(Default::default())
+                .unwrap()
+        };
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some(kid.clone());
+        encode(
+            &header,
+            &api.claims(&tid, false),
+            &EncodingKey::from_secret(public_pem.as_bytes()),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        api.reject(&hs256).await,
+        ValidationError::UnsupportedAlgorithm("HS256".into())
+    );
+
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut elevated = api.claims(&tid, false);
+    elevated["roles"] = json!(["Admin"]);
+    let tampered_payload = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(elevated.to_string()),
+        parts[2]
+    );
+    assert_eq!(
+        api.reject(&tampered_payload).await,
+        ValidationError::BadSignature
+    );
+    let mut signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+    signature[10] ^= 1;
+    let tampered_signature = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        URL_SAFE_NO_PAD.encode(signature)
+    );
+    assert_eq!(
+        api.reject(&tampered_signature).await,
+        ValidationError::BadSignature
+    );
+
+    let mut c = api.claims(&tid, false);
+    c["aud"] = json!("api://someone-else");
+    assert_eq!(
+        api.reject(&api.sign(&c)).await,
+        ValidationError::WrongAudience("api://someone-else".into())
+    );
+    let mut c = api.claims(&tid, false);
+    c["iss"] = json!("https://sts.evil.example/");
+    assert!(matches!(
+        api.reject(&api.sign(&c)).await,
+        ValidationError::WrongIssuer(_)
+    ));
+    assert_eq!(
+        api.reject(&api.sign(&api.claims(OTHER_TENANT, false)))
+            .await,
+        ValidationError::TenantNotAllowed(OTHER_TENANT.into())
+    );
+    let mut c = api.claims(&tid, false);
+    c["nbf"] = json!(api.now() + 3600);
+    assert!(matches!(
+        api.reject(&api.sign(&c)).await,
+        ValidationError::NotYetValid { .. }
+    ));
+
+    assert!(matches!(
+        api.reject(&"x".repeat(20_000)).await,
+        ValidationError::TooLarge { .. }
+    ));
+    assert!(matches!(
+        api.reject("not*base64.e30.c2ln").await,
+        ValidationError::Malformed(_)
+    ));
+    let nested = URL_SAFE_NO_PAD.encode(format!("{}{}", "{\"a\":".repeat(1500), "}".repeat(1500)));
+    assert!(matches!(
+        api.reject(&format!("{nested}.e30.c2ln")).await,
+        ValidationError::Malformed(_)
+    ));
+
+    // A jku header pointing elsewhere: ignored; nothing is fetched from it.
+    let jku = with_header(
+        &good,
+        &format!(r#"{{"alg":"RS256","kid":"{kid}","jku":"http://127.0.0.1:1/keys"}}"#),
+    );
+    assert_eq!(api.reject(&jku).await, ValidationError::BadSignature);
+    assert_eq!(api.key_fetches(), 1, "no key request beyond the first");
+
+    // Expiry, by moving the clock both sides see.
+    api.world.advance(Duration::from_secs(3600 + 301));
+    assert!(matches!(
+        api.reject(&good).await,
+        ValidationError::Expired { .. }
+    ));
+}
+
+#[tokio::test]
+async fn unknown_kids_refresh_once_per_five_minutes_and_rotation_is_picked_up() {
+    let api = Api::start(|_| {}).await;
+    let tid = api.world.emulator.tenant_id().to_string();
+    api.validator
+        .validate(&api.sign(&api.claims(&tid, false)))
+        .await
+        .unwrap();
+    assert_eq!(api.key_fetches(), 1);
+
+    // A flood of made-up kids: no refresh inside the five minutes since the last fetch.
+    for i in 0..50 {
+        let forged = sign_with(&api.claims(&tid, false), &format!("made-up-{i}"), KEY_1);
+        assert_eq!(
+            api.reject(&forged).await,
+            ValidationError::UnknownKey(format!("made-up-{i}"))
+        );
+    }
+    assert_eq!(api.key_fetches(), 1);
+
+    // The authority rotates its key; a token signed with the new key validates after
+    // one refresh, once five minutes have passed.
+    api.world.emulator.rotate_signing_key();
+    api.world.advance(Duration::from_secs(301));
+    let new_kid = api.current_kid();
+    let rotated = sign_with(&api.claims(&tid, false), &new_kid, KEY_2);
+    api.validator.validate(&rotated).await.unwrap();
+    assert_eq!(api.key_fetches(), 2);
+    for i in 0..50 {
+        let forged = sign_with(&api.claims(&tid, false), &format!("again-{i}"), KEY_1);
+        assert!(matches!(
+            api.reject(&forged).await,
+            ValidationError::UnknownKey(_)
+        ));
+    }
+    assert_eq!(api.key_fetches(), 2);
+}
+
+#[tokio::test]
+async fn multi_tenant_accepts_listed_tenants_only() {
+    let api = Api::start(|o| {
+        o.tenant = "organizations".into();
+        o.allowed_tenants = vec!["7e57e000-0000-4000-8000-000000000001".into()];
+    })
+    .await;
+    let tid = api.world.emulator.tenant_id().to_string();
+    assert_eq!(tid, "7e57e000-0000-4000-8000-000000000001");
+    api.validator
+        .validate(&api.sign(&api.claims(&tid, true)))
+        .await
+        .unwrap();
+    // Another tenant's perfectly valid token.
+    assert_eq!(
+        api.reject(&api.sign(&api.claims(OTHER_TENANT, true))).await,
+        ValidationError::TenantNotAllowed(OTHER_TENANT.into())
+    );
+}
+
+#[tokio::test]
+async fn the_validator_reaches_only_its_authority() {
+    let api = Api::start(|o| o.authority = "http://127.0.0.1:1".into()).await;
+    let token = api.sign(&api.claims(api.world.emulator.tenant_id(), false));
+    assert!(matches!(
+        api.reject(&token).await,
+        ValidationError::KeysUnavailable(_)
+    ));
+    assert_eq!(api.world.emulator.count(Endpoint::OpenIdConfiguration), 0);
+}
