@@ -103,7 +103,7 @@ async fn main() {
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        core.get_token(&entra_identity::TokenRequest::scope(VAULT))
+        core.get_token(&entra_identity::TokenRequest::new(&[VAULT]))
             .unwrap();
         samples.push(t.elapsed());
     }

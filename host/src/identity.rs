@@ -9,7 +9,7 @@ use crate::limits::InstanceStats;
 use crate::outbound::Allowlist;
 use crate::pool::{Pool, Pooled};
 use crate::singleflight::SingleFlight;
-use entra_identity::{AccessToken, TokenRequest};
+use entra_identity_types::{AccessToken, TokenRequest};
 use std::sync::Arc;
 
 /// Tokens from the `entra-identity` component, running in wasmtime.
@@ -25,7 +25,7 @@ use std::sync::Arc;
 /// # async fn run() -> entra_identity_host::Result<()> {
 /// let identity = entra_identity_host::Identity::from_env()?;
 /// let token = identity.get_token(&["https://vault.azure.net/.default"]).await?;
-/// println!("expires at {}", token.expires_on);
+/// println!("expires at {}", token.expires_on());
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -69,12 +69,8 @@ impl Identity {
     }
 
     /// A token for `scopes` (managed identity takes exactly one).
-    pub async fn get_token(&self, scopes: &[&str]) -> Result<AccessToken> {
-        self.get_token_for(TokenRequest {
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        })
-        .await
+    pub async fn get_token<S: AsRef<str>>(&self, scopes: &[S]) -> Result<AccessToken> {
+        self.get_token_for(TokenRequest::new(scopes)).await
     }
 
     /// A token for a full request (tenant, claims, force-refresh).

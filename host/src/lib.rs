@@ -61,9 +61,8 @@ pub use outbound::{Allowlist, Resolver};
 pub use shared_cache::{CACHE_ENV_VARS, CacheConfig, CacheKey};
 pub use validator::Validator;
 
-pub use entra_identity::managed_identity::{ManagedIdentityOptions, SourceKind, UserAssignedId};
-pub use entra_identity::retry::RetryPolicy;
-pub use entra_identity::validation::{
-    Claims, MAX_TOKEN_BYTES, ValidationError, ValidatorOptions, require_role, require_scope,
+pub use entra_identity::validation::{MAX_TOKEN_BYTES, require_role, require_scope};
+pub use entra_identity_types::{
+    AccessToken, CertificateOptions, Claims, ManagedIdentityOptions, ManagedIdentitySource,
+    RetryOptions, ServiceError, TokenRequest, UserAssignedId, ValidationError, ValidatorOptions,
 };
-pub use entra_identity::{AccessToken, ServiceError, TokenRequest};

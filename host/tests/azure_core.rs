@@ -23,7 +23,7 @@ use azure_core::http::{
 use entra_emulator::{Emulator, Endpoint};
 use entra_identity_host::azure_core::IdentityCredential;
 use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryPolicy,
+    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryOptions,
 };
 use http_body_util::{BodyExt as _, Full};
 use rustls::pki_types::ServerName;
@@ -157,15 +157,12 @@ fn identity(emulator: &Emulator, identity_header: &str) -> Identity {
     ]);
     Identity::new(IdentityConfig {
         env,
-        managed_identity: ManagedIdentityOptions {
-            retry: Some(RetryPolicy {
-                initial_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(20),
-                max_elapsed: Duration::from_secs(5),
-                ..RetryPolicy::imds()
-            }),
-            ..Default::default()
-        },
+        managed_identity: ManagedIdentityOptions::default().retry(
+            RetryOptions::default()
+                .initial_delay(Duration::from_millis(5))
+                .max_delay(Duration::from_millis(20))
+                .max_elapsed(Duration::from_secs(5)),
+        ),
         // Shared with the other host tests, so the component is compiled once per target directory.
         compile_cache_dir: Some(
             PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compiled-components"),

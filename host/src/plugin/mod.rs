@@ -28,7 +28,7 @@
 //!
 //! [`Identity`]: crate::Identity
 
-mod bindings;
+pub(crate) mod bindings;
 mod error;
 mod host;
 mod outbound;

@@ -2,7 +2,7 @@
 
 use entra_emulator::{Clock, Emulator, EmulatorConfig, ManualClock};
 use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, KeyValueConfig, ManagedIdentityOptions, RetryPolicy,
+    CacheConfig, Identity, IdentityConfig, KeyValueConfig, ManagedIdentityOptions, RetryOptions,
     SharedStore, WallClock,
 };
 use std::path::{Path, PathBuf};
@@ -78,10 +78,7 @@ impl World {
         }
         IdentityConfig {
             env,
-            managed_identity: ManagedIdentityOptions {
-                retry: Some(fast_retries()),
-                ..Default::default()
-            },
+            managed_identity: ManagedIdentityOptions::default().retry(fast_retries()),
             compile_cache_dir: Some(compile_cache()),
             wall_clock: Some(Arc::new(SharedClock(self.clock.clone()))),
             cache: CacheConfig {
@@ -127,15 +124,13 @@ pub async fn held_fetch(
 
 /// The IMDS policy with millisecond delays, so retry schedules run in tests without
 /// waiting seconds; the schedule itself is tested in the core with a fake clock.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        initial_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        max_elapsed: Duration::from_secs(5),
-        attempt_timeout: Duration::from_secs(5),
-        gone_retry: Duration::from_millis(50),
-        ..RetryPolicy::imds()
-    }
+pub fn fast_retries() -> RetryOptions {
+    RetryOptions::default()
+        .initial_delay(Duration::from_millis(5))
+        .max_delay(Duration::from_millis(20))
+        .max_elapsed(Duration::from_secs(5))
+        .attempt_timeout(Duration::from_secs(5))
+        .gone_retry(Duration::from_millis(50))
 }
 
 /// One compile cache for the whole test run: the component is compiled once.
