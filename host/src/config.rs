@@ -175,7 +175,7 @@ impl IdentityConfig {
 
     /// The Arc key directory the component is told about and may read:
     /// [`arc_token_dir`](Self::arc_token_dir), else the managed-identity options' own.
-    pub(crate) fn arc_token_dir(&self) -> Option<PathBuf> {
+    pub(crate) fn arc_key_dir(&self) -> Option<PathBuf> {
         self.arc_token_dir.clone().or_else(|| {
             self.managed_identity
                 .arc_token_directory
@@ -265,7 +265,7 @@ impl IdentityConfig {
             && self.managed_identity_source() == Some(ManagedIdentitySource::AzureArc)
         {
             dirs.push(
-                self.arc_token_dir()
+                self.arc_key_dir()
                     .unwrap_or_else(|| PathBuf::from(ARC_TOKEN_DIR)),
             );
         }

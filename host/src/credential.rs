@@ -20,7 +20,7 @@ impl LiveCredential {
         let mut instance = Instance::start(blueprint).await?;
         let mut mi = wit::ManagedIdentityOptions::from(&config.managed_identity);
         mi.arc_token_directory = config
-            .arc_token_dir()
+            .arc_key_dir()
             .map(|d| d.to_string_lossy().into_owned());
         let (store, bindings) = instance.arm();
         let constructors = bindings.entra_identity_credentials().credential();
