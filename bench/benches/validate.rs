@@ -81,9 +81,9 @@ async fn main() {
         .get_token(&["api://bench/.default"])
         .await
         .unwrap()
-        .token;
-    let mut options = ValidatorOptions::new(emulator.tenant_id(), vec!["api://bench".into()]);
-    options.authority = emulator.base_url();
+        .into_secret();
+    let options = ValidatorOptions::new(emulator.tenant_id(), &["api://bench"])
+        .authority(emulator.base_url());
 
     let canned = Canned {
         metadata: serde_json::json!({"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",

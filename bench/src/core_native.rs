@@ -64,9 +64,9 @@ pub fn warm_credential() -> Credential {
         Box::new(Std(Instant::now())),
         store,
     );
-    c.get_token(&entra_identity_core::TokenRequest::scope(
+    c.get_token(&entra_identity_core::TokenRequest::new(&[
         "https://vault.azure.net/.default",
-    ))
+    ]))
     .unwrap();
     c
 }

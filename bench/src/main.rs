@@ -101,7 +101,7 @@ async fn main() {
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        core.get_token(&entra_identity_core::TokenRequest::scope(VAULT))
+        core.get_token(&entra_identity_core::TokenRequest::new(&[VAULT]))
             .unwrap();
         samples.push(t.elapsed());
     }

@@ -47,7 +47,7 @@ impl KeyValue for Hostile {
 fuzz_target!(|data: &[u8]| {
     let key = CacheKey::new(
         "imds|system",
-        &TokenRequest::scope("https://vault.azure.net/.default"),
+        &TokenRequest::new(&["https://vault.azure.net/.default"]),
     );
     let encrypted = SharedCache::new(
         Box::new(Hostile(RefCell::new(data.to_vec()))),
@@ -64,6 +64,6 @@ fuzz_target!(|data: &[u8]| {
         &Fixed,
     );
     if let Ok(Some(token)) = plain.token(&key, NOW, &Fixed) {
-        assert!(token.expires_on > NOW && token.refresh_on <= token.expires_on);
+        assert!(token.expires_on() > NOW && token.refresh_on() <= token.expires_on());
     }
 });

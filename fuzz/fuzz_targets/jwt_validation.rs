@@ -69,7 +69,7 @@ impl Transport for Authority {
 
 fn validator() -> Validator {
     Validator::new(
-        ValidatorOptions::new(TENANT, vec!["api://fuzz".into()]),
+        ValidatorOptions::new(TENANT, &["api://fuzz"]),
         Rc::new(RefCell::new(KeyCache::default())),
         Box::new(Authority),
         Box::new(Fixed),

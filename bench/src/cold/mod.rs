@@ -413,11 +413,7 @@ async fn component(expect: Expect<'_>, config: IdentityConfig, n: usize) -> Stat
     for _ in 0..n {
         let t = Instant::now();
         identity
-            .get_token_for(&TokenRequest {
-                scopes: vec![SCOPE.into()],
-                force_refresh: true,
-                ..Default::default()
-            })
+            .get_token_for(&TokenRequest::new(&[SCOPE]).force_refresh())
             .await
             .expect("component token");
         samples.push(t.elapsed());

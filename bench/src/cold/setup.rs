@@ -106,12 +106,7 @@ impl Setup {
     }
 
     pub(super) fn app(&self, client_id: &str) -> AppOptions {
-        AppOptions {
-            client_id: Some(client_id.into()),
-            tenant_id: Some(self.tenant_id.clone()),
-            authority_host: Some(self.base_url.clone()),
-            additionally_allowed_tenants: None,
-        }
+        AppOptions::new(self.tenant_id.clone(), client_id).authority_host(self.base_url.clone())
     }
 
     pub(super) fn config<const N: usize>(

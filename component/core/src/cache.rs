@@ -29,9 +29,9 @@ pub enum Freshness {
 
 /// Classifies `token` at `now` (Unix seconds).
 pub fn freshness(token: &AccessToken, now: u64) -> Freshness {
-    if token.expires_on <= now.saturating_add(EXPIRY_BUFFER) {
+    if token.expires_on() <= now.saturating_add(EXPIRY_BUFFER) {
         Freshness::Unusable
-    } else if now >= token.refresh_on {
+    } else if now >= token.refresh_on() {
         Freshness::RefreshDue
     } else {
         Freshness::Fresh
@@ -57,11 +57,8 @@ pub fn refresh_on(now: u64, expires_on: u64, refresh_in: Option<u64>, random: u6
 
 /// The token with its next refresh pushed back after a failed refresh attempt.
 pub fn defer_refresh(token: AccessToken, now: u64) -> AccessToken {
-    let latest = token.expires_on.saturating_sub(EXPIRY_BUFFER);
-    AccessToken {
-        refresh_on: (now + REFRESH_RETRY_DELAY).min(latest),
-        ..token
-    }
+    let latest = token.expires_on().saturating_sub(EXPIRY_BUFFER);
+    token.with_refresh_on((now + REFRESH_RETRY_DELAY).min(latest))
 }
 
 /// Identifies a cached token: who asked (credential identity and the fingerprint of
@@ -117,7 +114,7 @@ impl TokenStore for MemoryStore {
 
     fn put(&mut self, key: CacheKey, token: AccessToken, now: u64) {
         if self.tokens.len() >= SWEEP_THRESHOLD {
-            self.tokens.retain(|_, t| t.expires_on > now);
+            self.tokens.retain(|_, t| t.expires_on() > now);
         }
         self.tokens.insert(key, token);
     }
@@ -142,12 +139,7 @@ mod tests {
     const NOW: u64 = 1_800_000_000;
 
     fn token(expires_on: u64, refresh_on: u64) -> AccessToken {
-        AccessToken {
-            token: "t".into(),
-            token_type: "Bearer".into(),
-            expires_on,
-            refresh_on,
-        }
+        AccessToken::new("t", expires_on).with_refresh_on(refresh_on)
     }
 
     #[test]
@@ -195,18 +187,18 @@ mod tests {
     #[test]
     fn failed_refresh_is_retried_later_but_not_past_the_buffer() {
         let t = defer_refresh(token(NOW + 3600, NOW), NOW);
-        assert_eq!(t.refresh_on, NOW + REFRESH_RETRY_DELAY);
+        assert_eq!(t.refresh_on(), NOW + REFRESH_RETRY_DELAY);
         let t = defer_refresh(token(NOW + 310, NOW), NOW);
-        assert_eq!(t.refresh_on, NOW + 10);
+        assert_eq!(t.refresh_on(), NOW + 10);
     }
 
     #[test]
     fn keys_separate_identity_scopes_and_tenant_but_not_claims() {
-        let r = |scopes: &[&str], tenant: Option<&str>, claims: Option<&str>| TokenRequest {
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            tenant_id: tenant.map(Into::into),
-            claims: claims.map(Into::into),
-            force_refresh: false,
+        let r = |scopes: &[&str], tenant: Option<&str>, claims: Option<&str>| {
+            let mut v = TokenRequest::new(scopes);
+            v.tenant_id = tenant.map(Into::into);
+            v.claims = claims.map(Into::into);
+            v
         };
         let base = CacheKey::new("imds|system", &r(&["a", "b"], None, None));
         assert_eq!(

@@ -25,8 +25,6 @@ pub struct ChainOptions {
     /// For the managed-identity member. Without a user-assigned id, `AZURE_CLIENT_ID`
     /// names one, as in the Go and Python SDKs.
     pub managed_identity: ManagedIdentityOptions,
-    /// For the managed-identity member (`probe_imds` is set by the chain itself).
-    pub settings: SourceSettings,
 }
 
 struct Member {
@@ -124,10 +122,7 @@ fn managed_identity(
     if mi.user_assigned.is_none() {
         mi.user_assigned = env("AZURE_CLIENT_ID").map(UserAssignedId::ClientId);
     }
-    let settings = SourceSettings {
-        probe_imds: probe,
-        ..options.settings.clone()
-    };
+    let settings = SourceSettings { probe_imds: probe };
     managed_identity::flow_with(mi, settings, env)
 }
 

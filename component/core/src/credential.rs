@@ -194,7 +194,7 @@ impl Credential {
     fn scrub(&self, error: Error) -> Error {
         let secrets = self.flow.secrets();
         let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        error.scrub(&secrets)
+        crate::error::scrub(error, &secrets)
     }
 
     fn probe(&self) -> Result<(), Error> {
@@ -310,12 +310,9 @@ impl Credential {
                         parsed.refresh_in,
                         self.platform.random_u64(),
                     );
-                    return Ok(AccessToken {
-                        token: parsed.access_token,
-                        token_type: parsed.token_type,
-                        expires_on: parsed.expires_on,
-                        refresh_on,
-                    });
+                    return Ok(AccessToken::new(parsed.access_token, parsed.expires_on)
+                        .with_token_type(parsed.token_type)
+                        .with_refresh_on(refresh_on));
                 }
                 Ok(response) => {
                     let now = self.platform.now_unix();

@@ -217,10 +217,7 @@ fn parse_offset(offset: &str) -> Option<time::UtcOffset> {
 /// `secrets` (what the request carried) are scrubbed in every encoding before the
 /// text is shortened: shortening first could cut a secret and leave its prefix.
 pub fn parse_error<S: AsRef<str>>(status: u16, body: &[u8], secrets: &[S]) -> ServiceError {
-    let mut e = ServiceError {
-        status,
-        ..Default::default()
-    };
+    let mut e = ServiceError::new(status);
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => {
             let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);

@@ -1,6 +1,7 @@
 //! When to try again: exponential backoff with jitter, `Retry-After`, and IMDS's
 //! "410 means back within 70 seconds", as a pure function of what happened so far.
 
+use entra_identity_types::RetryOptions;
 use std::time::Duration;
 
 /// What one attempt produced, as far as retrying is concerned.
@@ -107,6 +108,19 @@ impl RetryPolicy {
             max_elapsed: Duration::from_secs(60),
             attempt_timeout: Duration::from_secs(30),
             gone_retry: Duration::ZERO,
+        }
+    }
+
+    /// This policy's idea of what is transient, with the caller's numbers.
+    pub fn with_numbers(self, numbers: &RetryOptions) -> Self {
+        RetryPolicy {
+            retry_on: self.retry_on,
+            max_retries: numbers.max_retries,
+            initial_delay: numbers.initial_delay,
+            max_delay: numbers.max_delay,
+            max_elapsed: numbers.max_elapsed,
+            attempt_timeout: numbers.attempt_timeout,
+            gone_retry: numbers.gone_retry,
         }
     }
 

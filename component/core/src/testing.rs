@@ -261,7 +261,7 @@ impl Rig {
 
     pub fn get(&self, scope: &str) -> Result<crate::token::AccessToken, crate::Error> {
         self.credential
-            .get_token(&crate::token::TokenRequest::scope(scope))
+            .get_token(&crate::token::TokenRequest::new(&[scope]))
     }
 
     pub fn sent(&self) -> Vec<Request> {

@@ -1,55 +1,6 @@
 //! Tokens and token requests, as plain values.
 
-use std::fmt;
-
-/// An access token and the times that govern its use.
-///
-/// `Debug` never shows the token itself.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken {
-    /// The bearer token. A secret.
-    pub token: String,
-    /// Almost always `Bearer`.
-    pub token_type: String,
-    /// Unix seconds after which the token is invalid.
-    pub expires_on: u64,
-    /// Unix seconds after which the next request fetches a new token.
-    pub refresh_on: u64,
-}
-
-impl fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("token", &"<redacted>")
-            .field("token_type", &self.token_type)
-            .field("expires_on", &self.expires_on)
-            .field("refresh_on", &self.refresh_on)
-            .finish()
-    }
-}
-
-/// What a caller asks for.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct TokenRequest {
-    /// Scopes, e.g. `https://vault.azure.net/.default`.
-    pub scopes: Vec<String>,
-    /// Tenant to ask; part of the cache key.
-    pub tenant_id: Option<String>,
-    /// Claims challenge; bypasses the cache.
-    pub claims: Option<String>,
-    /// Ignore the cache.
-    pub force_refresh: bool,
-}
-
-impl TokenRequest {
-    /// A request for one scope.
-    pub fn scope(scope: impl Into<String>) -> Self {
-        TokenRequest {
-            scopes: vec![scope.into()],
-            ..Default::default()
-        }
-    }
-}
+pub use entra_identity_types::{AccessToken, TokenRequest};
 
 /// Turns a single scope into the `resource` that managed-identity endpoints take.
 ///
@@ -116,16 +67,5 @@ mod tests {
                 "{scopes:?}"
             );
         }
-    }
-
-    #[test]
-    fn debug_hides_the_token() {
-        let t = AccessToken {
-            token: "eyJ.secret.sig".into(),
-            token_type: "Bearer".into(),
-            expires_on: 2,
-            refresh_on: 1,
-        };
-        assert!(!format!("{t:?}").contains("secret"));
     }
 }

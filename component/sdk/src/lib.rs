@@ -7,7 +7,7 @@
 //!
 //! ```ignore
 //! // An app acquiring its own token (imports `entra:identity/credentials`):
-//! let token = entra_identity_sdk::Credential::default()?
+//! let token = entra_identity_sdk::Credential::from_environment()?
 //!     .get_token(&["https://vault.azure.net/.default"])?;
 //! entra_identity_sdk::http::set_bearer(&mut request, &token)?;
 //!
@@ -23,32 +23,23 @@
 //! ```
 //!
 //! `Credential`, `Validator` and `tokens` exist only on `wasm32` (they call imports);
-//! everything else — tokens, options, claims, errors and the [`http`] helpers — is
-//! plain Rust on every target, so an app can unit-test its request handling natively.
+//! everything else — tokens, options, claims, errors (the `entra-identity-types` the
+//! identity component and its host use too) and the [`http`] helpers — is plain Rust
+//! on every target, so an app can unit-test its request handling natively.
 //! The crate generates no `wasi:*` bindings, so it works in WASIp2 components and in
 //! spin-sdk 7 (WASIp3) apps alike.
 #![deny(missing_docs)]
 
-mod claims;
-mod error;
 pub mod http;
-mod options;
-mod token;
-mod validation_error;
-mod validator_options;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use claims::Claims;
-pub use error::{Error, ServiceError};
-pub use options::{
-    AppOptions, CertificateOptions, ManagedIdentityOptions, ManagedIdentitySource, RetryOptions,
-    UserAssignedId,
+pub use entra_identity_types::{
+    AccessToken, AppOptions, CertificateOptions, Claims, Error, ManagedIdentityOptions,
+    ManagedIdentitySource, RetryOptions, ServiceError, TokenRequest, UserAssignedId,
+    ValidationError, ValidatorOptions,
 };
-pub use token::{AccessToken, TokenRequest};
-pub use validation_error::ValidationError;
-pub use validator_options::ValidatorOptions;
 
 #[cfg(target_arch = "wasm32")]
 pub use wasm::{credential::Credential, tokens, validator::Validator};

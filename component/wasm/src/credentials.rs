@@ -1,17 +1,14 @@
 //! The `entra:identity/credentials` export: one resource over every credential kind.
 
 use crate::bindings::exports::entra::identity::credentials as wit;
-use crate::convert;
 use crate::shared::shared_cache;
 use crate::wasi_platform::{WasiPlatform, WasiTransport};
 use entra_identity_core::cache::MemoryStore;
 use entra_identity_core::chain::{self, ChainOptions, ChainedCredential};
-use entra_identity_core::confidential::{
-    self, CertificateInput, CertificateOptions, SigningAlgorithm,
-};
+use entra_identity_core::confidential;
 use entra_identity_core::credential::{Credential, Flow, SharedStore};
 use entra_identity_core::error::Error;
-use entra_identity_core::managed_identity;
+use entra_identity_core::managed_identity::{self, SourceSettings};
 use entra_identity_core::token::{AccessToken, TokenRequest};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -43,7 +40,7 @@ pub(super) fn credential(flow: Box<dyn Flow>) -> Credential {
 
 /// A malformed cache key fails every constructor, with what to fix.
 fn check_cache_config() -> Result<(), wit::Error> {
-    shared_cache().map(|_| ()).map_err(convert::error)
+    shared_cache().map(|_| ()).map_err(Into::into)
 }
 
 pub(super) enum CredentialResource {
@@ -61,7 +58,7 @@ impl CredentialResource {
 
     fn single(flow: Result<Box<dyn Flow>, Error>) -> Result<wit::Credential, wit::Error> {
         check_cache_config()?;
-        let flow = flow.map_err(convert::error)?;
+        let flow = flow?;
         Ok(wit::Credential::new(CredentialResource::Single(
             credential(flow),
         )))
@@ -72,50 +69,33 @@ impl wit::GuestCredential for CredentialResource {
     fn managed_identity(
         options: wit::ManagedIdentityOptions,
     ) -> Result<wit::Credential, wit::Error> {
-        let (options, settings) = convert::options(options);
-        Self::single(managed_identity::flow_with(options, settings, &env))
+        Self::single(managed_identity::flow_with(
+            options.into(),
+            SourceSettings::default(),
+            &env,
+        ))
     }
 
     fn default_chain(options: wit::ManagedIdentityOptions) -> Result<wit::Credential, wit::Error> {
         check_cache_config()?;
-        let (managed_identity, settings) = convert::options(options);
         let options = ChainOptions {
-            managed_identity,
-            settings,
+            managed_identity: options.into(),
         };
-        let chain = chain::default_chain(options, &env, &credential).map_err(convert::error)?;
+        let chain = chain::default_chain(options, &env, &credential)?;
         Ok(wit::Credential::new(CredentialResource::Chain(chain)))
     }
 
     fn client_secret(app: wit::AppOptions, secret: String) -> Result<wit::Credential, wit::Error> {
-        Self::single(confidential::client_secret(convert::app(app), secret, &env))
+        Self::single(confidential::client_secret(app.into(), secret, &env))
     }
 
     fn client_certificate(
         app: wit::AppOptions,
         certificate: wit::CertificateOptions,
     ) -> Result<wit::Credential, wit::Error> {
-        let input = match (certificate.pem, certificate.path) {
-            (Some(pem), None) => CertificateInput::Pem(pem.into_bytes()),
-            (None, Some(path)) => CertificateInput::Path(path),
-            _ => {
-                return Err(wit::Error::InvalidInput(
-                    "give the certificate as exactly one of pem or path".into(),
-                ));
-            }
-        };
-        let options = CertificateOptions {
-            certificate: input,
-            send_certificate_chain: certificate.send_certificate_chain,
-            algorithm: if certificate.rs256 {
-                SigningAlgorithm::Rs256
-            } else {
-                SigningAlgorithm::Ps256
-            },
-        };
         Self::single(confidential::client_certificate(
-            convert::app(app),
-            options,
+            app.into(),
+            certificate.into(),
             &env,
         ))
     }
@@ -125,7 +105,7 @@ impl wit::GuestCredential for CredentialResource {
         token_file: Option<String>,
     ) -> Result<wit::Credential, wit::Error> {
         Self::single(confidential::workload_identity(
-            convert::app(app),
+            app.into(),
             token_file,
             &env,
         ))
@@ -135,10 +115,10 @@ impl wit::GuestCredential for CredentialResource {
         app: wit::AppOptions,
         managed_identity: wit::ManagedIdentityOptions,
     ) -> Result<wit::Credential, wit::Error> {
-        let (options, settings) = convert::options(managed_identity);
-        let inner = managed_identity::flow_with(options, settings, &env).map_err(convert::error)?;
+        let inner =
+            managed_identity::flow_with(managed_identity.into(), SourceSettings::default(), &env)?;
         Self::single(confidential::managed_identity_as_federated_credential(
-            convert::app(app),
+            app.into(),
             credential(inner),
             None,
             &env,
@@ -146,9 +126,9 @@ impl wit::GuestCredential for CredentialResource {
     }
 
     fn get_token(&self, request: wit::TokenRequest) -> Result<wit::AccessToken, wit::Error> {
-        CredentialResource::get_token(self, &convert::request(request))
-            .map(convert::token)
-            .map_err(convert::error)
+        CredentialResource::get_token(self, &request.into())
+            .map(Into::into)
+            .map_err(Into::into)
     }
 
     fn describe(&self) -> String {

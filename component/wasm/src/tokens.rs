@@ -14,28 +14,14 @@ thread_local! {
 }
 
 pub(super) fn get_token(scopes: Vec<String>) -> Result<wit::AccessToken, wit::Error> {
-    let request = TokenRequest {
-        scopes,
-        ..Default::default()
-    };
+    let request = TokenRequest::new(&scopes);
     DEFAULT.with(|cell| {
         let chain = cell.get_or_init(|| {
             shared_cache()?;
             let env = |name: &str| std::env::var(name).ok();
             chain::default_chain(ChainOptions::default(), &env, &credential)
         });
-        let chain = chain.as_ref().map_err(error)?;
-        let token = chain.get_token(&request).map_err(|e| error(&e))?;
-        Ok(wit::AccessToken {
-            token: token.token,
-            expires_on: token.expires_on,
-        })
+        let chain = chain.as_ref().map_err(|e| e.clone())?;
+        Ok(chain.get_token(&request)?.into())
     })
-}
-
-fn error(e: &Error) -> wit::Error {
-    match e {
-        Error::Throttled { retry_after, .. } => wit::Error::RateLimited(*retry_after),
-        other => wit::Error::Unavailable(other.to_string()),
-    }
 }

@@ -32,7 +32,7 @@ async fn handle(request: Request) -> anyhow::Result<Answer> {
         Err(why) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, &why)),
     };
 
-    let token = match Credential::default().and_then(|c| c.get_token(&[KEY_VAULT_SCOPE])) {
+    let token = match Credential::from_environment().and_then(|c| c.get_token(&[KEY_VAULT_SCOPE])) {
         Ok(token) => token,
         // The identity component's messages say what was tried and carry no secrets.
         Err(e) => return Ok(text(StatusCode::BAD_GATEWAY, &format!("no token: {e}"))),

@@ -24,18 +24,19 @@ struct Handler;
 impl wasi::exports::http::incoming_handler::Guest for Handler {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let scope = scope(&request.path_with_query().unwrap_or_default());
-        let (status, body) = match Credential::default().and_then(|c| c.get_token(&[&scope])) {
-            Ok(token) => (
-                200,
-                serde_json::json!({
-                    "scope": scope,
-                    "token_type": token.token_type(),
-                    "expires_on": token.expires_on(),
-                }),
-            ),
-            // The component's errors say what was tried and never carry secrets.
-            Err(e) => (502, serde_json::json!({ "error": e.to_string() })),
-        };
+        let (status, body) =
+            match Credential::from_environment().and_then(|c| c.get_token(&[&scope])) {
+                Ok(token) => (
+                    200,
+                    serde_json::json!({
+                        "scope": scope,
+                        "token_type": token.token_type(),
+                        "expires_on": token.expires_on(),
+                    }),
+                ),
+                // The component's errors say what was tried and never carry secrets.
+                Err(e) => (502, serde_json::json!({ "error": e.to_string() })),
+            };
         respond(out, status, body.to_string().as_bytes());
     }
 }

@@ -3,11 +3,12 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use entra_identity_host::{
     AppOptions, CacheConfig, CertificateSource, CredentialKind, Identity, IdentityConfig,
-    ManagedIdentityOptions, SourceKind, TokenError, UserAssignedId, Validator, ValidatorConfig,
-    ValidatorOptions, require_role, require_scope,
+    ManagedIdentityOptions, ManagedIdentitySource, TokenError, UserAssignedId, Validator,
+    ValidatorConfig, ValidatorOptions, require_role, require_scope,
 };
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::time::Duration;
 
 mod compose;
 mod run;
@@ -152,11 +153,11 @@ enum Source {
     AppService,
 }
 
-impl From<Source> for SourceKind {
+impl From<Source> for ManagedIdentitySource {
     fn from(s: Source) -> Self {
         match s {
-            Source::Imds => SourceKind::Imds,
-            Source::AppService => SourceKind::AppService,
+            Source::Imds => ManagedIdentitySource::Imds,
+            Source::AppService => ManagedIdentitySource::AppService,
         }
     }
 }
@@ -183,12 +184,10 @@ async fn validate(args: ValidateArgs) -> ExitCode {
         eprintln!("entra-identity: could not read the token from standard input: {e}");
         return ExitCode::FAILURE;
     }
-    let options = ValidatorOptions {
-        allowed_tenants: args.allowed_tenants,
-        leeway: args.leeway,
-        authority: args.authority,
-        ..ValidatorOptions::new(args.tenant, args.audiences)
-    };
+    let options = ValidatorOptions::new(args.tenant, &args.audiences)
+        .allow_tenants(&args.allowed_tenants)
+        .leeway(Duration::from_secs(args.leeway))
+        .authority(args.authority);
     let result = async {
         let config = ValidatorConfig::default().with_cache(CacheConfig::from_process_env()?);
         let claims = Validator::new(options, config)?.validate(&bearer).await?;
@@ -245,11 +244,12 @@ async fn token(args: TokenArgs) -> ExitCode {
     let mut config = IdentityConfig::new(credential)
         .with_env(env)
         .with_cache(cache)
-        .with_managed_identity(ManagedIdentityOptions {
-            user_assigned,
-            source: args.source.map(Into::into),
-            endpoint: args.endpoint.clone(),
-            retry: None,
+        .with_managed_identity({
+            let mut mi = ManagedIdentityOptions::default();
+            mi.user_assigned = user_assigned;
+            mi.source = args.source.map(Into::into);
+            mi.endpoint = args.endpoint.clone();
+            mi
         });
     #[cfg(feature = "emulator")]
     let _emulator = if args.emulator {
@@ -274,16 +274,16 @@ async fn token(args: TokenArgs) -> ExitCode {
     match identity.get_token(&[args.scope.as_str()]).await {
         Ok(token) if args.json => {
             let json = serde_json::json!({
-                "access_token": token.token,
-                "token_type": token.token_type,
-                "expires_on": token.expires_on,
-                "refresh_on": token.refresh_on,
+                "access_token": token.secret(),
+                "token_type": token.token_type(),
+                "expires_on": token.expires_on(),
+                "refresh_on": token.refresh_on(),
             });
             println!("{json:#}");
             ExitCode::SUCCESS
         }
         Ok(token) => {
-            println!("{}", token.token);
+            println!("{}", token.secret());
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -301,12 +301,10 @@ fn credential_kind(
     args: &TokenArgs,
     env: &BTreeMap<String, String>,
 ) -> Result<CredentialKind, String> {
-    let app = AppOptions {
-        client_id: args.app_id.clone(),
-        tenant_id: args.tenant_id.clone(),
-        authority_host: args.authority_host.clone(),
-        additionally_allowed_tenants: None,
-    };
+    let mut app = AppOptions::default();
+    app.client_id = args.app_id.clone();
+    app.tenant_id = args.tenant_id.clone();
+    app.authority_host = args.authority_host.clone();
     Ok(match args.credential {
         CredentialArg::Default => CredentialKind::DefaultChain,
         CredentialArg::ManagedIdentity => CredentialKind::ManagedIdentity,

@@ -76,7 +76,7 @@ impl TokenCredential for IdentityCredential {
             .map_err(credential_error)?;
         // `expires_on` comes from a parsed token response, so it fits; a value that does not is still an error
         // rather than a token with a made-up expiry.
-        let expires_on = i64::try_from(token.expires_on)
+        let expires_on = i64::try_from(token.expires_on())
             .ok()
             .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
             .ok_or_else(|| {
@@ -85,7 +85,10 @@ impl TokenCredential for IdentityCredential {
                     "IdentityCredential: the token's expiry is out of range",
                 )
             })?;
-        Ok(AccessToken::new(Secret::new(token.token), expires_on))
+        Ok(AccessToken::new(
+            Secret::new(token.into_secret()),
+            expires_on,
+        ))
     }
 }
 
@@ -97,15 +100,13 @@ fn credential_error(error: Error) -> AzureError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use entra_identity_core::ServiceError;
+    use entra_identity_types::ServiceError;
 
     #[test]
     fn errors_are_credential_errors_that_keep_the_typed_reason() {
-        let original = Error::Token(crate::TokenError::AuthenticationFailed(ServiceError {
-            status: 400,
-            code: "AADSTS700016".into(),
-            ..Default::default()
-        }));
+        let original = Error::Token(crate::TokenError::AuthenticationFailed(
+            ServiceError::new(400).code("AADSTS700016"),
+        ));
         let error = credential_error(original.clone());
         assert_eq!(error.kind(), &ErrorKind::Credential);
         assert!(error.to_string().contains("AADSTS700016"), "{error}");

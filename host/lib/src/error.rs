@@ -1,6 +1,6 @@
 //! Errors of the host library.
 
-pub use entra_identity_core::Error as TokenError;
+pub use entra_identity_types::Error as TokenError;
 
 /// Why [`Identity`](crate::Identity) returned no token.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -11,7 +11,7 @@ pub enum Error {
     Token(#[from] TokenError),
     /// The validator rejected the token (or its options); says which check failed.
     #[error("token rejected: {0}")]
-    Rejected(#[from] entra_identity_core::validation::ValidationError),
+    Rejected(#[from] entra_identity_types::ValidationError),
     /// The component could not run: it trapped, ran past its deadline or its memory
     /// limit, or failed to instantiate. The next call starts a fresh instance.
     #[error("the identity component failed: {0}")]

@@ -89,11 +89,8 @@ pub use runtime::{PoolingConfig, Runtime, RuntimeConfig};
 pub use shared_cache::{CACHE_ENV_VARS, CacheConfig, CacheKey};
 pub use validator::{Validator, ValidatorConfig};
 
-pub use entra_identity_core::managed_identity::{
-    ManagedIdentityOptions, SourceKind, UserAssignedId,
+pub use entra_identity_core::validation::{MAX_TOKEN_BYTES, require_role, require_scope};
+pub use entra_identity_types::{
+    AccessToken, CertificateOptions, Claims, ManagedIdentityOptions, ManagedIdentitySource,
+    RetryOptions, ServiceError, TokenRequest, UserAssignedId, ValidationError, ValidatorOptions,
 };
-pub use entra_identity_core::retry::RetryPolicy;
-pub use entra_identity_core::validation::{
-    Claims, MAX_TOKEN_BYTES, ValidationError, ValidatorOptions, require_role, require_scope,
-};
-pub use entra_identity_core::{AccessToken, ServiceError, TokenRequest};

@@ -10,7 +10,7 @@ use crate::outbound::Allowlist;
 use crate::runtime::Runtime;
 use crate::runtime::clock::WallClock;
 use crate::shared_cache::CacheConfig;
-use entra_identity_core::validation::{Claims, ValidationError, ValidatorOptions};
+use entra_identity_types::{Claims, ValidationError, ValidatorOptions};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -75,7 +75,7 @@ impl fmt::Debug for ValidatorConfig {
 /// ```no_run
 /// # async fn run(bearer: &str) -> entra_identity_host::Result<()> {
 /// use entra_identity_host::{Validator, ValidatorConfig, ValidatorOptions};
-/// let options = ValidatorOptions::new("my-tenant-id", vec!["api://my-api".into()]);
+/// let options = ValidatorOptions::new("my-tenant-id", &["api://my-api"]);
 /// let validator = Validator::new(options, ValidatorConfig::default())?;
 /// let claims = validator.validate(bearer).await?;
 /// entra_identity_host::require_role(&claims, "Secrets.Read")?;
@@ -107,7 +107,8 @@ impl Validator {
     ) -> Result<Self> {
         let urls = config
             .allowed_urls
-            .unwrap_or_else(|| vec![options.authority.clone()]);
+            .clone()
+            .unwrap_or_else(|| vec![options.authority_host().to_string()]);
         let allowlist = Allowlist::from_urls(urls.iter().map(String::as_str));
         let pool = Pool::new(config.limits.max_instances, config.limits.reuse_instances);
         runtime.identity_pre()?;
@@ -147,7 +148,10 @@ impl Validator {
             .call_validate(store, *validator, bearer)
             .await
             .map_err(Error::component)
-            .and_then(|r| r.map(claims).map_err(|e| Error::Rejected(error(e))));
+            .and_then(|r| {
+                r.map(Claims::from)
+                    .map_err(|e| Error::Rejected(ValidationError::from(e)))
+            });
         live.finish(&result);
         result
     }
@@ -156,13 +160,7 @@ impl Validator {
 impl Inner {
     async fn start(&self) -> Result<(Instance, ResourceAny)> {
         let mut instance = Instance::start(&self.blueprint).await?;
-        let options = wit::ValidatorOptions {
-            tenant: self.options.tenant.clone(),
-            allowed_tenants: self.options.allowed_tenants.clone(),
-            audiences: self.options.audiences.clone(),
-            leeway_seconds: u32::try_from(self.options.leeway).unwrap_or(u32::MAX),
-            authority: Some(self.options.authority.clone()),
-        };
+        let options = wit::ValidatorOptions::from(&self.options);
         let (store, bindings) = instance.arm();
         let validator = bindings
             .entra_identity_validation()
@@ -170,47 +168,7 @@ impl Inner {
             .call_create(store, &options)
             .await
             .map_err(Error::component)?
-            .map_err(|e| Error::Rejected(error(e)))?;
+            .map_err(|e| Error::Rejected(e.into()))?;
         Ok((instance, validator))
-    }
-}
-
-fn claims(c: wit::Claims) -> Claims {
-    Claims {
-        oid: c.oid,
-        tid: c.tid,
-        sub: c.sub,
-        app_id: c.app_id,
-        roles: c.roles,
-        scopes: c.scopes,
-        expires_on: c.expires_on,
-        issued_at: c.issued_at,
-        version: c.version,
-        raw: c.raw,
-    }
-}
-
-fn error(e: wit::ValidationError) -> ValidationError {
-    use ValidationError as E;
-    use wit::ValidationError as W;
-    match e {
-        W::TooLarge(size) => E::TooLarge {
-            size: size as usize,
-            limit: entra_identity_core::validation::MAX_TOKEN_BYTES,
-        },
-        W::Malformed(m) => E::Malformed(m),
-        W::UnsupportedAlgorithm(a) => E::UnsupportedAlgorithm(a),
-        W::UnknownKey(k) => E::UnknownKey(k),
-        W::BadSignature => E::BadSignature,
-        // The component reports the time it compared against only in its message.
-        W::Expired(exp) => E::Expired { exp, now: 0 },
-        W::NotYetValid(nbf) => E::NotYetValid { nbf, now: 0 },
-        W::WrongAudience(a) => E::WrongAudience(a),
-        W::WrongIssuer(i) => E::WrongIssuer(i),
-        W::TenantNotAllowed(t) => E::TenantNotAllowed(t),
-        W::MissingRole(r) => E::MissingRole(r),
-        W::MissingScope(s) => E::MissingScope(s),
-        W::KeysUnavailable(m) => E::KeysUnavailable(m),
-        W::InvalidConfiguration(m) => E::InvalidConfiguration(m),
     }
 }

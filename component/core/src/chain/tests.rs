@@ -28,7 +28,7 @@ fn chain(vars: &[(&str, &str)]) -> (Result<ChainedCredential, Error>, FakeTransp
 }
 
 fn get(c: &ChainedCredential) -> Result<AccessToken, Error> {
-    c.get_token(&TokenRequest::scope("https://vault.azure.net/.default"))
+    c.get_token(&TokenRequest::new(&["https://vault.azure.net/.default"]))
 }
 
 fn entra_ok() -> Result<crate::http::Response, TransportError> {
@@ -42,7 +42,7 @@ fn without_configuration_it_falls_through_to_managed_identity_after_a_probe() {
     transport
         .then(json(400, "no Metadata header"))
         .then(token_body("vm", T0, 86_400));
-    assert_eq!(get(&c).unwrap().token, "vm");
+    assert_eq!(get(&c).unwrap().secret(), "vm");
     let sent = transport.sent.borrow().clone();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0].header_value("Metadata"), None);
@@ -87,7 +87,7 @@ fn the_environment_wins_and_stays_chosen() {
             .starts_with("https://login.microsoftonline.com/tenant/")
     );
     transport.then(entra_ok());
-    c.get_token(&TokenRequest::scope("https://storage.azure.com/.default"))
+    c.get_token(&TokenRequest::new(&["https://storage.azure.com/.default"]))
         .unwrap();
     assert_eq!(transport.count(), 2);
     assert!(
@@ -126,7 +126,7 @@ fn workload_identity_comes_before_managed_identity() {
     ]);
     time.files.write("/t/token", "sa.jwt.sig");
     transport.then(entra_ok());
-    assert_eq!(get(&c.unwrap()).unwrap().token, "entra");
+    assert_eq!(get(&c.unwrap()).unwrap().secret(), "entra");
     assert_eq!(form(&transport.last().body)[0].1, "sa.jwt.sig");
 }
 
@@ -203,7 +203,7 @@ fn a_configured_member_that_cannot_connect_stops_the_chain() {
         assert!(!c.describe().contains("in use"), "{}", c.describe());
         // Once the network is back, the configured member answers.
         transport.then(entra_ok());
-        assert_eq!(get(&c).unwrap().token, "entra");
+        assert_eq!(get(&c).unwrap().secret(), "entra");
         assert!(transport.last().url.contains("login.microsoftonline.com"));
     }
 }

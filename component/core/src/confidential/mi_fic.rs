@@ -20,11 +20,11 @@ pub struct ManagedIdentityAssertion {
 
 impl AssertionSource for ManagedIdentityAssertion {
     fn assertion(&self, _: &dyn Platform, fresh: bool) -> Result<String, Error> {
-        let request = TokenRequest {
-            force_refresh: fresh,
-            ..TokenRequest::scope(format!("{}/.default", self.audience))
-        };
-        self.managed_identity.get_token(&request).map(|t| t.token)
+        let mut request = TokenRequest::new(&[format!("{}/.default", self.audience)]);
+        request.force_refresh = fresh;
+        self.managed_identity
+            .get_token(&request)
+            .map(|t| t.into_secret())
     }
 
     fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
@@ -52,7 +52,12 @@ pub fn managed_identity_as_federated_credential(
     audience: Option<String>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Flow>, Error> {
-    let app = app.resolve("managed identity as a federated credential", false, env)?;
+    let app = super::resolve(
+        app,
+        "managed identity as a federated credential",
+        false,
+        env,
+    )?;
     let audience = audience.unwrap_or_else(|| {
         Cloud::from_authority_host(&app.host)
             .unwrap_or(Cloud::Public)

@@ -20,20 +20,7 @@ pub use workload_identity::{MAX_TOKEN_FILE, REREAD_AFTER, TokenFile, workload_id
 use crate::credential::Flow;
 use crate::error::Error;
 
-/// Which app, where. Each `None` falls back to the environment where the
-/// constructor says so (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST`,
-/// `AZURE_ADDITIONALLY_ALLOWED_TENANTS`).
-#[derive(Clone, Debug, Default)]
-pub struct AppOptions {
-    /// The app registration's client (application) id.
-    pub client_id: Option<String>,
-    /// The app's home tenant.
-    pub tenant_id: Option<String>,
-    /// The authority host, e.g. `https://login.microsoftonline.us`.
-    pub authority_host: Option<String>,
-    /// Tenants a request may name besides `tenant_id`; `*` allows any.
-    pub additionally_allowed_tenants: Option<Vec<String>>,
-}
+pub use entra_identity_types::{AppOptions, CertificateOptions};
 
 /// [`AppOptions`] resolved and validated.
 struct App {
@@ -43,50 +30,48 @@ struct App {
     allowed: AllowedTenants,
 }
 
-impl AppOptions {
-    /// Validates the options, filling client and tenant id from the environment only
-    /// when `ids_from_env`.
-    fn resolve(
-        self,
-        what: &str,
-        ids_from_env: bool,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<App, Error> {
-        let id = |given: Option<String>, var: &str| {
-            given
-                .or_else(|| if ids_from_env { env(var) } else { None })
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    let from = if ids_from_env {
-                        format!("{var} or the option")
-                    } else {
-                        "the option".to_string()
-                    };
-                    Error::InvalidInput(format!(
-                        "{what} needs {} ({from})",
-                        var.trim_start_matches("AZURE_").to_lowercase()
-                    ))
-                })
-        };
-        let client_id = id(self.client_id, "AZURE_CLIENT_ID")?;
-        if client_id
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(Error::InvalidInput(format!(
-                "client id {client_id:?} contains whitespace"
-            )));
-        }
-        let tenant_id = id(self.tenant_id, "AZURE_TENANT_ID")?;
-        authority::validate_tenant_id(&tenant_id)?;
-        Ok(App {
-            client_id,
-            tenant_id,
-            host: authority::authority_host(self.authority_host, env)?,
-            allowed: AllowedTenants::new(self.additionally_allowed_tenants, env),
-        })
+/// Validates `options`, filling client and tenant id from the environment only when
+/// `ids_from_env`.
+fn resolve(
+    options: AppOptions,
+    what: &str,
+    ids_from_env: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<App, Error> {
+    let id = |given: Option<String>, var: &str| {
+        given
+            .or_else(|| if ids_from_env { env(var) } else { None })
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                let from = if ids_from_env {
+                    format!("{var} or the option")
+                } else {
+                    "the option".to_string()
+                };
+                Error::InvalidInput(format!(
+                    "{what} needs {} ({from})",
+                    var.trim_start_matches("AZURE_").to_lowercase()
+                ))
+            })
+    };
+    let client_id = id(options.client_id, "AZURE_CLIENT_ID")?;
+    if client_id
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::InvalidInput(format!(
+            "client id {client_id:?} contains whitespace"
+        )));
     }
+    let tenant_id = id(options.tenant_id, "AZURE_TENANT_ID")?;
+    authority::validate_tenant_id(&tenant_id)?;
+    Ok(App {
+        client_id,
+        tenant_id,
+        host: authority::authority_host(options.authority_host, env)?,
+        allowed: AllowedTenants::new(options.additionally_allowed_tenants, env),
+    })
 }
 
 /// An app authenticating with a client secret; ids from `app` or the environment.
@@ -98,7 +83,7 @@ pub fn client_secret(
     if secret.is_empty() {
         return Err(Error::InvalidInput("the client secret is empty".into()));
     }
-    let app = app.resolve("a client secret credential", true, env)?;
+    let app = resolve(app, "a client secret credential", true, env)?;
     Ok(Box::new(ConfidentialClient::new(
         "client secret",
         app.host,
@@ -109,18 +94,6 @@ pub fn client_secret(
     )))
 }
 
-/// A certificate and how to present it.
-#[derive(Clone)]
-pub struct CertificateOptions {
-    /// The PEM (certificate and RSA key), inline or as a path.
-    pub certificate: CertificateInput,
-    /// Send the chain as `x5c`; `None` reads `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`
-    /// (`1` or `true`).
-    pub send_certificate_chain: Option<bool>,
-    /// PS256 unless the authority needs RS256.
-    pub algorithm: SigningAlgorithm,
-}
-
 /// An app authenticating with a certificate; ids from `app` or the environment. A
 /// certificate path is read on the first token request, through the platform.
 pub fn client_certificate(
@@ -128,7 +101,16 @@ pub fn client_certificate(
     certificate: CertificateOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Flow>, Error> {
-    if let CertificateInput::Path(p) = &certificate.certificate {
+    let input = match (certificate.pem, certificate.path) {
+        (Some(pem), None) => CertificateInput::Pem(pem.into_bytes()),
+        (None, Some(path)) => CertificateInput::Path(path),
+        _ => {
+            return Err(Error::InvalidInput(
+                "give the certificate as exactly one of pem or path".into(),
+            ));
+        }
+    };
+    if let CertificateInput::Path(p) = &input {
         let lower = p.to_ascii_lowercase();
         if lower.ends_with(".pfx") || lower.ends_with(".p12") {
             return Err(Error::InvalidInput(format!(
@@ -140,7 +122,7 @@ pub fn client_certificate(
         env("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
             .is_some_and(|v| v.trim() == "1" || v.trim().eq_ignore_ascii_case("true"))
     });
-    let app = app.resolve("a client certificate credential", true, env)?;
+    let app = resolve(app, "a client certificate credential", true, env)?;
     Ok(Box::new(ConfidentialClient::new(
         "client certificate",
         app.host,
@@ -148,9 +130,13 @@ pub fn client_certificate(
         app.client_id,
         app.allowed,
         ClientCredential::Certificate {
-            input: certificate.certificate,
+            input,
             send_chain,
-            algorithm: certificate.algorithm,
+            algorithm: if certificate.rs256 {
+                SigningAlgorithm::Rs256
+            } else {
+                SigningAlgorithm::Ps256
+            },
         },
     )))
 }
@@ -183,11 +169,7 @@ pub fn environment(env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Flow>
         (Some(secret), _) => client_secret(AppOptions::default(), secret, &get),
         (None, Some(path)) => client_certificate(
             AppOptions::default(),
-            CertificateOptions {
-                certificate: CertificateInput::Path(path),
-                send_certificate_chain: None,
-                algorithm: SigningAlgorithm::default(),
-            },
+            CertificateOptions::from_path(path),
             &get,
         ),
         (None, None) => unreachable!("checked above"),

@@ -22,11 +22,7 @@ fn entra_token(token: &str) -> Result<crate::http::Response, TransportError> {
 }
 
 fn app() -> AppOptions {
-    AppOptions {
-        client_id: Some("app-id".into()),
-        tenant_id: Some(TENANT.into()),
-        ..Default::default()
-    }
+    AppOptions::default().client_id("app-id").tenant_id(TENANT)
 }
 
 fn secret_rig(app: AppOptions, vars: &[(&str, &str)]) -> Rig {
@@ -39,15 +35,12 @@ fn client_secret_request_is_the_v2_form_in_order() {
     rig.transport.then(entra_token("app-tok"));
     let t = rig
         .credential
-        .get_token(&TokenRequest {
-            scopes: vec![
-                "https://graph.microsoft.com/.default".into(),
-                "offline_access".into(),
-            ],
-            ..Default::default()
-        })
+        .get_token(&TokenRequest::new(&[
+            "https://graph.microsoft.com/.default",
+            "offline_access",
+        ]))
         .unwrap();
-    assert_eq!((t.token.as_str(), t.expires_on), ("app-tok", T0 + 3600));
+    assert_eq!((t.secret(), t.expires_on()), ("app-tok", T0 + 3600));
     let r = rig.transport.last();
     assert_eq!(r.method, Method::Post);
     assert_eq!(
@@ -102,22 +95,11 @@ fn options_override_the_environment_and_sovereign_hosts_work() {
 #[test]
 fn bad_configuration_is_refused_before_any_request() {
     for tenant in ["a/b", "t?x=1", "../etc", ""] {
-        let e = client_secret(
-            AppOptions {
-                tenant_id: Some(tenant.into()),
-                ..app()
-            },
-            SECRET.into(),
-            &env(&[]),
-        )
-        .err();
+        let e = client_secret(app().tenant_id(tenant), SECRET.into(), &env(&[])).err();
         assert!(matches!(e, Some(Error::InvalidInput(_))), "{tenant:?}");
     }
     let e = client_secret(
-        AppOptions {
-            authority_host: Some("http://login.microsoftonline.com".into()),
-            ..app()
-        },
+        app().authority_host("http://login.microsoftonline.com"),
         SECRET.into(),
         &env(&[]),
     )
@@ -134,10 +116,8 @@ fn per_request_tenants_follow_the_allow_list() {
         &[("AZURE_ADDITIONALLY_ALLOWED_TENANTS", "other-tenant")],
     );
     let in_tenant = |t: &str| {
-        rig.credential.get_token(&TokenRequest {
-            tenant_id: Some(t.into()),
-            ..TokenRequest::scope("https://x/.default")
-        })
+        rig.credential
+            .get_token(&TokenRequest::new(&["https://x/.default"]).tenant(t))
     };
     rig.transport.then(entra_token("t"));
     in_tenant("other-tenant").unwrap();

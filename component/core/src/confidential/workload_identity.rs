@@ -103,7 +103,7 @@ pub fn workload_identity(
         .ok_or_else(|| {
             Error::InvalidInput("workload identity needs AZURE_FEDERATED_TOKEN_FILE (set by the workload identity webhook) or a token file option".into())
         })?;
-    let app = app.resolve("workload identity", true, env)?;
+    let app = super::resolve(app, "workload identity", true, env)?;
     Ok(Box::new(ConfidentialClient::new(
         "workload identity",
         app.host,

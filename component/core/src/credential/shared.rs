@@ -103,7 +103,9 @@ impl Credential {
                     match cache::freshness(&token, now) {
                         Freshness::Fresh => return Ok(self.remember_here(key, token)),
                         Freshness::RefreshDue
-                            if old.as_ref().is_none_or(|o| o.expires_on < token.expires_on) =>
+                            if old
+                                .as_ref()
+                                .is_none_or(|o| o.expires_on() < token.expires_on()) =>
                         {
                             old = Some(token)
                         }

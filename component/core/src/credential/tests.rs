@@ -36,7 +36,7 @@ fn imds() -> Harness {
 }
 
 fn vault() -> TokenRequest {
-    TokenRequest::scope("https://vault.azure.net/.default")
+    TokenRequest::new(&["https://vault.azure.net/.default"])
 }
 
 impl Harness {
@@ -56,10 +56,7 @@ fn a_fresh_token_comes_from_the_cache() {
     let first = h.get().unwrap();
     h.time.advance(Duration::from_secs(3600));
     let second = h.get().unwrap();
-    assert_eq!(
-        (first.token.as_str(), second.token.as_str()),
-        ("one", "one")
-    );
+    assert_eq!((first.secret(), second.secret()), ("one", "one"));
     assert_eq!(h.transport.count(), 1);
 }
 
@@ -69,11 +66,11 @@ fn a_token_within_five_minutes_of_expiry_is_never_served() {
     h.serve_token("short", 600);
     h.get().unwrap();
     h.time.advance(Duration::from_secs(299));
-    assert_eq!(h.get().unwrap().token, "short");
+    assert_eq!(h.get().unwrap().secret(), "short");
     assert_eq!(h.transport.count(), 1);
     h.time.advance(Duration::from_secs(2)); // 301 s in: 299 s left
     h.serve_token("next", 600);
-    assert_eq!(h.get().unwrap().token, "next");
+    assert_eq!(h.get().unwrap().secret(), "next");
     assert_eq!(h.transport.count(), 2);
 }
 
@@ -83,16 +80,16 @@ fn long_lived_tokens_refresh_at_half_life() {
     h.serve_token("day-one", DAY);
     let t = h.get().unwrap();
     assert!(
-        t.refresh_on.abs_diff(T0 + DAY / 2) <= cache::REFRESH_JITTER,
+        t.refresh_on().abs_diff(T0 + DAY / 2) <= cache::REFRESH_JITTER,
         "{t:?}"
     );
     h.time
         .advance(Duration::from_secs(DAY / 2 - cache::REFRESH_JITTER - 1));
-    assert_eq!(h.get().unwrap().token, "day-one");
+    assert_eq!(h.get().unwrap().secret(), "day-one");
     h.time
         .advance(Duration::from_secs(2 * cache::REFRESH_JITTER + 2));
     h.serve_token("day-two", DAY);
-    assert_eq!(h.get().unwrap().token, "day-two");
+    assert_eq!(h.get().unwrap().secret(), "day-two");
     assert_eq!(h.transport.count(), 2);
 }
 
@@ -106,10 +103,10 @@ fn refresh_in_from_the_service_is_honoured() {
             T0 + DAY
         ),
     ));
-    assert_eq!(h.get().unwrap().refresh_on, T0 + 3600);
+    assert_eq!(h.get().unwrap().refresh_on(), T0 + 3600);
     h.time.advance(Duration::from_secs(3600));
     h.serve_token("b", DAY);
-    assert_eq!(h.get().unwrap().token, "b");
+    assert_eq!(h.get().unwrap().secret(), "b");
 }
 
 #[test]
@@ -120,17 +117,17 @@ fn a_failed_refresh_returns_the_old_token_and_waits_before_trying_again() {
     h.time
         .advance(Duration::from_secs(DAY / 2 + cache::REFRESH_JITTER + 1));
     h.transport.then(json(500, "boom"));
-    assert_eq!(h.get().unwrap().token, "old");
+    assert_eq!(h.get().unwrap().secret(), "old");
     // One attempt only: the caller holds a valid token, so no backoff is slept.
     assert_eq!((h.transport.count(), h.time.sleeps().len()), (2, 0));
     // Within the next 30 s the old token is served without asking again.
     h.time
         .advance(Duration::from_secs(cache::REFRESH_RETRY_DELAY - 1));
-    assert_eq!(h.get().unwrap().token, "old");
+    assert_eq!(h.get().unwrap().secret(), "old");
     assert_eq!(h.transport.count(), 2);
     h.time.advance(Duration::from_secs(1));
     h.serve_token("new", DAY);
-    assert_eq!(h.get().unwrap().token, "new");
+    assert_eq!(h.get().unwrap().secret(), "new");
 }
 
 #[test]
@@ -139,20 +136,16 @@ fn force_refresh_and_claims_bypass_the_cache_and_replace_its_token() {
     h.serve_token("one", DAY);
     h.get().unwrap();
     h.serve_token("two", DAY);
-    let forced = h.credential.get_token(&TokenRequest {
-        force_refresh: true,
-        ..vault()
-    });
-    assert_eq!(forced.unwrap().token, "two");
+    let forced = h.credential.get_token(&vault().force_refresh());
+    assert_eq!(forced.unwrap().secret(), "two");
     h.serve_token("three", DAY);
-    let claims = h.credential.get_token(&TokenRequest {
-        claims: Some(r#"{"access_token":{"nbf":{"essential":true}}}"#.into()),
-        ..vault()
-    });
-    assert_eq!(claims.unwrap().token, "three");
+    let claims = h
+        .credential
+        .get_token(&vault().claims(r#"{"access_token":{"nbf":{"essential":true}}}"#));
+    assert_eq!(claims.unwrap().secret(), "three");
     // The claims answer replaced the token the resource refused: callers without
     // claims get it from now on, without asking again.
-    assert_eq!(h.get().unwrap().token, "three");
+    assert_eq!(h.get().unwrap().secret(), "three");
     assert_eq!(h.transport.count(), 3);
 }
 
@@ -180,7 +173,7 @@ fn a_410_410_200_sequence_succeeds() {
     let h = imds();
     h.transport.then(json(410, "")).then(json(410, ""));
     h.serve_token("after-update", DAY);
-    assert_eq!(h.get().unwrap().token, "after-update");
+    assert_eq!(h.get().unwrap().secret(), "after-update");
     assert_eq!(
         h.time.sleeps(),
         [Duration::from_secs(1), Duration::from_secs(2)]
@@ -228,10 +221,8 @@ fn retry_after_is_honoured_and_persistent_429_is_throttled() {
 #[test]
 fn unknown_identity_is_an_authentication_failure_naming_it() {
     let h = harness_with(
-        ManagedIdentityOptions {
-            user_assigned: Some(UserAssignedId::ClientId("11111111-2222".into())),
-            ..Default::default()
-        },
+        ManagedIdentityOptions::default()
+            .user_assigned(UserAssignedId::ClientId("11111111-2222".into())),
         &[],
     );
     h.transport.then(json(
@@ -287,7 +278,7 @@ fn malformed_success_bodies_are_invalid_responses_and_not_cached() {
     assert!(matches!(&err, Error::InvalidResponse(_)));
     assert!(!format!("{err} {err:?}").contains("leaky-tok"));
     h.serve_token("good", DAY);
-    assert_eq!(h.get().unwrap().token, "good");
+    assert_eq!(h.get().unwrap().secret(), "good");
 }
 
 #[test]

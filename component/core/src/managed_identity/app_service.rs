@@ -6,7 +6,7 @@ use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
 use crate::platform::Platform;
-use crate::retry::{RetryOn, RetryPolicy};
+use crate::retry::RetryPolicy;
 use crate::token::{TokenRequest, scope_to_resource};
 
 /// App Service spells the resource-id selector `mi_res_id`.
@@ -36,13 +36,10 @@ impl AppService {
             endpoint,
             header,
             id: options.user_assigned,
-            retry: options
-                .retry
-                .map(|r| RetryPolicy {
-                    retry_on: RetryOn::ManagedIdentity,
-                    ..r
-                })
-                .unwrap_or_else(RetryPolicy::managed_identity),
+            retry: match &options.retry {
+                Some(numbers) => RetryPolicy::managed_identity().with_numbers(numbers),
+                None => RetryPolicy::managed_identity(),
+            },
         })
     }
 }
@@ -79,7 +76,11 @@ impl Flow for AppService {
             ("api-version", API_VERSION),
             ("resource", resource.as_str()),
         ];
-        params.extend(self.id.as_ref().map(|id| id.query_param(RESOURCE_ID_PARAM)));
+        params.extend(
+            self.id
+                .as_ref()
+                .map(|id| super::query_param(id, RESOURCE_ID_PARAM)),
+        );
         Ok(Request::get(with_query(&self.endpoint, params))
             .header("X-IDENTITY-HEADER", self.header.clone()))
     }
@@ -91,7 +92,7 @@ impl Flow for AppService {
             400 | 404 => format!("the App Service identity endpoint refused {who}; check that it is assigned to this app and the scope is right"),
             _ => format!("the App Service identity endpoint could not issue a token for {who}"),
         };
-        Error::AuthenticationFailed(ServiceError { context, ..error })
+        Error::AuthenticationFailed(error.context(context))
     }
 
     fn secrets(&self) -> Vec<String> {

@@ -30,7 +30,6 @@ pub(super) struct Arc {
 impl Arc {
     pub(super) fn new(
         options: ManagedIdentityOptions,
-        token_dir: Option<String>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Self {
         Arc {
@@ -38,7 +37,9 @@ impl Arc {
                 .endpoint
                 .or_else(|| env("IDENTITY_ENDPOINT"))
                 .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string()),
-            token_dir: token_dir.unwrap_or_else(|| DEFAULT_TOKEN_DIR.to_string()),
+            token_dir: options
+                .arc_token_directory
+                .unwrap_or_else(|| DEFAULT_TOKEN_DIR.to_string()),
             id: options.user_assigned,
             retry: mi_retry(options.retry),
             key: RefCell::new(None),
@@ -51,7 +52,11 @@ impl Arc {
             ("api-version", API_VERSION),
             ("resource", resource.as_str()),
         ];
-        params.extend(self.id.as_ref().map(|id| id.query_param(RESOURCE_ID_PARAM)));
+        params.extend(
+            self.id
+                .as_ref()
+                .map(|id| super::query_param(id, RESOURCE_ID_PARAM)),
+        );
         Ok(with_query(&self.endpoint, params))
     }
 }
@@ -144,7 +149,7 @@ impl Flow for Arc {
             400 | 404 => format!("Azure Arc refused {who}; check that it is assigned to this machine and the scope is right"),
             _ => format!("Azure Arc could not issue a token for {who}"),
         };
-        Error::AuthenticationFailed(ServiceError { context, ..error })
+        Error::AuthenticationFailed(error.context(context))
     }
 
     fn secrets(&self) -> Vec<String> {

@@ -101,7 +101,7 @@ impl Flow for AzureMl {
             401 | 403 => "the Azure ML identity endpoint rejected MSI_SECRET; pass the current value through to the component".to_string(),
             _ => format!("the Azure ML identity endpoint could not issue a token for {}", self.who()),
         };
-        Error::AuthenticationFailed(ServiceError { context, ..error })
+        Error::AuthenticationFailed(error.context(context))
     }
 
     fn secrets(&self) -> Vec<String> {

@@ -72,7 +72,7 @@ impl Flow for CloudShell {
         } else {
             "Cloud Shell could not issue a token for the signed-in user".to_string()
         };
-        Error::AuthenticationFailed(ServiceError { context, ..error })
+        Error::AuthenticationFailed(error.context(context))
     }
 
     fn secrets(&self) -> Vec<String> {

@@ -6,7 +6,7 @@ use crate::credential::Flow;
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
 use crate::platform::Platform;
-use crate::retry::{RetryOn, RetryPolicy};
+use crate::retry::RetryPolicy;
 use crate::token::{TokenRequest, scope_to_resource};
 use std::cell::Cell;
 use std::time::Duration;
@@ -48,13 +48,10 @@ impl Imds {
         Imds {
             base: base.trim_end_matches('/').to_string(),
             id: options.user_assigned,
-            retry: options
-                .retry
-                .map(|r| RetryPolicy {
-                    retry_on: RetryOn::Imds,
-                    ..r
-                })
-                .unwrap_or_else(RetryPolicy::imds),
+            retry: match &options.retry {
+                Some(numbers) => RetryPolicy::imds().with_numbers(numbers),
+                None => RetryPolicy::imds(),
+            },
             probe: Cell::new(probe),
         }
     }
@@ -91,7 +88,11 @@ impl Flow for Imds {
             ("api-version", API_VERSION),
             ("resource", resource.as_str()),
         ];
-        params.extend(self.id.as_ref().map(|id| id.query_param(RESOURCE_ID_PARAM)));
+        params.extend(
+            self.id
+                .as_ref()
+                .map(|id| super::query_param(id, RESOURCE_ID_PARAM)),
+        );
         let url = with_query(&format!("{}{TOKEN_PATH}", self.base), params);
         Ok(Request::get(url).header("Metadata", "true"))
     }
@@ -112,7 +113,7 @@ impl Flow for Imds {
         } else {
             format!("IMDS could not issue a token for {who}")
         };
-        Error::AuthenticationFailed(ServiceError { context, ..error })
+        Error::AuthenticationFailed(error.context(context))
     }
 
     fn secrets(&self) -> Vec<String> {

@@ -14,59 +14,33 @@ mod unsupported;
 
 pub use imds::PROBE_TIMEOUT;
 pub use service_fabric::normalize_thumbprint;
-pub use source::{SourceKind, detect};
+pub use source::{ManagedIdentitySource, detect};
 
 use crate::credential::Flow;
 use crate::error::Error;
 use crate::http::UrlParts;
-use crate::retry::{RetryOn, RetryPolicy};
-use std::fmt;
+use crate::retry::RetryPolicy;
+use entra_identity_types::RetryOptions;
 
-/// A user-assigned managed identity.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UserAssignedId {
-    /// By client (application) id.
-    ClientId(String),
-    /// By object (principal) id.
-    ObjectId(String),
-    /// By Azure resource id.
-    ResourceId(String),
-}
+pub use entra_identity_types::{ManagedIdentityOptions, UserAssignedId};
 
-impl UserAssignedId {
-    /// The query parameter that selects this identity; sources disagree on how the
-    /// resource-id one is spelled.
-    fn query_param(&self, resource_id_name: &'static str) -> (&'static str, &str) {
-        match self {
-            UserAssignedId::ClientId(v) => ("client_id", v),
-            UserAssignedId::ObjectId(v) => ("object_id", v),
-            UserAssignedId::ResourceId(v) => (resource_id_name, v),
-        }
-    }
-
-    fn value(&self) -> &str {
-        match self {
-            UserAssignedId::ClientId(v)
-            | UserAssignedId::ObjectId(v)
-            | UserAssignedId::ResourceId(v) => v,
-        }
-    }
-}
-
-impl fmt::Display for UserAssignedId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            UserAssignedId::ClientId(v) => write!(f, "user-assigned identity with client id {v}"),
-            UserAssignedId::ObjectId(v) => write!(f, "user-assigned identity with object id {v}"),
-            UserAssignedId::ResourceId(v) => write!(f, "user-assigned identity {v}"),
-        }
+/// The query parameter that selects `id`; sources disagree on how the resource-id one
+/// is spelled.
+fn query_param<'a>(
+    id: &'a UserAssignedId,
+    resource_id_name: &'static str,
+) -> (&'static str, &'a str) {
+    match id {
+        UserAssignedId::ClientId(v) => ("client_id", v),
+        UserAssignedId::ObjectId(v) => ("object_id", v),
+        UserAssignedId::ResourceId(v) => (resource_id_name, v),
     }
 }
 
 /// The identity part of cache keys: `system` or `client_id=...`.
 fn cache_identity(id: Option<&UserAssignedId>, resource_id_name: &'static str) -> String {
     id.map_or("system".into(), |id| {
-        let (k, v) = id.query_param(resource_id_name);
+        let (k, v) = query_param(id, resource_id_name);
         format!("{k}={v}")
     })
 }
@@ -79,27 +53,9 @@ fn identity_name(id: Option<&UserAssignedId>) -> String {
     )
 }
 
-/// Explicit settings; each one overrides what the environment says.
-#[derive(Clone, Debug, Default)]
-pub struct ManagedIdentityOptions {
-    /// A user-assigned identity; `None` means system-assigned.
-    pub user_assigned: Option<UserAssignedId>,
-    /// Use this source instead of detecting one.
-    pub source: Option<SourceKind>,
-    /// The IMDS base URL or the identity endpoint URL.
-    pub endpoint: Option<String>,
-    /// Retry numbers instead of the source's defaults; which statuses are
-    /// retried stays the source's own.
-    pub retry: Option<RetryPolicy>,
-}
-
-/// Settings that only some sources or callers need; kept apart from
-/// [`ManagedIdentityOptions`] so existing callers keep compiling.
+/// What a caller of the core decides beyond the [`ManagedIdentityOptions`] a user gives.
 #[derive(Clone, Debug, Default)]
 pub struct SourceSettings {
-    /// The directory Azure Arc key files must be in; default
-    /// [`arc_key::DEFAULT_TOKEN_DIR`]. The host must make it readable.
-    pub arc_token_dir: Option<String>,
     /// Before the first IMDS request, probe once (1 s, no `Metadata`, no retries) and
     /// answer *unavailable* quickly if nothing is there. For credential chains: alone,
     /// a credential should just try.
@@ -107,13 +63,12 @@ pub struct SourceSettings {
 }
 
 /// The retry policy for non-IMDS managed-identity endpoints, with the caller's numbers.
-fn mi_retry(custom: Option<RetryPolicy>) -> RetryPolicy {
-    custom
-        .map(|r| RetryPolicy {
-            retry_on: RetryOn::ManagedIdentity,
-            ..r
-        })
-        .unwrap_or_else(RetryPolicy::managed_identity)
+fn mi_retry(custom: Option<RetryOptions>) -> RetryPolicy {
+    let policy = RetryPolicy::managed_identity();
+    match custom {
+        Some(numbers) => policy.with_numbers(&numbers),
+        None => policy,
+    }
 }
 
 /// Builds the flow for this environment: `env` reads an environment variable.
@@ -160,20 +115,20 @@ pub fn flow_with(
         },
     };
     match kind {
-        SourceKind::Imds => Ok(Box::new(imds::Imds::new(
+        ManagedIdentitySource::Imds => Ok(Box::new(imds::Imds::new(
             options,
             settings.probe_imds,
             &env,
         ))),
-        SourceKind::AppService => Ok(Box::new(app_service::AppService::new(options, &env)?)),
-        SourceKind::AzureArc => Ok(Box::new(arc::Arc::new(
-            options,
-            settings.arc_token_dir,
-            &env,
-        ))),
-        SourceKind::CloudShell => Ok(Box::new(cloud_shell::CloudShell::new(options, &env)?)),
-        SourceKind::AzureMl => Ok(Box::new(azure_ml::AzureMl::new(options, &env)?)),
-        SourceKind::ServiceFabric => {
+        ManagedIdentitySource::AppService => {
+            Ok(Box::new(app_service::AppService::new(options, &env)?))
+        }
+        ManagedIdentitySource::AzureArc => Ok(Box::new(arc::Arc::new(options, &env))),
+        ManagedIdentitySource::CloudShell => {
+            Ok(Box::new(cloud_shell::CloudShell::new(options, &env)?))
+        }
+        ManagedIdentitySource::AzureMl => Ok(Box::new(azure_ml::AzureMl::new(options, &env)?)),
+        ManagedIdentitySource::ServiceFabric => {
             Ok(Box::new(service_fabric::ServiceFabric::new(options, &env)?))
         }
     }

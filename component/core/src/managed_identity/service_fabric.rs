@@ -125,7 +125,7 @@ impl Flow for ServiceFabric {
                     .to_string()
             }
         };
-        Error::AuthenticationFailed(ServiceError { context, ..error })
+        Error::AuthenticationFailed(error.context(context))
     }
 
     fn secrets(&self) -> Vec<String> {

@@ -9,7 +9,7 @@ fn request_for(
     vars: &[(&str, &str)],
 ) -> Result<crate::http::Request, Error> {
     flow(options, &env(vars))?.build_request(
-        &TokenRequest::scope("https://vault.azure.net/.default"),
+        &TokenRequest::new(&["https://vault.azure.net/.default"]),
         &FakePlatform::new(&FakeTime::at(0)),
     )
 }
@@ -17,11 +17,11 @@ fn request_for(
 #[test]
 fn detection_follows_the_sdk_order() {
     type Vars<'a> = &'a [(&'a str, &'a str)];
-    let cases: &[(Vars, Result<SourceKind, ()>)] = &[
-        (&[], Ok(SourceKind::Imds)),
+    let cases: &[(Vars, Result<ManagedIdentitySource, ()>)] = &[
+        (&[], Ok(ManagedIdentitySource::Imds)),
         (
             &[("IDENTITY_ENDPOINT", "http://e"), ("IDENTITY_HEADER", "h")],
-            Ok(SourceKind::AppService),
+            Ok(ManagedIdentitySource::AppService),
         ),
         (
             &[
@@ -29,20 +29,23 @@ fn detection_follows_the_sdk_order() {
                 ("IDENTITY_HEADER", "h"),
                 ("IDENTITY_SERVER_THUMBPRINT", "ab"),
             ],
-            Ok(SourceKind::ServiceFabric),
+            Ok(ManagedIdentitySource::ServiceFabric),
         ),
         (
             &[
                 ("IDENTITY_ENDPOINT", "http://e"),
                 ("IMDS_ENDPOINT", "http://i"),
             ],
-            Ok(SourceKind::AzureArc),
+            Ok(ManagedIdentitySource::AzureArc),
         ),
         (
             &[("MSI_ENDPOINT", "http://m"), ("MSI_SECRET", "s")],
-            Ok(SourceKind::AzureMl),
+            Ok(ManagedIdentitySource::AzureMl),
         ),
-        (&[("MSI_ENDPOINT", "http://m")], Ok(SourceKind::CloudShell)),
+        (
+            &[("MSI_ENDPOINT", "http://m")],
+            Ok(ManagedIdentitySource::CloudShell),
+        ),
         (&[("IDENTITY_ENDPOINT", "http://e")], Err(())),
     ];
     for (vars, expected) in cases {
@@ -93,10 +96,7 @@ fn user_assigned_selectors_use_each_sources_spelling() {
         ("IDENTITY_HEADER", "h"),
     ];
     for (id, imds_name, app_name) in ids {
-        let options = || ManagedIdentityOptions {
-            user_assigned: Some(id.clone()),
-            ..Default::default()
-        };
+        let options = || ManagedIdentityOptions::default().user_assigned(id.clone());
         let imds = query(&request_for(options(), &[]).unwrap().url);
         assert_eq!(imds[2], (imds_name.to_string(), id.value().to_string()));
         let app = query(&request_for(options(), &app_service).unwrap().url);
@@ -142,10 +142,7 @@ fn explicit_options_override_the_environment() {
         ("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://pod:1/"),
     ];
     let r = request_for(
-        ManagedIdentityOptions {
-            source: Some(SourceKind::Imds),
-            ..Default::default()
-        },
+        ManagedIdentityOptions::default().source(ManagedIdentitySource::Imds),
         &vars,
     )
     .unwrap();
@@ -156,11 +153,9 @@ fn explicit_options_override_the_environment() {
         r.url
     );
     let r = request_for(
-        ManagedIdentityOptions {
-            source: Some(SourceKind::Imds),
-            endpoint: Some("http://127.0.0.1:9".into()),
-            ..Default::default()
-        },
+        ManagedIdentityOptions::default()
+            .source(ManagedIdentitySource::Imds)
+            .endpoint("http://127.0.0.1:9"),
         &vars,
     )
     .unwrap();
@@ -174,26 +169,17 @@ fn explicit_options_override_the_environment() {
 #[test]
 fn bad_configuration_is_invalid_input() {
     let missing_header = flow(
-        ManagedIdentityOptions {
-            source: Some(SourceKind::AppService),
-            ..Default::default()
-        },
+        ManagedIdentityOptions::default().source(ManagedIdentitySource::AppService),
         &env(&[("IDENTITY_ENDPOINT", "http://e")]),
     );
     assert!(matches!(missing_header, Err(Error::InvalidInput(m)) if m.contains("IDENTITY_HEADER")));
     let bad_endpoint = flow(
-        ManagedIdentityOptions {
-            endpoint: Some("169.254.169.254".into()),
-            ..Default::default()
-        },
+        ManagedIdentityOptions::default().endpoint("169.254.169.254"),
         &env(&[]),
     );
     assert!(matches!(bad_endpoint, Err(Error::InvalidInput(_))));
     let bad_id = flow(
-        ManagedIdentityOptions {
-            user_assigned: Some(UserAssignedId::ClientId(" ".into())),
-            ..Default::default()
-        },
+        ManagedIdentityOptions::default().user_assigned(UserAssignedId::ClientId(" ".into())),
         &env(&[]),
     );
     assert!(matches!(bad_id, Err(Error::InvalidInput(_))));

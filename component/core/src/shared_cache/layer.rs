@@ -183,7 +183,7 @@ impl SharedCache {
         platform: &dyn Platform,
     ) -> Result<(), StoreError> {
         let payload = record::token_payload(token);
-        self.write(TOKEN, key.as_str(), token.expires_on, &payload, platform)
+        self.write(TOKEN, key.as_str(), token.expires_on(), &payload, platform)
     }
 
     /// The failure remembered for `key`, while it stands.

@@ -14,10 +14,10 @@ struct TokenRecord {
 
 pub(crate) fn token_payload(token: &AccessToken) -> Vec<u8> {
     serde_json::to_vec(&TokenRecord {
-        token: token.token.clone(),
-        token_type: token.token_type.clone(),
-        expires_on: token.expires_on,
-        refresh_on: token.refresh_on,
+        token: token.secret().to_string(),
+        token_type: token.token_type().to_string(),
+        expires_on: token.expires_on(),
+        refresh_on: token.refresh_on(),
     })
     .unwrap_or_default()
 }
@@ -26,11 +26,10 @@ pub(crate) fn token_payload(token: &AccessToken) -> Vec<u8> {
 /// entry's authenticated expiry (a record is only trusted as a whole).
 pub(crate) fn token_from(payload: &[u8], expiry: u64) -> Option<AccessToken> {
     let r: TokenRecord = serde_json::from_slice(payload).ok()?;
-    (r.expires_on == expiry && r.refresh_on <= r.expires_on).then_some(AccessToken {
-        token: r.token,
-        token_type: r.token_type,
-        expires_on: r.expires_on,
-        refresh_on: r.refresh_on,
+    (r.expires_on == expiry && r.refresh_on <= r.expires_on).then(|| {
+        AccessToken::new(r.token, r.expires_on)
+            .with_token_type(r.token_type)
+            .with_refresh_on(r.refresh_on)
     })
 }
 
@@ -69,6 +68,8 @@ impl Remembered {
             Error::Transport(m) => Error::Transport(m + &note),
             Error::InvalidInput(m) => Error::InvalidInput(m + &note),
             Error::InvalidResponse(m) => Error::InvalidResponse(m + &note),
+            Error::Denied(m) => Error::Denied(m + &note),
+            other => other,
         }
     }
 }
@@ -114,6 +115,9 @@ pub(crate) fn failure_payload(r: &Remembered) -> Vec<u8> {
         Error::Transport(m) => ("transport", m.clone(), None, 0),
         Error::InvalidInput(m) => ("invalid-input", m.clone(), None, 0),
         Error::InvalidResponse(m) => ("invalid-response", m.clone(), None, 0),
+        Error::Denied(m) => ("denied", m.clone(), None, 0),
+        // A kind this version does not know is remembered by its text alone.
+        other => ("unavailable", other.to_string(), None, 0),
     };
     serde_json::to_vec(&FailureRecord {
         kind: kind.into(),
@@ -129,13 +133,14 @@ pub(crate) fn failure_from(payload: &[u8], until: u64) -> Option<Remembered> {
     let r: FailureRecord = serde_json::from_slice(payload).ok()?;
     let error = match (r.kind.as_str(), r.service) {
         ("unavailable", _) => Error::Unavailable(r.message),
-        ("authentication-failed", Some(s)) => Error::AuthenticationFailed(ServiceError {
-            status: s.status,
-            code: s.code,
-            description: s.description,
-            correlation_id: s.correlation_id,
-            context: s.context,
-        }),
+        ("authentication-failed", Some(s)) => {
+            let mut e = ServiceError::new(s.status)
+                .code(s.code)
+                .description(s.description)
+                .context(s.context);
+            e.correlation_id = s.correlation_id;
+            Error::AuthenticationFailed(e)
+        }
         ("throttled", _) => Error::Throttled {
             retry_after: r.retry_after,
             message: r.message,
@@ -143,6 +148,7 @@ pub(crate) fn failure_from(payload: &[u8], until: u64) -> Option<Remembered> {
         ("transport", _) => Error::Transport(r.message),
         ("invalid-input", _) => Error::InvalidInput(r.message),
         ("invalid-response", _) => Error::InvalidResponse(r.message),
+        ("denied", _) => Error::Denied(r.message),
         _ => return None,
     };
     Some(Remembered {

@@ -9,18 +9,13 @@ const KEY_A: [u8; 32] = [7; 32];
 const KEY_B: [u8; 32] = [9; 32];
 
 fn token() -> AccessToken {
-    AccessToken {
-        token: "eyJ.secret-token.sig".into(),
-        token_type: "Bearer".into(),
-        expires_on: T0 + 3600,
-        refresh_on: T0 + 1800,
-    }
+    AccessToken::new("eyJ.secret-token.sig", T0 + 3600).with_refresh_on(T0 + 1800)
 }
 
 fn key() -> CacheKey {
     CacheKey::new(
         "imds|system",
-        &TokenRequest::scope("https://vault.azure.net/.default"),
+        &TokenRequest::new(&["https://vault.azure.net/.default"]),
     )
 }
 
@@ -114,7 +109,7 @@ fn an_entry_moved_to_another_key_does_not_open() {
     let (_, bytes) = rig.only_value();
     let other = CacheKey::new(
         "imds|system",
-        &TokenRequest::scope("https://graph.microsoft.com/.default"),
+        &TokenRequest::new(&["https://graph.microsoft.com/.default"]),
     );
     cache.put_token(&other, &token(), &rig.platform).unwrap();
     let other_key = rig

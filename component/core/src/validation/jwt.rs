@@ -2,6 +2,7 @@
 //! then the algorithm the key dictates, the signature, and only then the claims.
 
 use super::keys::SigningKey;
+use super::options::allows_tenant_of;
 use super::{ValidationError, ValidatorOptions};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,30 +13,7 @@ use serde_json::{Map, Value};
 /// 1–4 KiB even with many groups.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
-/// The claims of a valid token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claims {
-    /// Object id of the caller (user or service principal).
-    pub oid: Option<String>,
-    /// Tenant of the caller.
-    pub tid: String,
-    /// Subject.
-    pub sub: Option<String>,
-    /// The calling application: `appid` (v1) or `azp` (v2).
-    pub app_id: Option<String>,
-    /// App roles (`roles`).
-    pub roles: Vec<String>,
-    /// Delegated scopes (`scp`, space-separated in the token).
-    pub scopes: Vec<String>,
-    /// `exp`, Unix seconds.
-    pub expires_on: u64,
-    /// `iat`, Unix seconds.
-    pub issued_at: Option<u64>,
-    /// `ver`: `1.0` or `2.0`.
-    pub version: String,
-    /// All claims, as JSON.
-    pub raw: String,
-}
+pub use entra_identity_types::Claims;
 
 pub(super) struct Header {
     pub(super) kid: String,
@@ -168,11 +146,11 @@ pub(super) fn check(
     let number = |k: &str| claims.get(k).and_then(Value::as_u64);
 
     let exp = number("exp").ok_or_else(|| malformed("no numeric exp"))?;
-    if now > exp.saturating_add(options.leeway) {
+    if now > exp.saturating_add(options.leeway.as_secs()) {
         return Err(ValidationError::Expired { exp, now });
     }
     if let Some(nbf) = number("nbf")
-        && nbf > now.saturating_add(options.leeway)
+        && nbf > now.saturating_add(options.leeway.as_secs())
     {
         return Err(ValidationError::NotYetValid { nbf, now });
     }
@@ -183,7 +161,7 @@ pub(super) fn check(
     if iss != v1 && iss != v2 {
         return Err(ValidationError::WrongIssuer(iss));
     }
-    if !options.allows_tenant_of(&tid, home_tenant) {
+    if !allows_tenant_of(options, &tid, home_tenant) {
         return Err(ValidationError::TenantNotAllowed(tid));
     }
     let audiences: Vec<&str> = match claims.get("aud") {
@@ -209,16 +187,15 @@ pub(super) fn check(
             _ => vec![],
         }
     };
-    Ok(Claims {
-        oid: text("oid"),
-        sub: text("sub"),
-        app_id: text("appid").or_else(|| text("azp")),
-        roles: strings("roles"),
-        scopes: strings("scp"),
-        expires_on: exp,
-        issued_at: number("iat"),
-        version: text("ver").unwrap_or_else(|| "1.0".into()),
-        raw: Value::Object(claims).to_string(),
-        tid,
-    })
+    let mut valid = Claims::new(tid);
+    valid.oid = text("oid");
+    valid.sub = text("sub");
+    valid.app_id = text("appid").or_else(|| text("azp"));
+    valid.roles = strings("roles");
+    valid.scopes = strings("scp");
+    valid.expires_on = exp;
+    valid.issued_at = number("iat");
+    valid.version = text("ver").unwrap_or_else(|| "1.0".into());
+    valid.raw = Value::Object(claims).to_string();
+    Ok(valid)
 }

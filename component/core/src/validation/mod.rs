@@ -25,7 +25,7 @@ mod options;
 pub use error::ValidationError;
 pub use jwt::{Claims, MAX_TOKEN_BYTES};
 pub use keys::{KEYS_TTL, KeyCache, MIN_REFRESH_INTERVAL};
-pub use options::ValidatorOptions;
+pub use options::{ValidatorOptions, allows_tenant, metadata_url, names_domain};
 
 use crate::http::{Request, UrlParts};
 use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport};
@@ -64,7 +64,7 @@ impl Validator {
         transport: Box<dyn Transport>,
         platform: Box<dyn Platform>,
     ) -> Result<Self, ValidationError> {
-        options.check()?;
+        options::check(&options)?;
         Ok(Validator {
             options,
             keys,
@@ -104,7 +104,7 @@ impl Validator {
             } else {
                 ValidationError::KeysUnavailable(format!(
                     "no signing keys yet from {}; the last fetch failed",
-                    self.options.authority
+                    self.options.authority_host()
                 ))
             }
         })?;
@@ -122,7 +122,7 @@ impl Validator {
     /// The API's tenant id: as configured, or for a domain, the one its metadata's
     /// issuer names (tokens carry ids, never domains).
     fn home_tenant<'a>(&'a self, keys: &'a KeyCache) -> Result<&'a str, ValidationError> {
-        if !self.options.names_domain() {
+        if !names_domain(&self.options) {
             return Ok(&self.options.tenant);
         }
         keys.issuer_tenant().ok_or_else(|| {
@@ -155,7 +155,7 @@ impl Validator {
         let Some(shared) = &self.shared else {
             return false;
         };
-        let name = self.options.metadata_url();
+        let name = metadata_url(&self.options);
         let stored = match shared.blob(&name, now, &*self.platform) {
             Ok(Some(blob)) => serde_json::from_slice::<SharedKeys>(&blob).ok(),
             Ok(None) => None,
@@ -190,14 +190,14 @@ impl Validator {
         let Ok(payload) = serde_json::to_vec(&stored) else {
             return;
         };
-        let name = self.options.metadata_url();
+        let name = metadata_url(&self.options);
         if let Err(e) = shared.put_blob(&name, now + KEYS_TTL, &payload, &*self.platform) {
             shared.store_failed(&*self.platform, &e);
         }
     }
 
     fn fetch(&self) -> Result<(String, Vec<u8>), ValidationError> {
-        let metadata_url = self.options.metadata_url();
+        let metadata_url = metadata_url(&self.options);
         let metadata = self.get(&metadata_url)?;
         let (issuer, jwks_uri) = keys::parse_metadata(&metadata)?;
         let same_origin = |a: &str, b: &str| match (UrlParts::parse(a), UrlParts::parse(b)) {
@@ -207,7 +207,7 @@ impl Validator {
             }
             _ => false,
         };
-        if !same_origin(&jwks_uri, &self.options.authority) {
+        if !same_origin(&jwks_uri, self.options.authority_host()) {
             return Err(ValidationError::KeysUnavailable(format!(
                 "the metadata at {metadata_url} names keys at another origin ({jwks_uri}); refusing to fetch keys from there"
             )));
@@ -240,20 +240,12 @@ fn strip_bearer(bearer: &str) -> &str {
 /// Requires an app role (`roles` claim): how an app-only caller, such as a managed
 /// identity, is authorised.
 pub fn require_role(claims: &Claims, role: &str) -> Result<(), ValidationError> {
-    if claims.roles.iter().any(|r| r == role) {
-        Ok(())
-    } else {
-        Err(ValidationError::MissingRole(role.to_string()))
-    }
+    claims.require_role(role)
 }
 
 /// Requires a delegated scope (`scp` claim): how a signed-in user's app is authorised.
 pub fn require_scope(claims: &Claims, scope: &str) -> Result<(), ValidationError> {
-    if claims.scopes.iter().any(|s| s == scope) {
-        Ok(())
-    } else {
-        Err(ValidationError::MissingScope(scope.to_string()))
-    }
+    claims.require_scope(scope)
 }
 
 #[cfg(test)]

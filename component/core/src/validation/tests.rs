@@ -88,10 +88,7 @@ fn harness(options: ValidatorOptions) -> Harness {
 }
 
 fn single_tenant() -> Harness {
-    let h = harness(ValidatorOptions::new(
-        TENANT,
-        vec![AUDIENCE.into(), "client-id-guid".into()],
-    ));
+    let h = harness(ValidatorOptions::new(TENANT, &[AUDIENCE, "client-id-guid"]));
     serve_keys(&h.transport, vec![jwk(KEY_PEM, "k1")]);
     h
 }
@@ -175,7 +172,7 @@ fn algorithm_none_and_hs256_with_the_public_key_are_rejected() {
 
 #[test]
 fn a_key_that_declares_another_algorithm_is_not_used_for_rs256() {
-    let h = harness(ValidatorOptions::new(TENANT, vec![AUDIENCE.into()]));
+    let h = harness(ValidatorOptions::new(TENANT, &[AUDIENCE]));
     let mut key = jwk(KEY_PEM, "k1");
     key["alg"] = json!("RS512");
     serve_keys(&h.transport, vec![key]);
@@ -277,9 +274,10 @@ fn audience_issuer_and_tenant_are_checked() {
 
 #[test]
 fn multi_tenant_accepts_only_listed_tenants() {
-    let options = ValidatorOptions {
-        allowed_tenants: vec![TENANT.into()],
-        ..ValidatorOptions::new("organizations", vec![AUDIENCE.into()])
+    let options = {
+        let mut v = ValidatorOptions::new("organizations", &[AUDIENCE]);
+        v.allowed_tenants = vec![TENANT.into()];
+        v
     };
     let h = harness(options);
     serve_keys(&h.transport, vec![jwk(KEY_PEM, "k1")]);
@@ -293,7 +291,7 @@ fn multi_tenant_accepts_only_listed_tenants() {
         ValidationError::TenantNotAllowed(OTHER_TENANT.into())
     );
     assert!(matches!(
-        ValidatorOptions::new("common", vec![AUDIENCE.into()]).check(),
+        super::options::check(&ValidatorOptions::new("common", &[AUDIENCE])),
         Err(ValidationError::InvalidConfiguration(_))
     ));
 }
@@ -405,7 +403,7 @@ fn role_and_scope_requirements_name_what_is_missing() {
 
 #[test]
 fn keys_unavailable_is_typed_and_retried_soon_when_cold() {
-    let h = harness(ValidatorOptions::new(TENANT, vec![AUDIENCE.into()]));
+    let h = harness(ValidatorOptions::new(TENANT, &[AUDIENCE]));
     h.transport.then(json(503, "down"));
     let token = sign(&v1_claims(TENANT), "k1", KEY_PEM);
     assert!(matches!(
@@ -437,7 +435,7 @@ fn keys_fetched_by_one_instance_serve_a_fresh_one_through_the_shared_cache() {
             &platform,
         );
         Validator::new(
-            ValidatorOptions::new(TENANT, vec![AUDIENCE.into()]),
+            ValidatorOptions::new(TENANT, &[AUDIENCE]),
             Rc::new(RefCell::new(KeyCache::default())),
             Box::new(transport.clone()),
             Box::new(platform),
@@ -530,7 +528,7 @@ fn serve_keys_with_issuer(transport: &FakeTransport, issuer: &str) {
 #[test]
 fn a_domain_tenant_is_resolved_to_its_id_from_the_metadata() {
     let domain = "contoso.onmicrosoft.com";
-    let h = harness(ValidatorOptions::new(domain, vec![AUDIENCE.into()]));
+    let h = harness(ValidatorOptions::new(domain, &[AUDIENCE]));
     serve_keys_with_issuer(
         &h.transport,
         &format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
@@ -561,7 +559,7 @@ fn a_domain_tenant_is_resolved_to_its_id_from_the_metadata() {
 fn a_domain_whose_metadata_names_no_tenant_id_is_a_clear_configuration_error() {
     let h = harness(ValidatorOptions::new(
         "contoso.onmicrosoft.com",
-        vec![AUDIENCE.into()],
+        &[AUDIENCE],
     ));
     serve_keys_with_issuer(
         &h.transport,
@@ -582,7 +580,7 @@ fn a_domain_whose_metadata_names_no_tenant_id_is_a_clear_configuration_error() {
 /// creation with the id to pass, like any name that tokens do not carry.
 #[test]
 fn consumers_is_refused_at_creation_with_the_id_to_use() {
-    match ValidatorOptions::new("Consumers", vec![AUDIENCE.into()]).check() {
+    match super::options::check(&ValidatorOptions::new("Consumers", &[AUDIENCE])) {
         Err(ValidationError::InvalidConfiguration(m)) => {
             assert!(m.contains("9188040d-6c67-4c5b-b112-36a304b66dad"), "{m}")
         }

@@ -10,9 +10,9 @@
 
 use super::{BearerError, Rejection};
 use crate::ValidationError;
-use crate::validator_options::{DEFAULT_AUTHORITY, ValidatorOptions};
 use ::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use ::http::{Response, StatusCode};
+use entra_identity_types::{DEFAULT_AUTHORITY, ValidatorOptions};
 
 /// Builds the answers for one API: where callers get tokens, and for which client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,13 +185,16 @@ mod tests {
 
     #[test]
     fn invalid_token_is_a_401_with_error_and_description() {
-        let response = Challenge::new(TENANT).reject(&ValidationError::Expired(1_700_000_000));
+        let response = Challenge::new(TENANT).reject(&ValidationError::Expired {
+            exp: 1_700_000_000,
+            now: 1_700_000_100,
+        });
         assert_eq!(response.status(), 401);
         assert_eq!(
             www_authenticate(&response),
             format!(
                 "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/{TENANT}/oauth2/authorize\", \
-                 error=\"invalid_token\", error_description=\"the token expired at 1700000000\""
+                 error=\"invalid_token\", error_description=\"token expired at 1700000000 (now 1700000100)\""
             )
         );
         let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
@@ -208,7 +211,7 @@ mod tests {
         assert!(header.contains(", client_id=\"api-client-id\""), "{header}");
         assert!(
             header.ends_with(
-                "error=\"insufficient_scope\", error_description=\"the app role Secrets.Read is required\""
+                "error=\"insufficient_scope\", error_description=\"the caller lacks the app role 'Secrets.Read'\""
             ),
             "{header}"
         );
@@ -244,8 +247,7 @@ mod tests {
         ));
         let header = www_authenticate(&response);
         assert!(
-            header
-                .ends_with("error_description=\"the audience x', error='none/?? is not accepted\""),
+            header.ends_with("error_description=\"audience x', error='none/?? is not accepted\""),
             "{header}"
         );
     }

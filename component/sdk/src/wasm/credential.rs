@@ -1,7 +1,6 @@
 //! `Credential`: a source of tokens inside the identity component.
 
 use super::bindings::app::entra::identity::credentials as wit;
-use super::convert;
 use crate::{
     AccessToken, AppOptions, CertificateOptions, Error, ManagedIdentityOptions, TokenRequest,
 };
@@ -17,31 +16,28 @@ pub struct Credential {
 }
 
 impl Credential {
-    /// The production chain, like the Azure SDKs' `DefaultAzureCredential`:
-    /// environment (secret or certificate), then workload identity, then the
-    /// system-assigned managed identity.
-    #[allow(clippy::should_implement_trait)] // fallible, which `Default` cannot express
-    pub fn default() -> Result<Self, Error> {
+    /// The production chain, like the Azure SDKs' `DefaultAzureCredential`, built from
+    /// the environment the identity component sees: environment (secret or
+    /// certificate), then workload identity, then managed identity (user-assigned when
+    /// `AZURE_CLIENT_ID` names one). `AZURE_TOKEN_CREDENTIALS` selects `prod` or one
+    /// credential by name.
+    pub fn from_environment() -> Result<Self, Error> {
         Self::default_chain(ManagedIdentityOptions::default())
     }
 
     /// The production chain, its managed identity configured by `options`.
     pub fn default_chain(options: ManagedIdentityOptions) -> Result<Self, Error> {
-        Self::wrap(wit::Credential::default_chain(&convert::managed_identity(
-            options,
-        )))
+        Self::wrap(wit::Credential::default_chain(&options.into()))
     }
 
     /// Managed identity, configured from the environment and overridden by `options`.
     pub fn managed_identity(options: ManagedIdentityOptions) -> Result<Self, Error> {
-        Self::wrap(wit::Credential::managed_identity(
-            &convert::managed_identity(options),
-        ))
+        Self::wrap(wit::Credential::managed_identity(&options.into()))
     }
 
     /// An app registration with a client secret.
     pub fn client_secret(app: AppOptions, secret: &str) -> Result<Self, Error> {
-        Self::wrap(wit::Credential::client_secret(&convert::app(app), secret))
+        Self::wrap(wit::Credential::client_secret(&app.into(), secret))
     }
 
     /// An app registration with a certificate.
@@ -50,18 +46,15 @@ impl Credential {
         certificate: CertificateOptions,
     ) -> Result<Self, Error> {
         Self::wrap(wit::Credential::client_certificate(
-            &convert::app(app),
-            &convert::certificate(certificate),
+            &app.into(),
+            &certificate.into(),
         ))
     }
 
     /// Workload identity federation (AKS, any OIDC issuer); the assertion is read from
     /// `token_file`, else `AZURE_FEDERATED_TOKEN_FILE`.
     pub fn workload_identity(app: AppOptions, token_file: Option<&str>) -> Result<Self, Error> {
-        Self::wrap(wit::Credential::workload_identity(
-            &convert::app(app),
-            token_file,
-        ))
+        Self::wrap(wit::Credential::workload_identity(&app.into(), token_file))
     }
 
     /// Managed identity as a federated credential of an app registration.
@@ -70,22 +63,22 @@ impl Credential {
         managed_identity: ManagedIdentityOptions,
     ) -> Result<Self, Error> {
         Self::wrap(wit::Credential::managed_identity_as_federated(
-            &convert::app(app),
-            &convert::managed_identity(managed_identity),
+            &app.into(),
+            &managed_identity.into(),
         ))
     }
 
     /// A token for `scopes`, from the cache when one is fresh enough.
     pub fn get_token<S: AsRef<str>>(&self, scopes: &[S]) -> Result<AccessToken, Error> {
-        self.get_token_with(TokenRequest::new(scopes))
+        self.get_token_for(&TokenRequest::new(scopes))
     }
 
     /// A token for a request with a tenant, a claims challenge or a forced refresh.
-    pub fn get_token_with(&self, request: TokenRequest) -> Result<AccessToken, Error> {
+    pub fn get_token_for(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
         self.inner
-            .get_token(&convert::request(request))
-            .map(convert::token)
-            .map_err(convert::error)
+            .get_token(&request.into())
+            .map(Into::into)
+            .map_err(Into::into)
     }
 
     /// Which source and endpoint this credential uses; never contains secrets.
@@ -96,7 +89,7 @@ impl Credential {
     fn wrap(created: Result<wit::Credential, wit::Error>) -> Result<Self, Error> {
         created
             .map(|inner| Credential { inner })
-            .map_err(convert::error)
+            .map_err(Into::into)
     }
 }
 

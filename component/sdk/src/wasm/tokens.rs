@@ -2,7 +2,6 @@
 //! (`entra:identity/tokens`): no configuration, no secrets in the plugin.
 
 use super::bindings::plugin::entra::identity::tokens as wit;
-use super::convert;
 use crate::{AccessToken, Error};
 
 /// A token for `scopes`, e.g. `["https://vault.azure.net/.default"]`.
@@ -11,7 +10,5 @@ use crate::{AccessToken, Error};
 /// is [`Error::Throttled`].
 pub fn get_token<S: AsRef<str>>(scopes: &[S]) -> Result<AccessToken, Error> {
     let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_string()).collect();
-    wit::get_token(&scopes)
-        .map(convert::plugin_token)
-        .map_err(convert::plugin_error)
+    wit::get_token(&scopes).map(Into::into).map_err(Into::into)
 }

@@ -1,7 +1,6 @@
 //! `Validator`: checks incoming Entra tokens inside the identity component.
 
 use super::bindings::app::entra::identity::validation as wit;
-use super::convert;
 use crate::http::{Challenge, Rejection, bearer_token};
 use crate::{Claims, ValidationError, ValidatorOptions};
 use std::fmt;
@@ -16,8 +15,7 @@ impl Validator {
     /// A validator for the API `options` describe.
     pub fn new(options: ValidatorOptions) -> Result<Self, ValidationError> {
         let challenge = Challenge::for_options(&options);
-        let inner = wit::Validator::create(&convert::validator_options(options))
-            .map_err(convert::validation_error)?;
+        let inner = wit::Validator::create(&options.into())?;
         Ok(Validator { inner, challenge })
     }
 
@@ -32,8 +30,8 @@ impl Validator {
     pub fn validate(&self, bearer: &str) -> Result<Claims, ValidationError> {
         self.inner
             .validate(bearer)
-            .map(convert::claims)
-            .map_err(convert::validation_error)
+            .map(Into::into)
+            .map_err(Into::into)
     }
 
     /// Takes the bearer token from `request` and validates it.

@@ -3,6 +3,8 @@
 //! [`crate::keyvalue::bindings`], public because embedders link `wasi:keyvalue` with it.
 
 pub(crate) mod config;
+// From/TryFrom between the generated types and entra-identity-types: the one file of this boundary.
+mod convert;
 mod identity;
 #[cfg(feature = "plugin")]
 pub(crate) mod plugin;

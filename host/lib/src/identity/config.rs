@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::identity::credential_kind::{CertificateSource, CredentialKind};
 use crate::runtime::clock::WallClock;
 use crate::shared_cache::CacheConfig;
-use entra_identity_core::managed_identity::{self, ManagedIdentityOptions, SourceKind};
+use entra_identity_core::managed_identity::{self, ManagedIdentityOptions, ManagedIdentitySource};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -271,7 +271,18 @@ impl IdentityConfig {
             .unwrap_or_else(|| PUBLIC_AUTHORITY.to_string())
     }
 
-    fn managed_identity_source(&self) -> Option<SourceKind> {
+    /// The Arc key directory the component is told about and may read:
+    /// [`arc_token_dir`](Self::arc_token_dir), else the managed-identity options' own.
+    pub(crate) fn arc_key_dir(&self) -> Option<PathBuf> {
+        self.arc_token_dir.clone().or_else(|| {
+            self.managed_identity
+                .arc_token_directory
+                .as_ref()
+                .map(PathBuf::from)
+        })
+    }
+
+    fn managed_identity_source(&self) -> Option<ManagedIdentitySource> {
         let env = |k: &str| self.var(k);
         self.managed_identity
             .source
@@ -281,15 +292,15 @@ impl IdentityConfig {
     fn managed_identity_url(&self) -> Option<String> {
         let endpoint = self.managed_identity.endpoint.clone();
         match self.managed_identity_source()? {
-            SourceKind::Imds => Some(
+            ManagedIdentitySource::Imds => Some(
                 endpoint
                     .or_else(|| self.var("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
                     .unwrap_or_else(|| DEFAULT_IMDS.to_string()),
             ),
-            SourceKind::AppService | SourceKind::ServiceFabric | SourceKind::AzureArc => {
-                endpoint.or_else(|| self.var("IDENTITY_ENDPOINT"))
-            }
-            SourceKind::CloudShell | SourceKind::AzureMl => {
+            ManagedIdentitySource::AppService
+            | ManagedIdentitySource::ServiceFabric
+            | ManagedIdentitySource::AzureArc => endpoint.or_else(|| self.var("IDENTITY_ENDPOINT")),
+            ManagedIdentitySource::CloudShell | ManagedIdentitySource::AzureMl => {
                 endpoint.or_else(|| self.var("MSI_ENDPOINT"))
             }
         }
@@ -299,7 +310,7 @@ impl IdentityConfig {
     /// requests are capped).
     pub fn imds_url(&self) -> Option<String> {
         if self.credential.uses_managed_identity()
-            && self.managed_identity_source() == Some(SourceKind::Imds)
+            && self.managed_identity_source() == Some(ManagedIdentitySource::Imds)
         {
             self.managed_identity_url()
         } else {
@@ -312,7 +323,7 @@ impl IdentityConfig {
     /// a certificate, so the host pins it for that one endpoint.
     pub fn service_fabric_pin(&self) -> Option<(String, String)> {
         if !self.credential.uses_managed_identity()
-            || self.managed_identity_source() != Some(SourceKind::ServiceFabric)
+            || self.managed_identity_source() != Some(ManagedIdentitySource::ServiceFabric)
         {
             return None;
         }
@@ -349,11 +360,10 @@ impl IdentityConfig {
             .filter_map(|f| std::path::Path::new(f).parent().map(PathBuf::from))
             .collect();
         if self.credential.uses_managed_identity()
-            && self.managed_identity_source() == Some(SourceKind::AzureArc)
+            && self.managed_identity_source() == Some(ManagedIdentitySource::AzureArc)
         {
             dirs.push(
-                self.arc_token_dir
-                    .clone()
+                self.arc_key_dir()
                     .unwrap_or_else(|| PathBuf::from(ARC_TOKEN_DIR)),
             );
         }

@@ -1,12 +1,11 @@
 //! The component's `credential` resource in a live instance.
 
 use super::config::IdentityConfig;
-use super::convert;
 use super::credential_kind::{CertificateSource, CredentialKind};
 use super::instance::{Blueprint, Instance};
 use crate::bindings::wit;
 use crate::error::{Error, Result};
-use entra_identity_core::{AccessToken, TokenRequest};
+use entra_identity_types::{AccessToken, CertificateOptions, TokenRequest};
 use wasmtime::component::ResourceAny;
 
 pub(crate) struct LiveCredential {
@@ -19,7 +18,10 @@ impl LiveCredential {
     /// instance.
     pub(crate) async fn start(blueprint: &Blueprint, config: &IdentityConfig) -> Result<Self> {
         let mut instance = Instance::start(blueprint).await?;
-        let mi = convert::options(&config.managed_identity, config.arc_token_dir.as_deref());
+        let mut mi = wit::ManagedIdentityOptions::from(&config.managed_identity);
+        mi.arc_token_directory = config
+            .arc_key_dir()
+            .map(|d| d.to_string_lossy().into_owned());
         let (store, bindings) = instance.arm();
         let constructors = bindings.entra_identity_credentials().credential();
         let created = match &config.credential {
@@ -27,7 +29,7 @@ impl LiveCredential {
             CredentialKind::DefaultChain => constructors.call_default_chain(store, &mi).await,
             CredentialKind::ClientSecret { app, secret } => {
                 constructors
-                    .call_client_secret(store, &convert::app(app), secret)
+                    .call_client_secret(store, &app.into(), secret)
                     .await
             }
             CredentialKind::ClientCertificate {
@@ -36,34 +38,30 @@ impl LiveCredential {
                 send_certificate_chain,
                 rs256,
             } => {
-                let (pem, path) = match certificate {
-                    CertificateSource::Pem(p) => (Some(p.clone()), None),
-                    CertificateSource::Path(p) => (None, Some(p.clone())),
-                };
-                let options = wit::CertificateOptions {
-                    pem,
-                    path,
-                    send_certificate_chain: *send_certificate_chain,
-                    rs256: *rs256,
-                };
+                let mut options = match certificate {
+                    CertificateSource::Pem(p) => CertificateOptions::from_pem(p),
+                    CertificateSource::Path(p) => CertificateOptions::from_path(p),
+                }
+                .rs256(*rs256);
+                options.send_certificate_chain = *send_certificate_chain;
                 constructors
-                    .call_client_certificate(store, &convert::app(app), &options)
+                    .call_client_certificate(store, &app.into(), &options.into())
                     .await
             }
             CredentialKind::WorkloadIdentity { app, token_file } => {
                 constructors
-                    .call_workload_identity(store, &convert::app(app), token_file.as_deref())
+                    .call_workload_identity(store, &app.into(), token_file.as_deref())
                     .await
             }
             CredentialKind::ManagedIdentityAsFederated { app } => {
                 constructors
-                    .call_managed_identity_as_federated(store, &convert::app(app), &mi)
+                    .call_managed_identity_as_federated(store, &app.into(), &mi)
                     .await
             }
         };
         let credential = created
             .map_err(Error::component)?
-            .map_err(|e| Error::Token(convert::error(e)))?;
+            .map_err(|e| Error::Token(e.into()))?;
         Ok(LiveCredential {
             instance,
             credential,
@@ -75,11 +73,11 @@ impl LiveCredential {
         bindings
             .entra_identity_credentials()
             .credential()
-            .call_get_token(store, self.credential, &convert::request(request))
+            .call_get_token(store, self.credential, &request.into())
             .await
             .map_err(Error::component)?
-            .map(convert::token)
-            .map_err(|e| Error::Token(convert::error(e)))
+            .map(Into::into)
+            .map_err(|e| Error::Token(e.into()))
     }
 
     pub(crate) async fn describe(&mut self) -> Result<String> {

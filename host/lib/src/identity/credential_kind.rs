@@ -1,6 +1,6 @@
 //! Which credential the component runs, and what each one needs from the host.
 
-pub use entra_identity_core::confidential::AppOptions;
+pub use entra_identity_types::AppOptions;
 use std::fmt;
 
 /// The credential an [`Identity`](crate::Identity) asks the component for. The

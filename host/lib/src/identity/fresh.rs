@@ -6,7 +6,7 @@
 //! `refresh_on` (and every claims or force-refresh request) still reaches.
 
 use crate::runtime::clock::WallClock;
-use entra_identity_core::{AccessToken, TokenRequest};
+use entra_identity_types::{AccessToken, TokenRequest};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
@@ -37,18 +37,16 @@ impl FreshTokens {
         let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
         let token = tokens.get(request)?;
         let now = self.now();
-        (now < token.refresh_on && now < token.expires_on).then(|| token.clone())
+        (now < token.refresh_on() && now < token.expires_on()).then(|| token.clone())
     }
 
     /// Remembers what the component returned for `request`.
     pub(crate) fn put(&self, request: &TokenRequest, token: &AccessToken) {
         // A claims or forced answer replaces the token the resource refused, for
         // plain requests too (the component's caches do the same).
-        let key = TokenRequest {
-            force_refresh: false,
-            claims: None,
-            ..request.clone()
-        };
+        let mut key = request.clone();
+        key.force_refresh = false;
+        key.claims = None;
         let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
         if tokens.len() >= MAX_ENTRIES && !tokens.contains_key(&key) {
             tokens.clear();
@@ -90,22 +88,17 @@ mod tests {
     }
 
     fn token(name: &str, refresh_on: u64, expires_on: u64) -> AccessToken {
-        AccessToken {
-            token: name.into(),
-            token_type: "Bearer".into(),
-            expires_on,
-            refresh_on,
-        }
+        AccessToken::new(name, expires_on).with_refresh_on(refresh_on)
     }
 
     #[test]
     fn served_until_refresh_on_then_left_to_the_component() {
         let (clock, fresh) = at(NOW);
-        let vault = TokenRequest::scope("https://vault.azure.net/.default");
+        let vault = TokenRequest::new(&["https://vault.azure.net/.default"]);
         assert_eq!(fresh.get(&vault), None);
         fresh.put(&vault, &token("a", NOW + 10, NOW + 20));
-        assert_eq!(fresh.get(&vault).unwrap().token, "a");
-        let other = TokenRequest::scope("https://storage.azure.com/.default");
+        assert_eq!(fresh.get(&vault).unwrap().secret(), "a");
+        let other = TokenRequest::new(&["https://storage.azure.com/.default"]);
         assert_eq!(fresh.get(&other), None, "keyed by the whole request");
         *clock.0.lock().unwrap() += Duration::from_secs(10);
         assert_eq!(
@@ -118,29 +111,23 @@ mod tests {
     #[test]
     fn force_refresh_and_claims_always_reach_the_component() {
         let (_, fresh) = at(NOW);
-        let forced = TokenRequest {
-            force_refresh: true,
-            ..TokenRequest::scope("s")
-        };
+        let forced = TokenRequest::new(&["s"]).force_refresh();
         fresh.put(&forced, &token("new", NOW + 10, NOW + 20));
         assert_eq!(fresh.get(&forced), None);
         assert_eq!(
-            fresh.get(&TokenRequest::scope("s")).unwrap().token,
+            fresh.get(&TokenRequest::new(&["s"])).unwrap().secret(),
             "new",
             "a forced token replaces the old one for plain requests"
         );
-        let claims = TokenRequest {
-            claims: Some("{}".into()),
-            ..TokenRequest::scope("c")
-        };
+        let claims = TokenRequest::new(&["c"]).claims("{}");
         fresh.put(
-            &TokenRequest::scope("c"),
+            &TokenRequest::new(&["c"]),
             &token("revoked", NOW + 10, NOW + 20),
         );
         fresh.put(&claims, &token("x", NOW + 10, NOW + 20));
         assert_eq!(fresh.get(&claims), None);
         assert_eq!(
-            fresh.get(&TokenRequest::scope("c")).unwrap().token,
+            fresh.get(&TokenRequest::new(&["c"])).unwrap().secret(),
             "x",
             "a claims answer replaces the refused token"
         );
@@ -149,7 +136,7 @@ mod tests {
     #[test]
     fn a_token_past_its_expiry_is_never_served_whatever_its_refresh_on() {
         let (_, fresh) = at(NOW);
-        let r = TokenRequest::scope("s");
+        let r = TokenRequest::new(&["s"]);
         fresh.put(&r, &token("stale", NOW + 100, NOW));
         assert_eq!(fresh.get(&r), None);
     }
@@ -159,7 +146,7 @@ mod tests {
         let (_, fresh) = at(NOW);
         for i in 0..=MAX_ENTRIES {
             fresh.put(
-                &TokenRequest::scope(i.to_string()),
+                &TokenRequest::new(&[i.to_string()]),
                 &token("t", NOW + 10, NOW + 20),
             );
         }

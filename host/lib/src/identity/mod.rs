@@ -2,11 +2,9 @@
 //! between a caller and the component's credential: the configuration
 //! ([`IdentityConfig`]) and credential kinds, the host's fast path (`fresh`), one flight
 //! per identical request (`singleflight`), the instance pool (`pool`), one instance and
-//! its blueprint (`instance`), the live `credential` resource (`credential`), and the
-//! conversions to the WIT types (`convert`).
+//! its blueprint (`instance`), and the live `credential` resource (`credential`).
 
 pub(crate) mod config;
-pub(crate) mod convert;
 pub(crate) mod credential;
 pub(crate) mod credential_kind;
 pub(crate) mod fresh;
@@ -22,7 +20,7 @@ use crate::outbound::Allowlist;
 use crate::runtime::Runtime;
 use crate::runtime::limits::InstanceStats;
 use credential::LiveCredential;
-use entra_identity_core::{AccessToken, TokenRequest};
+use entra_identity_types::{AccessToken, TokenRequest};
 use fresh::FreshTokens;
 use instance::{Blueprint, Sandbox};
 use pool::{Pool, Pooled};
@@ -43,7 +41,7 @@ use std::sync::Arc;
 /// # async fn run() -> entra_identity_host::Result<()> {
 /// let identity = entra_identity_host::Identity::from_env()?;
 /// let token = identity.get_token(&["https://vault.azure.net/.default"]).await?;
-/// println!("expires at {}", token.expires_on);
+/// println!("expires at {}", token.expires_on());
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -99,11 +97,7 @@ impl Identity {
 
     /// A token for `scopes` (managed identity takes exactly one).
     pub async fn get_token(&self, scopes: &[impl AsRef<str>]) -> Result<AccessToken> {
-        self.get_token_for(&TokenRequest {
-            scopes: scopes.iter().map(|s| s.as_ref().to_string()).collect(),
-            ..Default::default()
-        })
-        .await
+        self.get_token_for(&TokenRequest::new(scopes)).await
     }
 
     /// A token for a full request (tenant, claims, force-refresh).

@@ -49,14 +49,10 @@ impl TokenGate {
 impl tokens::Host for TokenGate {
     async fn get_token(&mut self, scopes: Vec<String>) -> Result<AccessToken, WitError> {
         self.admit(&scopes)?;
-        let asked: Vec<&str> = scopes.iter().map(String::as_str).collect();
-        match self.identity.get_token(&asked).await {
+        match self.identity.get_token(&scopes).await {
             Ok(token) => {
-                tracing::debug!(plugin = %self.plugin, ?scopes, expires_on = token.expires_on, "token handed to a plugin");
-                Ok(AccessToken {
-                    token: token.token,
-                    expires_on: token.expires_on,
-                })
+                tracing::debug!(plugin = %self.plugin, ?scopes, expires_on = token.expires_on(), "token handed to a plugin");
+                Ok(token.into())
             }
             // The token service's own throttling: the plugin should wait as long.
             Err(Error::Token(TokenError::Throttled { retry_after, .. })) => {

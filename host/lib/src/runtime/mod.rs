@@ -243,7 +243,7 @@ mod tests {
         let a = Identity::with_runtime(&runtime, IdentityConfig::default()).unwrap();
         let b = IdentityConfig::default().with_host_fast_path(false);
         let b = Identity::with_runtime(&runtime, b).unwrap();
-        let options = ValidatorOptions::new("tenant", vec!["api://x".into()]);
+        let options = ValidatorOptions::new("tenant", &["api://x"]);
         let v = Validator::with_runtime(&runtime, options, ValidatorConfig::default()).unwrap();
         assert!(a.runtime().same_engine(b.runtime()));
         assert!(a.runtime().same_engine(v.runtime()));
@@ -269,7 +269,7 @@ mod tests {
         // each; they now take the process's shared runtime.
         let a = Identity::new(IdentityConfig::default()).unwrap();
         let b = Identity::new(IdentityConfig::default()).unwrap();
-        let options = ValidatorOptions::new("tenant", vec!["api://x".into()]);
+        let options = ValidatorOptions::new("tenant", &["api://x"]);
         let v = Validator::new(options, ValidatorConfig::default()).unwrap();
         let shared = Runtime::shared().unwrap();
         assert!(a.runtime().same_engine(&shared));

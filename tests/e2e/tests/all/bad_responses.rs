@@ -54,8 +54,8 @@ async fn a_null_expires_on_falls_back_to_expires_in() {
         .get_token(&[VAULT])
         .await
         .unwrap();
-    let claims = jwt_claims(&token.token);
-    assert_eq!(token.expires_on, claims["exp"].as_u64().unwrap());
+    let claims = jwt_claims(token.secret());
+    assert_eq!(token.expires_on(), claims["exp"].as_u64().unwrap());
 }
 
 #[tokio::test]

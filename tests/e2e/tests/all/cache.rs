@@ -12,7 +12,7 @@ async fn a_cached_token_is_served_without_asking_again() {
     let first = identity.get_token(&[VAULT]).await.unwrap();
     world.advance(HOUR);
     let second = identity.get_token(&[VAULT]).await.unwrap();
-    assert_eq!(first.token, second.token);
+    assert_eq!(first.secret(), second.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
 }
 
@@ -24,12 +24,12 @@ async fn no_token_is_served_within_five_minutes_of_expiry() {
     let first = identity.get_token(&[VAULT]).await.unwrap();
     world.advance(Duration::from_secs(290));
     assert_eq!(
-        identity.get_token(&[VAULT]).await.unwrap().token,
-        first.token
+        identity.get_token(&[VAULT]).await.unwrap().secret(),
+        first.secret()
     );
     world.advance(Duration::from_secs(20)); // 310 s in: 290 s left
     let second = identity.get_token(&[VAULT]).await.unwrap();
-    assert_ne!(second.token, first.token);
+    assert_ne!(second.secret(), first.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
 }
 
@@ -38,13 +38,16 @@ async fn a_day_long_token_is_refreshed_after_half_its_life() {
     let world = World::start().await;
     let identity = world.identity(Source::Imds);
     let first = identity.get_token(&[VAULT]).await.unwrap();
-    assert!(first.refresh_on < first.expires_on - 6 * 3600, "{first:?}");
+    assert!(
+        first.refresh_on() < first.expires_on() - 6 * 3600,
+        "{first:?}"
+    );
     world.advance(11 * HOUR);
     identity.get_token(&[VAULT]).await.unwrap();
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
     world.advance(HOUR + Duration::from_secs(301)); // past 12 h ± 5 min
     let second = identity.get_token(&[VAULT]).await.unwrap();
-    assert_ne!(second.token, first.token);
+    assert_ne!(second.secret(), first.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
 }
 
@@ -56,7 +59,7 @@ async fn refresh_in_from_the_endpoint_is_honoured() {
     let first = identity.get_token(&[VAULT]).await.unwrap();
     world.advance(Duration::from_secs(601));
     let second = identity.get_token(&[VAULT]).await.unwrap();
-    assert_ne!(first.token, second.token);
+    assert_ne!(first.secret(), second.secret());
 }
 
 #[tokio::test]
@@ -69,7 +72,7 @@ async fn a_failed_refresh_serves_the_old_token() {
         .emulator
         .set_persistent_fault(Endpoint::Imds, Some(Fault::Status(500)));
     let served = identity.get_token(&[VAULT]).await.unwrap();
-    assert_eq!(served.token, old.token);
+    assert_eq!(served.secret(), old.secret());
     assert_eq!(
         world.emulator.count(Endpoint::Imds),
         2,
@@ -86,13 +89,9 @@ async fn force_refresh_bypasses_the_cache() {
     let identity = world.identity(Source::Imds);
     let first = identity.get_token(&[VAULT]).await.unwrap();
     let forced = identity
-        .get_token_for(&TokenRequest {
-            scopes: vec![VAULT.into()],
-            force_refresh: true,
-            ..Default::default()
-        })
+        .get_token_for(&TokenRequest::new(&[VAULT]).force_refresh())
         .await
         .unwrap();
-    assert_ne!(first.token, forced.token);
+    assert_ne!(first.secret(), forced.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
 }

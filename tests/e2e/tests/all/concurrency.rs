@@ -12,7 +12,7 @@ async fn call_concurrently(
 ) -> Vec<entra_identity_host::Result<String>> {
     let calls = (0..CALLERS).map(|_| {
         let identity = identity.clone();
-        tokio::spawn(async move { identity.get_token(&[VAULT]).await.map(|t| t.token) })
+        tokio::spawn(async move { identity.get_token(&[VAULT]).await.map(|t| t.into_secret()) })
     });
     futures::future::join_all(calls)
         .await
@@ -61,7 +61,7 @@ async fn different_scopes_are_different_flights() {
         identity.get_token(&[VAULT]),
         identity.get_token(&["https://storage.azure.com/.default"])
     );
-    assert_ne!(a.unwrap().token, b.unwrap().token);
+    assert_ne!(a.unwrap().secret(), b.unwrap().secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
 }
 

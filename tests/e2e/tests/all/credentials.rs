@@ -13,12 +13,7 @@ const CERT: &str = keys::CLIENT_CERT;
 const CERT_KEY: &str = keys::CLIENT_CERT_KEY;
 
 fn app(world: &World) -> AppOptions {
-    AppOptions {
-        client_id: Some(APP.into()),
-        tenant_id: Some(world.emulator.tenant_id().into()),
-        authority_host: Some(world.emulator.base_url()),
-        additionally_allowed_tenants: None,
-    }
+    AppOptions::new(world.emulator.tenant_id(), APP).authority_host(world.emulator.base_url())
 }
 
 fn with_credential(world: &World, credential: CredentialKind) -> Identity {
@@ -54,7 +49,7 @@ async fn client_secret_sends_the_documented_form() {
         },
     );
     let token = identity.get_token(&[VAULT]).await.unwrap();
-    assert_eq!(jwt_claims(&token.token)["appid"], APP);
+    assert_eq!(jwt_claims(token.secret())["appid"], APP);
     let sent = world.emulator.requests(Endpoint::Token).pop().unwrap();
     assert_eq!(
         (sent.method.as_str(), sent.path.clone()),
@@ -218,11 +213,7 @@ async fn workload_identity_presents_the_token_file_and_rereads_it() {
         .emulator
         .write_federated_token_file(&dir, "apps", "api", HOUR)
         .unwrap();
-    let forced = TokenRequest {
-        scopes: vec![VAULT.into()],
-        force_refresh: true,
-        ..Default::default()
-    };
+    let forced = TokenRequest::new(&[VAULT]).force_refresh();
     identity.get_token_for(&forced).await.unwrap();
     let second = world
         .emulator
@@ -237,11 +228,7 @@ async fn workload_identity_presents_the_token_file_and_rereads_it() {
     // The file disappears: a clear error, not a crash.
     std::fs::remove_file(&file).unwrap();
     world.advance(Duration::from_secs(301));
-    let forced = TokenRequest {
-        scopes: vec![VAULT.into()],
-        force_refresh: true,
-        ..Default::default()
-    };
+    let forced = TokenRequest::new(&[VAULT]).force_refresh();
     let err = identity.get_token_for(&forced).await.unwrap_err();
     assert!(
         matches!(err, Error::Token(TokenError::Unavailable(_))),
@@ -267,7 +254,7 @@ async fn managed_identity_as_a_federated_credential_caches_both_layers() {
         .with_credential(CredentialKind::ManagedIdentityAsFederated { app: app(&world) });
     let identity = Identity::new(config).unwrap();
     let token = identity.get_token(&[VAULT]).await.unwrap();
-    assert_eq!(jwt_claims(&token.token)["appid"], APP);
+    assert_eq!(jwt_claims(token.secret())["appid"], APP);
     let inner = world.emulator.requests(Endpoint::Imds).pop().unwrap();
     assert_eq!(
         inner.query_param("resource"),

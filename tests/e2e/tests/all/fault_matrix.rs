@@ -8,7 +8,7 @@ use crate::support::*;
 use entra_emulator::{AppRegistration, Endpoint, Fault};
 use entra_identity_host::{
     AppOptions, CacheKey, CredentialKind, Error, Identity, IdentityConfig, KeyValueConfig,
-    RetryPolicy, TokenError, WallClock,
+    RetryOptions, TokenError, WallClock,
 };
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -152,12 +152,10 @@ impl WallClock for Skewed {
 }
 
 /// Short budgets, so that a cell that retries to the end takes a second, not ninety.
-fn matrix_retries() -> RetryPolicy {
-    RetryPolicy {
-        attempt_timeout: Duration::from_millis(500),
-        max_elapsed: Duration::from_secs(2),
-        ..fast_retries()
-    }
+fn matrix_retries() -> RetryOptions {
+    fast_retries()
+        .attempt_timeout(Duration::from_millis(500))
+        .max_elapsed(Duration::from_secs(2))
 }
 
 fn config(world: &World, kind: Kind) -> IdentityConfig {
@@ -208,12 +206,7 @@ fn config(world: &World, kind: Kind) -> IdentityConfig {
             e.register_app(AppRegistration::new(APP).with_secret(SECRET));
             config.env = Default::default();
             config.credential = CredentialKind::ClientSecret {
-                app: AppOptions {
-                    client_id: Some(APP.into()),
-                    tenant_id: Some(e.tenant_id().into()),
-                    authority_host: Some(e.base_url()),
-                    additionally_allowed_tenants: None,
-                },
+                app: AppOptions::new(e.tenant_id(), APP).authority_host(e.base_url()),
                 secret: SECRET.into(),
             };
         }
@@ -304,7 +297,7 @@ async fn run_cell(kind: Kind, case: &Case) -> Outcome {
     let first = match first {
         Ok(token) => {
             assert!(
-                token.expires_on > now,
+                token.expires_on() > now,
                 "{kind:?} / {}: an expired token was served",
                 case.name()
             );

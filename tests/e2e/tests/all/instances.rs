@@ -16,7 +16,7 @@ async fn the_host_serves_a_fresh_token_without_an_instance() {
     let mut config = world.config(Source::Imds);
     config.limits.max_instances = 1;
     let identity = Identity::new(config).unwrap();
-    let b = identity.get_token(&[STORAGE]).await.unwrap().token;
+    let b = identity.get_token(&[STORAGE]).await.unwrap().into_secret();
     // The only instance is held upstream fetching A ...
     let (hold, held) = held_fetch(&world, &identity, VAULT).await;
     // ... and B is still answered: the host had it.
@@ -24,15 +24,15 @@ async fn the_host_serves_a_fresh_token_without_an_instance() {
         .await
         .expect("the hit for B waited for the instance")
         .unwrap();
-    assert_eq!(again.token, b);
+    assert_eq!(again.secret(), b);
     hold.release();
     held.await.unwrap().unwrap();
     // Past the component's refresh_on, the host no longer answers: the component does.
-    let refresh_on = again.refresh_on;
+    let refresh_on = again.refresh_on();
     let now = jwt_claims(&b)["iat"].as_u64().unwrap();
     world.advance(Duration::from_secs(refresh_on - now + 1));
     let refreshed = identity.get_token(&[STORAGE]).await.unwrap();
-    assert_ne!(refreshed.token, b);
+    assert_ne!(refreshed.secret(), b);
     assert_eq!(world.emulator.count(Endpoint::Imds), 3);
 }
 
@@ -48,9 +48,9 @@ async fn pooled_fresh_instances_serve_every_call_and_give_their_slots_back() {
     let runtime =
         Runtime::new(RuntimeConfig::default().with_pooling_allocator(Some(pool))).unwrap();
     let identity = Identity::with_runtime(&runtime, config).unwrap();
-    let first = identity.get_token(&[VAULT]).await.unwrap().token;
+    let first = identity.get_token(&[VAULT]).await.unwrap().into_secret();
     for _ in 0..200 {
-        assert_eq!(identity.get_token(&[VAULT]).await.unwrap().token, first);
+        assert_eq!(identity.get_token(&[VAULT]).await.unwrap().secret(), first);
     }
     let scopes: Vec<String> = (0..4)
         .map(|i| format!("https://api{i}.example/.default"))

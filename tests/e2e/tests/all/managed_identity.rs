@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use entra_emulator::Endpoint;
-use entra_identity_host::{Error, ManagedIdentityOptions, TokenError, UserAssignedId};
+use entra_identity_host::{Error, TokenError, UserAssignedId};
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 
 #[tokio::test]
@@ -32,7 +32,7 @@ async fn imds_token_with_the_documented_request() {
 
     // A real RS256 token the emulator's JWKS verifies, for the resource asked for.
     let jwks: JwkSet = serde_json::from_value(world.emulator.jwks()).unwrap();
-    let kid = jsonwebtoken::decode_header(&token.token)
+    let kid = jsonwebtoken::decode_header(token.secret())
         .unwrap()
         .kid
         .unwrap();
@@ -40,15 +40,15 @@ async fn imds_token_with_the_documented_request() {
     let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_audience(&["https://vault.azure.net"]);
     validation.validate_exp = false; // the emulator's clock, not this machine's, is "now"
-    let claims = jsonwebtoken::decode::<serde_json::Value>(&token.token, &key, &validation)
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&token.secret(), &key, &validation)
         .unwrap()
         .claims;
     assert_eq!(
         claims["oid"],
         world.emulator.system_assigned().object_id.as_str()
     );
-    assert_eq!(token.expires_on, claims["exp"].as_u64().unwrap());
-    assert_eq!(token.token_type, "Bearer");
+    assert_eq!(token.expires_on(), claims["exp"].as_u64().unwrap());
+    assert_eq!(token.token_type(), "Bearer");
     assert!(identity.describe().await.unwrap().contains("IMDS"));
 }
 
@@ -108,7 +108,7 @@ async fn user_assigned_identities_are_selected_with_each_sources_parameter() {
                 .get_token(&[VAULT])
                 .await
                 .unwrap();
-            let claims = jwt_claims(&token.token);
+            let claims = jwt_claims(token.secret());
             assert_eq!(claims["appid"], uami.client_id.as_str(), "{id:?}");
             assert_eq!(claims["oid"], uami.object_id.as_str());
             let sent = world.emulator.requests(endpoint).pop().unwrap();
@@ -126,12 +126,11 @@ async fn an_unknown_identity_is_refused_and_the_error_names_it() {
     let world = World::start().await;
     for source in [Source::Imds, Source::AppService] {
         let mut config = world.config(source);
-        config.managed_identity = ManagedIdentityOptions {
-            user_assigned: Some(UserAssignedId::ClientId(
+        config.managed_identity = config
+            .managed_identity
+            .user_assigned(UserAssignedId::ClientId(
                 "00000000-dead-beef-0000-000000000000".into(),
-            )),
-            ..config.managed_identity
-        };
+            ));
         let err = entra_identity_host::Identity::new(config)
             .unwrap()
             .get_token(&[VAULT])

@@ -16,7 +16,7 @@ async fn a_410_410_200_sequence_succeeds() {
         .get_token(&[VAULT])
         .await
         .unwrap();
-    assert!(!token.token.is_empty());
+    assert!(!token.secret().is_empty());
     assert_eq!(world.emulator.count(Endpoint::Imds), 3);
 }
 

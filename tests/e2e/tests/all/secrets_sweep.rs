@@ -34,12 +34,7 @@ impl Exposure {
 }
 
 fn app(world: &World) -> AppOptions {
-    AppOptions {
-        client_id: Some(APP.into()),
-        tenant_id: Some(world.emulator.tenant_id().into()),
-        authority_host: Some(world.emulator.base_url()),
-        additionally_allowed_tenants: None,
-    }
+    AppOptions::new(world.emulator.tenant_id(), APP).authority_host(world.emulator.base_url())
 }
 
 /// Runs `config`: a token (kept as a secret), then a forced refresh that `fault` turns
@@ -54,15 +49,11 @@ async fn exercise(
     seen.show(format!("{config:?}"));
     let identity = Identity::new(config).unwrap();
     let token = identity.get_token(&[VAULT]).await.unwrap();
-    seen.secret("an access token", token.token.clone());
+    seen.secret("an access token", token.secret());
     seen.show(format!("{token:?}"));
     tracing::info!(?token, "a caller logging its token");
     world.emulator.push_faults(endpoint, [fault]);
-    let forced = TokenRequest {
-        scopes: vec![VAULT.into()],
-        force_refresh: true,
-        ..Default::default()
-    };
+    let forced = TokenRequest::new(&[VAULT]).force_refresh();
     if let Err(e) = identity.get_token_for(&forced).await {
         seen.show(format!("{e} {e:?}"));
         tracing::warn!(error = %e, ?e, "a caller logging its error");

@@ -74,7 +74,7 @@ async fn sixteen_identities_with_64_callers_each_cold_make_one_request() {
         for _ in 0..64 {
             let identity = identity.clone();
             calls.push(tokio::spawn(async move {
-                identity.get_token(&[VAULT]).await.map(|t| t.token)
+                identity.get_token(&[VAULT]).await.map(|t| t.into_secret())
             }));
         }
     }
@@ -96,9 +96,9 @@ async fn a_fresh_instance_per_call_makes_one_request_in_1000_calls() {
     config.limits.reuse_instances = false;
     config.host_fast_path = false;
     let identity = identity(config);
-    let first = identity.get_token(&[VAULT]).await.unwrap().token;
+    let first = identity.get_token(&[VAULT]).await.unwrap().into_secret();
     for _ in 1..1000 {
-        assert_eq!(identity.get_token(&[VAULT]).await.unwrap().token, first);
+        assert_eq!(identity.get_token(&[VAULT]).await.unwrap().secret(), first);
     }
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
 }
@@ -110,16 +110,16 @@ async fn a_hit_for_b_is_answered_while_a_is_held_upstream() {
     // The pool answers B from a second instance, not the host's fast path.
     config.host_fast_path = false;
     let identity = identity(config);
-    let b = identity.get_token(&[STORAGE]).await.unwrap().token;
+    let b = identity.get_token(&[STORAGE]).await.unwrap().into_secret();
     let (hold, a) = held_fetch(&world, &identity, VAULT).await;
     let b_again = tokio::time::timeout(HANG_GUARD, identity.get_token(&[STORAGE]))
         .await
         .expect("the hit for B waited behind the held fetch for A")
         .unwrap();
-    assert_eq!(b_again.token, b);
+    assert_eq!(b_again.secret(), b);
     assert!(!a.is_finished(), "A is still held when B is answered");
     hold.release();
-    is_for_vault(&a.await.unwrap().unwrap().token);
+    is_for_vault(a.await.unwrap().unwrap().secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
 }
 
@@ -156,11 +156,11 @@ async fn a_restarted_host_finds_valid_tokens_on_disk_encrypted() {
     // The first host is gone (its identity dropped above); a new one starts.
     world.advance(HOUR);
     let second = identity(config).get_token(&[VAULT]).await.unwrap();
-    assert_eq!(second.token, first.token);
+    assert_eq!(second.secret(), first.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
     assert_not_in_clear(
         &std::fs::read(&path).unwrap(),
-        &first.token,
+        first.secret(),
         "the redb file",
     );
 }
@@ -181,7 +181,7 @@ async fn the_memory_store_holds_only_ciphertext_by_default() {
         "{stored:?}"
     );
     let all: Vec<u8> = stored.into_iter().flat_map(|(_, v)| v).collect();
-    assert_not_in_clear(&all, &token.token, "the memory store");
+    assert_not_in_clear(&all, token.secret(), "the memory store");
 }
 
 /// Gets a token into L2, damages every stored token entry with `damage`, and checks
@@ -213,7 +213,7 @@ async fn a_damaged_entry_is_ignored_and_replaced(damage: fn(&mut Vec<u8>)) {
         .get_token(&[VAULT])
         .await
         .unwrap();
-    is_for_vault(&token.token);
+    is_for_vault(token.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
     // Replaced: a third identity is answered from the store.
     let again = world
@@ -221,7 +221,7 @@ async fn a_damaged_entry_is_ignored_and_replaced(damage: fn(&mut Vec<u8>)) {
         .get_token(&[VAULT])
         .await
         .unwrap();
-    assert_eq!(again.token, token.token);
+    assert_eq!(again.secret(), token.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
     let text = logs.text();
     assert!(
@@ -269,12 +269,12 @@ async fn a_wrong_key_refetches_and_a_rotated_key_still_reads_old_entries() {
     let first = keyed(&[&old]).get_token(&[VAULT]).await.unwrap();
     // Rotation: the new key encrypts, the old one (listed second) still decrypts.
     let rotated = keyed(&[&new, &old]).get_token(&[VAULT]).await.unwrap();
-    assert_eq!(rotated.token, first.token);
+    assert_eq!(rotated.secret(), first.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
     // A key that never wrote the entry cannot find it: cache keys carry a fingerprint
     // keyed by the cache key, so its entry lives elsewhere. One more request.
     let foreign = keyed(&[&stranger]).get_token(&[VAULT]).await.unwrap();
-    is_for_vault(&foreign.token);
+    is_for_vault(foreign.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
     let tokens = entries(&*world.store.backend(), &world.bucket)
         .await
@@ -286,7 +286,7 @@ async fn a_wrong_key_refetches_and_a_rotated_key_still_reads_old_entries() {
         "the old key's, the copy under the new one's, the stranger's"
     );
     let text = logs.text();
-    assert!(!text.contains(&first.token) && !text.contains(&foreign.token));
+    assert!(!text.contains(first.secret()) && !text.contains(foreign.secret()));
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -304,29 +304,35 @@ async fn a_dead_redis_costs_requests_not_tokens_and_says_so() {
     let token = before.get_token(&[VAULT]).await.unwrap();
     // Another host, sharing Redis: no request of its own.
     let other = identity(config.clone());
-    assert_eq!(other.get_token(&[VAULT]).await.unwrap().token, token.token);
+    assert_eq!(
+        other.get_token(&[VAULT]).await.unwrap().secret(),
+        token.secret()
+    );
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
     // Redis holds ciphertext only.
     let reader = RedisBackend::new(&redis.url(), RedisBackend::DEFAULT_PREFIX).unwrap();
     let stored = entries(&reader, &world.bucket).await;
     let all: Vec<u8> = stored.into_iter().flat_map(|(_, v)| v).collect();
-    assert_not_in_clear(&all, &token.token, "Redis");
+    assert_not_in_clear(&all, token.secret(), "Redis");
 
     redis.kill();
     // A host started after Redis died still gets tokens: from the token service.
     let after = identity(config);
     let fetched = after.get_token(&[VAULT]).await.unwrap();
-    is_for_vault(&fetched.token);
+    is_for_vault(fetched.secret());
     assert_eq!(world.emulator.count(Endpoint::Imds), 2);
     // And one that was running keeps serving what it holds.
-    assert_eq!(before.get_token(&[VAULT]).await.unwrap().token, token.token);
+    assert_eq!(
+        before.get_token(&[VAULT]).await.unwrap().secret(),
+        token.secret()
+    );
     let text = logs.text();
     assert!(text.contains("key-value store failed"), "{text}");
     assert!(
         text.contains("shared cache: the key-value store failed"),
         "{text}"
     );
-    assert!(!text.contains(&token.token) && !text.contains(&fetched.token));
+    assert!(!text.contains(token.secret()) && !text.contains(fetched.secret()));
 }
 
 #[tokio::test(flavor = "current_thread")]

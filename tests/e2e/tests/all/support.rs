@@ -2,7 +2,7 @@
 
 use entra_emulator::{Clock, Emulator, EmulatorConfig, ManualClock};
 use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, KeyValueConfig, ManagedIdentityOptions, RetryPolicy,
+    CacheConfig, Identity, IdentityConfig, KeyValueConfig, ManagedIdentityOptions, RetryOptions,
     SharedStore, WallClock,
 };
 use std::sync::Arc;
@@ -79,10 +79,7 @@ impl World {
         }
         IdentityConfig::default()
             .with_env(env)
-            .with_managed_identity(ManagedIdentityOptions {
-                retry: Some(fast_retries()),
-                ..Default::default()
-            })
+            .with_managed_identity(ManagedIdentityOptions::default().retry(fast_retries()))
             .with_wall_clock(Some(Arc::new(SharedClock(self.clock.clone()))))
             .with_cache(CacheConfig {
                 bucket: self.bucket.clone(),
@@ -125,15 +122,13 @@ pub async fn held_fetch(
 
 /// The IMDS policy with millisecond delays, so retry schedules run in tests without
 /// waiting seconds; the schedule itself is tested in the core with a fake clock.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        initial_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(20),
-        max_elapsed: Duration::from_secs(5),
-        attempt_timeout: Duration::from_secs(5),
-        gone_retry: Duration::from_millis(50),
-        ..RetryPolicy::imds()
-    }
+pub fn fast_retries() -> RetryOptions {
+    RetryOptions::default()
+        .initial_delay(Duration::from_millis(5))
+        .max_delay(Duration::from_millis(20))
+        .max_elapsed(Duration::from_secs(5))
+        .attempt_timeout(Duration::from_secs(5))
+        .gone_retry(Duration::from_millis(50))
 }
 
 /// The payload of a JWT, decoded (signature not checked here).

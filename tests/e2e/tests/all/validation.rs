@@ -4,7 +4,9 @@ use crate::support::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entra_emulator::Endpoint;
-use entra_identity_host::{Error, ValidationError, Validator, ValidatorConfig, ValidatorOptions};
+use entra_identity_host::{
+    Error, MAX_TOKEN_BYTES, ValidationError, Validator, ValidatorConfig, ValidatorOptions,
+};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -24,9 +26,9 @@ impl Api {
         let world = World::start().await;
         let mut options = ValidatorOptions::new(
             world.emulator.tenant_id(),
-            vec![AUDIENCE.into(), "https://vault.azure.net".into()],
-        );
-        options.authority = world.emulator.base_url();
+            &[AUDIENCE, "https://vault.azure.net"],
+        )
+        .authority(world.emulator.base_url());
         configure(&mut options);
         let identity = world.config(Source::Imds);
         let config = ValidatorConfig::default()
@@ -105,7 +107,7 @@ async fn a_managed_identity_token_from_the_emulator_validates() {
         .unwrap();
     let claims = api
         .validator
-        .validate(&format!("Bearer {}", token.token))
+        .validate(&format!("Bearer {}", token.secret()))
         .await
         .unwrap();
     assert_eq!(claims.tid, api.world.emulator.tenant_id());
@@ -114,9 +116,9 @@ async fn a_managed_identity_token_from_the_emulator_validates() {
         Some(api.world.emulator.system_assigned().object_id.as_str())
     );
     assert_eq!(claims.version, "1.0");
-    assert_eq!(claims.expires_on, token.expires_on);
+    assert_eq!(claims.expires_on, token.expires_on());
     // Metadata and keys once; later validations use the cached keys.
-    api.validator.validate(&token.token).await.unwrap();
+    api.validator.validate(token.secret()).await.unwrap();
     assert_eq!(
         (
             api.world.emulator.count(Endpoint::OpenIdConfiguration),
@@ -266,6 +268,52 @@ async fn each_forgery_and_bad_claim_is_rejected_with_its_reason() {
     ));
 }
 
+/// What the WIT once dropped crosses the component intact: both times of a time
+/// check, the size and the limit, and an ID token named as one.
+#[tokio::test]
+async fn rejections_carry_what_the_component_knows() {
+    let api = Api::start(|_| {}).await;
+    let tid = api.world.emulator.tenant_id().to_string();
+
+    assert_eq!(
+        api.reject(&"x".repeat(20_000)).await,
+        ValidationError::TooLarge {
+            size: 20_000,
+            limit: MAX_TOKEN_BYTES
+        }
+    );
+
+    let mut c = api.claims(&tid, true);
+    let nbf = api.now() + 3600;
+    c["nbf"] = json!(nbf);
+    assert_eq!(
+        api.reject(&api.sign(&c)).await,
+        ValidationError::NotYetValid {
+            nbf,
+            now: api.now()
+        }
+    );
+
+    let mut id_token = api.claims(&tid, true);
+    id_token.as_object_mut().unwrap().remove("azp");
+    id_token["nonce"] = json!("n-0S6_WzA2Mj");
+    assert!(matches!(
+        api.reject(&api.sign(&id_token)).await,
+        ValidationError::NotAnAccessToken(why) if why.contains("nonce")
+    ));
+
+    let good = api.sign(&api.claims(&tid, true));
+    let exp = api.now() + 3600;
+    api.world.advance(Duration::from_secs(3600 + 301));
+    assert_eq!(
+        api.reject(&good).await,
+        ValidationError::Expired {
+            exp,
+            now: api.now()
+        }
+    );
+}
+
 #[tokio::test]
 async fn unknown_kids_refresh_once_per_five_minutes_and_rotation_is_picked_up() {
     let api = Api::start(|_| {}).await;
@@ -326,7 +374,7 @@ async fn multi_tenant_accepts_listed_tenants_only() {
 
 #[tokio::test]
 async fn the_validator_reaches_only_its_authority() {
-    let api = Api::start(|o| o.authority = "http://127.0.0.1:1".into()).await;
+    let api = Api::start(|o| o.authority = Some("http://127.0.0.1:1".into())).await;
     let token = api.sign(&api.claims(api.world.emulator.tenant_id(), false));
     assert!(matches!(
         api.reject(&token).await,

@@ -98,15 +98,12 @@ fn verify(jwt: &str, alg: Algorithm, aud: &str) {
 
 fn cert_rig(send_chain: Option<bool>, algorithm: SigningAlgorithm, vars: &[(&str, &str)]) -> Rig {
     let flow = client_certificate(
-        AppOptions {
-            client_id: Some("app-id".into()),
-            tenant_id: Some(TENANT.into()),
-            ..Default::default()
-        },
-        CertificateOptions {
-            certificate: CertificateInput::Path("/certs/app.pem".into()),
-            send_certificate_chain: send_chain,
-            algorithm,
+        AppOptions::default().client_id("app-id").tenant_id(TENANT),
+        {
+            let mut v = CertificateOptions::from_path("/certs/app.pem")
+                .rs256(algorithm == SigningAlgorithm::Rs256);
+            v.send_certificate_chain = send_chain;
+            v
         },
         &env(vars),
     )

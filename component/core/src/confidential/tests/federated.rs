@@ -37,10 +37,8 @@ fn wi() -> Rig {
 }
 
 fn forced(rig: &Rig) -> Result<crate::token::AccessToken, Error> {
-    rig.credential.get_token(&TokenRequest {
-        force_refresh: true,
-        ..TokenRequest::scope("https://vault.azure.net/.default")
-    })
+    rig.credential
+        .get_token(&TokenRequest::new(&["https://vault.azure.net/.default"]).force_refresh())
 }
 
 fn sent_assertion(rig: &Rig) -> String {
@@ -52,7 +50,9 @@ fn the_token_file_is_the_client_assertion() {
     let rig = wi();
     rig.transport.then(ok("wi-tok"));
     assert_eq!(
-        rig.get("https://vault.azure.net/.default").unwrap().token,
+        rig.get("https://vault.azure.net/.default")
+            .unwrap()
+            .secret(),
         "wi-tok"
     );
     let r = rig.transport.last();
@@ -135,7 +135,7 @@ fn an_expired_assertion_is_reread_and_sent_once_more() {
     // Rotated within the re-read interval, and Entra says the copy in hand expired.
     rig.files.write(FILE, SA2);
     rig.transport.then(expired()).then(ok("fresh"));
-    assert_eq!(forced(&rig).unwrap().token, "fresh");
+    assert_eq!(forced(&rig).unwrap().secret(), "fresh");
     assert_eq!(sent_assertion(&rig), SA2);
     assert_eq!(rig.transport.count(), 3);
 
@@ -185,11 +185,12 @@ fn fic(authority: Option<&str>) -> (Rig, FakeTransport) {
         ..
     } = Rig::at(mi, &time);
     let flow = managed_identity_as_federated_credential(
-        AppOptions {
-            client_id: Some("app-in-other-tenant".into()),
-            tenant_id: Some("other-tenant".into()),
-            authority_host: authority.map(Into::into),
-            ..Default::default()
+        {
+            let mut v = AppOptions::default()
+                .client_id("app-in-other-tenant")
+                .tenant_id("other-tenant");
+            v.authority_host = authority.map(Into::into);
+            v
         },
         mi,
         None,
@@ -207,7 +208,7 @@ fn managed_identity_token_is_the_assertion_and_both_are_cached() {
     assert_eq!(
         app.get("https://graph.microsoft.com/.default")
             .unwrap()
-            .token,
+            .secret(),
         "app-tok"
     );
     assert_eq!(

@@ -140,7 +140,7 @@ impl Fleet {
 }
 
 fn vault() -> TokenRequest {
-    TokenRequest::scope("https://vault.azure.net/.default")
+    TokenRequest::new(&["https://vault.azure.net/.default"])
 }
 
 fn get(c: &Credential) -> Result<AccessToken, Error> {
@@ -153,7 +153,7 @@ fn sixteen_cold_instances_make_one_request() {
     fleet.serve("shared", DAY);
     let instances: Vec<Credential> = (0..16).map(|_| fleet.instance()).collect();
     for c in &instances {
-        assert_eq!(get(c).unwrap().token, "shared");
+        assert_eq!(get(c).unwrap().secret(), "shared");
     }
     assert_eq!(fleet.transport.count(), 1);
 }
@@ -163,14 +163,14 @@ fn a_new_instance_per_call_makes_one_request_per_token_lifetime() {
     let fleet = Fleet::new();
     fleet.serve("first", DAY);
     for _ in 0..1000 {
-        assert_eq!(get(&fleet.instance()).unwrap().token, "first");
+        assert_eq!(get(&fleet.instance()).unwrap().secret(), "first");
     }
     assert_eq!(fleet.transport.count(), 1);
     // Half a day on (± jitter), the next caller refreshes once for everyone.
     fleet.advance(DAY / 2 + 301);
     fleet.serve("second", DAY);
     for _ in 0..100 {
-        assert_eq!(get(&fleet.instance()).unwrap().token, "second");
+        assert_eq!(get(&fleet.instance()).unwrap().secret(), "second");
     }
     assert_eq!(fleet.transport.count(), 2);
 }
@@ -184,9 +184,9 @@ fn an_instance_with_a_due_token_picks_up_another_instances_refresh() {
     get(&b).unwrap();
     fleet.advance(DAY / 2 + 301);
     fleet.serve("new", DAY);
-    assert_eq!(get(&a).unwrap().token, "new");
+    assert_eq!(get(&a).unwrap().secret(), "new");
     // B's own copy is due, but L2 has A's refresh: no second request.
-    assert_eq!(get(&b).unwrap().token, "new");
+    assert_eq!(get(&b).unwrap().secret(), "new");
     assert_eq!(fleet.transport.count(), 2);
 }
 
@@ -203,7 +203,7 @@ fn while_another_instance_refreshes_the_old_token_is_served_at_once() {
     else {
         panic!("lease")
     };
-    assert_eq!(get(&fleet.instance()).unwrap().token, "old");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "old");
     assert_eq!(fleet.transport.count(), 1);
     assert!(fleet.time.sleeps().is_empty(), "nobody waited");
 }
@@ -224,17 +224,12 @@ fn a_waiter_gets_the_leaders_token_without_asking() {
     fleet.on_sleep(move || {
         sleeps.set(sleeps.get() + 1);
         if sleeps.get() == 3 {
-            let token = AccessToken {
-                token: "from-leader".into(),
-                token_type: "Bearer".into(),
-                expires_on: T0 + DAY,
-                refresh_on: T0 + DAY / 2,
-            };
+            let token = AccessToken::new("from-leader", T0 + DAY).with_refresh_on(T0 + DAY / 2);
             leader.put_token(&key, &token, &node).unwrap();
             leader.release(held.take().unwrap(), &node).unwrap();
         }
     });
-    assert_eq!(get(&fleet.instance()).unwrap().token, "from-leader");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "from-leader");
     assert_eq!(fleet.transport.count(), 0);
     assert_eq!(fleet.time.sleeps().len(), 3);
 }
@@ -280,7 +275,7 @@ fn a_lease_whose_holder_died_is_taken_over_after_its_length() {
         panic!("lease")
     };
     let wall = fleet.time.now();
-    assert_eq!(get(&fleet.instance()).unwrap().token, "taken-over");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "taken-over");
     assert_eq!(fleet.transport.count(), 1);
     let waited: Duration = fleet.time.sleeps().iter().sum();
     let policy = RetryPolicy::imds();
@@ -327,7 +322,7 @@ fn a_429_is_remembered_until_retry_after_by_every_instance() {
     );
     fleet.advance(1);
     fleet.serve("after", DAY);
-    assert_eq!(get(&fleet.instance()).unwrap().token, "after");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "after");
     assert_eq!(fleet.transport.count(), 2);
 }
 
@@ -371,7 +366,7 @@ fn a_failed_refresh_keeps_serving_the_old_token_everywhere() {
     fleet.advance(DAY / 2 + 301);
     fleet.transport.always(json(500, "{}"));
     for _ in 0..20 {
-        assert_eq!(get(&fleet.instance()).unwrap().token, "old");
+        assert_eq!(get(&fleet.instance()).unwrap().secret(), "old");
     }
     assert_eq!(
         fleet.transport.count(),
@@ -387,7 +382,7 @@ fn a_dead_store_degrades_to_l1_and_upstream_and_is_reported_once() {
     let c = fleet.instance();
     fleet.serve("direct", DAY);
     for _ in 0..10 {
-        assert_eq!(get(&c).unwrap().token, "direct");
+        assert_eq!(get(&c).unwrap().secret(), "direct");
     }
     assert_eq!(fleet.transport.count(), 1);
     let reports: Vec<String> = fleet
@@ -399,8 +394,8 @@ fn a_dead_store_degrades_to_l1_and_upstream_and_is_reported_once() {
     // Once it answers again, the next new instance uses it.
     fleet.store.down.set(false);
     fleet.serve("stored", DAY);
-    assert_eq!(get(&fleet.instance()).unwrap().token, "stored");
-    assert_eq!(get(&fleet.instance()).unwrap().token, "stored");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "stored");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "stored");
     assert_eq!(fleet.transport.count(), 2);
 }
 
@@ -414,8 +409,8 @@ fn a_tampered_entry_is_replaced_by_a_fresh_fetch() {
         value[last] ^= 0xff;
     }
     fleet.serve("two", DAY);
-    assert_eq!(get(&fleet.instance()).unwrap().token, "two");
-    assert_eq!(get(&fleet.instance()).unwrap().token, "two");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "two");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "two");
     assert_eq!(fleet.transport.count(), 2);
     assert!(
         fleet
@@ -455,13 +450,10 @@ fn force_refresh_asks_upstream_and_shares_the_result() {
     fleet.serve("forced", DAY);
     let forced = fleet
         .instance()
-        .get_token(&TokenRequest {
-            force_refresh: true,
-            ..vault()
-        })
+        .get_token(&vault().force_refresh())
         .unwrap();
-    assert_eq!(forced.token, "forced");
-    assert_eq!(get(&fleet.instance()).unwrap().token, "forced");
+    assert_eq!(forced.secret(), "forced");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "forced");
     assert_eq!(fleet.transport.count(), 2);
 }
 

@@ -12,14 +12,12 @@ const SCOPE: &str = "https://vault.azure.net/.default";
 
 fn arc(id: Option<UserAssignedId>) -> Rig {
     let flow = flow_with(
-        ManagedIdentityOptions {
-            user_assigned: id,
-            ..Default::default()
+        {
+            let mut v = ManagedIdentityOptions::default().arc_token_directory(DIR);
+            v.user_assigned = id;
+            v
         },
-        SourceSettings {
-            arc_token_dir: Some(DIR.into()),
-            ..Default::default()
-        },
+        SourceSettings::default(),
         &env(&[
             (
                 "IDENTITY_ENDPOINT",
@@ -52,7 +50,7 @@ fn the_challenge_is_answered_with_the_key_file() {
     rig.transport
         .then(challenge(&format!("Basic realm={DIR}/abc.key")))
         .then(token_body("arc-tok", T0, 86_400));
-    assert_eq!(rig.get(SCOPE).unwrap().token, "arc-tok");
+    assert_eq!(rig.get(SCOPE).unwrap().secret(), "arc-tok");
     let sent = rig.sent();
     assert_eq!(sent.len(), 2);
     for r in &sent {
@@ -201,7 +199,7 @@ fn a_user_assigned_identity_must_be_echoed_or_the_token_is_discarded() {
         rig.files.write(&format!("{DIR}/k.key"), KEY);
         let realm = format!("Basic realm={DIR}/k.key");
         rig.transport.then(challenge(&realm)).then(body(echo));
-        assert_eq!(rig.get(SCOPE).unwrap().token, "uami-tok", "{id}");
+        assert_eq!(rig.get(SCOPE).unwrap().secret(), "uami-tok", "{id}");
         assert_eq!(
             query(&rig.sent()[0].url)[2],
             (param.to_string(), id.value().to_string())

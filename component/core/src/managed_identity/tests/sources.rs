@@ -12,10 +12,7 @@ fn rig(options: ManagedIdentityOptions, vars: &[(&str, &str)]) -> Result<Rig, Er
 }
 
 fn uami(id: UserAssignedId) -> ManagedIdentityOptions {
-    ManagedIdentityOptions {
-        user_assigned: Some(id),
-        ..Default::default()
-    }
+    ManagedIdentityOptions::default().user_assigned(id)
 }
 
 const CLOUD_SHELL: &[(&str, &str)] = &[("MSI_ENDPOINT", "http://localhost:50342/oauth2/token")];
@@ -40,7 +37,7 @@ const SERVICE_FABRIC: &[(&str, &str)] = &[
 fn cloud_shell_posts_a_form() {
     let r = rig(Default::default(), CLOUD_SHELL).unwrap();
     r.transport.then(token_body("cs", T0, 3600));
-    assert_eq!(r.get(SCOPE).unwrap().token, "cs");
+    assert_eq!(r.get(SCOPE).unwrap().secret(), "cs");
     let sent = r.transport.last();
     assert_eq!(sent.method, Method::Post);
     assert_eq!(sent.url, "http://localhost:50342/oauth2/token");
@@ -125,7 +122,7 @@ fn service_fabric_request_and_pinned_thumbprint() {
             T0 + 3600
         ),
     ));
-    assert_eq!(r.get(SCOPE).unwrap().token, "sf");
+    assert_eq!(r.get(SCOPE).unwrap().secret(), "sf");
     let sent = r.transport.last();
     assert!(
         sent.url
@@ -201,10 +198,7 @@ fn the_imds_probe_runs_once_without_metadata_and_fails_fast() {
         Rig::new(
             flow_with(
                 Default::default(),
-                SourceSettings {
-                    probe_imds: true,
-                    ..Default::default()
-                },
+                SourceSettings { probe_imds: true },
                 &env(&[]),
             )
             .unwrap(),
@@ -214,7 +208,7 @@ fn the_imds_probe_runs_once_without_metadata_and_fails_fast() {
     r.transport
         .then(json(400, "Required metadata header not specified"));
     r.transport.then(token_body("vm", T0, 86_400));
-    assert_eq!(r.get(SCOPE).unwrap().token, "vm");
+    assert_eq!(r.get(SCOPE).unwrap().secret(), "vm");
     let sent = r.sent();
     assert_eq!(
         sent[0].url,
@@ -224,9 +218,9 @@ fn the_imds_probe_runs_once_without_metadata_and_fails_fast() {
     assert_eq!(sent[1].header_value("Metadata"), Some("true"));
     r.transport.then(token_body("vm2", T0, 86_400));
     r.credential
-        .get_token(&crate::token::TokenRequest::scope(
+        .get_token(&crate::token::TokenRequest::new(&[
             "https://storage.azure.com/.default",
-        ))
+        ]))
         .unwrap();
     assert_eq!(r.transport.count(), 3, "probed once only");
 

@@ -20,7 +20,7 @@ use azure_core::http::{
 use entra_emulator::{Emulator, Endpoint};
 use entra_identity_host::azure_core::IdentityCredential;
 use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryPolicy, Runtime,
+    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryOptions, Runtime,
     RuntimeConfig,
 };
 use http_body_util::{BodyExt as _, Full};
@@ -155,15 +155,14 @@ fn identity(emulator: &Emulator, identity_header: &str) -> Identity {
     ]);
     let config = IdentityConfig::default()
         .with_env(env)
-        .with_managed_identity(ManagedIdentityOptions {
-            retry: Some(RetryPolicy {
-                initial_delay: Duration::from_millis(5),
-                max_delay: Duration::from_millis(20),
-                max_elapsed: Duration::from_secs(5),
-                ..RetryPolicy::imds()
-            }),
-            ..Default::default()
-        })
+        .with_managed_identity(
+            ManagedIdentityOptions::default().retry(
+                RetryOptions::default()
+                    .initial_delay(Duration::from_millis(5))
+                    .max_delay(Duration::from_millis(20))
+                    .max_elapsed(Duration::from_secs(5)),
+            ),
+        )
         // Every Identity of this process shares the memory store: a bucket per emulator
         // keeps each test's tokens its own.
         .with_cache(CacheConfig {

@@ -201,7 +201,12 @@ async fn allowed_scope_gets_a_token_and_plugins_share_one_cache() {
     assert_eq!(world.emulator.count(Endpoint::KeyVault), 2);
 
     // The plugins' token is the identity's; it never reaches the log.
-    let token = world.identity.get_token(&[VAULT]).await.unwrap().token;
+    let token = world
+        .identity
+        .get_token(&[VAULT])
+        .await
+        .unwrap()
+        .into_secret();
     assert_eq!(world.emulator.count(Endpoint::Imds), 1);
     assert!(
         log_lines("reader-a")

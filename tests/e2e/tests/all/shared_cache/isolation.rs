@@ -19,12 +19,8 @@ fn with_secret(world: &World, secret: &str) -> IdentityConfig {
     world
         .config(Source::Imds)
         .with_credential(CredentialKind::ClientSecret {
-            app: AppOptions {
-                client_id: Some(APP.into()),
-                tenant_id: Some(world.emulator.tenant_id().into()),
-                authority_host: Some(world.emulator.base_url()),
-                additionally_allowed_tenants: None,
-            },
+            app: AppOptions::new(world.emulator.tenant_id(), APP)
+                .authority_host(world.emulator.base_url()),
             secret: secret.into(),
         })
         .with_env(Default::default())
@@ -51,7 +47,7 @@ async fn a_wrong_secret_is_refused_upstream_not_answered_from_a_shared_cache() {
     secret_world_app(&world);
     let a = Identity::new(with_secret(&world, RIGHT)).unwrap();
     let token = a.get_token(&[VAULT]).await.unwrap();
-    assert_eq!(jwt_claims(&token.token)["appid"], APP);
+    assert_eq!(jwt_claims(token.secret())["appid"], APP);
     // B: same app id and tenant, same shared store and key, wrong secret.
     let b = Identity::new(with_secret(&world, WRONG)).unwrap();
     is_invalid_client(b.get_token(&[VAULT]).await);
@@ -60,7 +56,10 @@ async fn a_wrong_secret_is_refused_upstream_not_answered_from_a_shared_cache() {
     assert_eq!(sent[1].form_param("client_secret").as_deref(), Some(WRONG));
     // A is still answered from the cache.
     let again = Identity::new(with_secret(&world, RIGHT)).unwrap();
-    assert_eq!(again.get_token(&[VAULT]).await.unwrap().token, token.token);
+    assert_eq!(
+        again.get_token(&[VAULT]).await.unwrap().secret(),
+        token.secret()
+    );
     assert_eq!(world.emulator.count(Endpoint::Token), 2);
 }
 
@@ -77,7 +76,7 @@ async fn a_wrong_secrets_refusal_is_never_served_to_the_right_secret() {
     // Never for A, which asks at once and gets its token.
     let a = Identity::new(with_secret(&world, RIGHT)).unwrap();
     let token = a.get_token(&[VAULT]).await.unwrap();
-    assert_eq!(jwt_claims(&token.token)["appid"], APP);
+    assert_eq!(jwt_claims(token.secret())["appid"], APP);
     assert_eq!(world.emulator.count(Endpoint::Token), 2);
 }
 
@@ -129,18 +128,19 @@ async fn managed_identities_on_different_endpoints_sharing_redis_never_share_tok
     let from_rogue = on(&rogue).get_token(&[VAULT]).await.unwrap();
     let from_real = on(&real).get_token(&[VAULT]).await.unwrap();
     assert_ne!(
-        from_real.token, from_rogue.token,
+        from_real.secret(),
+        from_rogue.secret(),
         "the rogue's token was not planted"
     );
     assert_eq!(real.emulator.count(Endpoint::Imds), 1);
     // Each is still answered from Redis for its own endpoint only.
     assert_eq!(
-        on(&real).get_token(&[VAULT]).await.unwrap().token,
-        from_real.token
+        on(&real).get_token(&[VAULT]).await.unwrap().secret(),
+        from_real.secret()
     );
     assert_eq!(
-        on(&rogue).get_token(&[VAULT]).await.unwrap().token,
-        from_rogue.token
+        on(&rogue).get_token(&[VAULT]).await.unwrap().secret(),
+        from_rogue.secret()
     );
     assert_eq!(
         (
@@ -174,20 +174,20 @@ async fn a_claims_answer_replaces_the_refused_token(fast_path: bool, reuse: bool
     });
     hold.arrived().await;
     let challenged = identity
-        .get_token_for(&TokenRequest {
-            scopes: vec![VAULT.into()],
-            claims: Some(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#.into()),
-            ..Default::default()
-        })
+        .get_token_for(
+            &TokenRequest::new(&[VAULT])
+                .claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#),
+        )
         .await
         .unwrap();
-    assert_ne!(challenged.token, revoked.token);
+    assert_ne!(challenged.secret(), revoked.secret());
     hold.release();
     busy.await.unwrap().unwrap();
     for _ in 0..4 {
         let plain = identity.get_token(&[VAULT]).await.unwrap();
         assert_eq!(
-            plain.token, challenged.token,
+            plain.secret(),
+            challenged.secret(),
             "fast path {fast_path}, reuse {reuse}"
         );
     }

@@ -7,11 +7,9 @@ use super::*;
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
 fn secret_flow(secret: &str) -> Box<dyn Flow> {
-    let app = crate::confidential::AppOptions {
-        client_id: Some("app-id".into()),
-        tenant_id: Some(TENANT.into()),
-        ..Default::default()
-    };
+    let app = crate::confidential::AppOptions::default()
+        .client_id("app-id")
+        .tenant_id(TENANT);
     crate::confidential::client_secret(app, secret.into(), &env(&[])).unwrap()
 }
 
@@ -31,7 +29,7 @@ fn a_wrong_secret_is_never_answered_with_the_right_secrets_token() {
     let fleet = Fleet::new();
     fleet.serve("earned-by-a", DAY);
     let a = app_with_secret(&fleet, "right-secret-value");
-    assert_eq!(get(&a).unwrap().token, "earned-by-a");
+    assert_eq!(get(&a).unwrap().secret(), "earned-by-a");
     // Same app id and tenant, wrong secret: it must ask, and be refused.
     fleet.transport.then(invalid_client());
     let b = app_with_secret(&fleet, "wrong-secret-value");
@@ -49,7 +47,7 @@ fn a_wrong_secret_is_never_answered_with_the_right_secrets_token() {
     assert_eq!(
         get(&app_with_secret(&fleet, "right-secret-value"))
             .unwrap()
-            .token,
+            .secret(),
         "earned-by-a"
     );
     assert_eq!(fleet.transport.count(), 2);
@@ -67,7 +65,7 @@ fn a_wrong_secrets_refusal_is_never_served_to_the_right_secret() {
     // A asks for itself, at once.
     fleet.serve("earned-by-a", DAY);
     let a = app_with_secret(&fleet, "right-secret-value");
-    assert_eq!(get(&a).unwrap().token, "earned-by-a");
+    assert_eq!(get(&a).unwrap().secret(), "earned-by-a");
     assert_eq!(fleet.transport.count(), 2);
 }
 
@@ -80,14 +78,14 @@ fn managed_identities_on_different_endpoints_never_share_tokens() {
     };
     fleet.serve("from-the-real-imds", DAY);
     assert_eq!(
-        get(&on("http://169.254.169.254")).unwrap().token,
+        get(&on("http://169.254.169.254")).unwrap().secret(),
         "from-the-real-imds"
     );
     // An identity pointed elsewhere cannot read it, nor plant one for the first.
     fleet.serve("planted", DAY);
-    assert_eq!(get(&on("http://127.0.0.1:9")).unwrap().token, "planted");
+    assert_eq!(get(&on("http://127.0.0.1:9")).unwrap().secret(), "planted");
     assert_eq!(
-        get(&on("http://169.254.169.254")).unwrap().token,
+        get(&on("http://169.254.169.254")).unwrap().secret(),
         "from-the-real-imds"
     );
     assert_eq!(fleet.transport.count(), 2);
@@ -127,15 +125,14 @@ fn the_store_holds_no_trace_of_the_secret_and_keys_follow_the_sealing_key() {
 fn a_claims_answer_replaces_the_token_for_every_instance() {
     let fleet = Fleet::new();
     fleet.serve("revoked", DAY);
-    assert_eq!(get(&fleet.instance()).unwrap().token, "revoked");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "revoked");
     fleet.serve("after-challenge", DAY);
-    let challenged = fleet.instance().get_token(&TokenRequest {
-        claims: Some(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#.into()),
-        ..vault()
-    });
-    assert_eq!(challenged.unwrap().token, "after-challenge");
+    let challenged = fleet
+        .instance()
+        .get_token(&vault().claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#));
+    assert_eq!(challenged.unwrap().secret(), "after-challenge");
     // Another instance, asking without claims, gets the new token from the store.
-    assert_eq!(get(&fleet.instance()).unwrap().token, "after-challenge");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "after-challenge");
     assert_eq!(fleet.transport.count(), 2, "one request for the challenge");
 }
 
@@ -187,7 +184,7 @@ fn a_lease_that_can_be_neither_read_nor_won_costs_one_request_not_a_stall() {
     ));
     let flow = managed_identity::flow(ManagedIdentityOptions::default(), &env(&fleet.env)).unwrap();
     let instance = fleet.instance_over(flow, liar);
-    assert_eq!(get(&instance).unwrap().token, "fetched-alone");
+    assert_eq!(get(&instance).unwrap().secret(), "fetched-alone");
     assert_eq!(fleet.transport.count(), 1);
     let policy = RetryPolicy::imds();
     let length = policy.max_elapsed + policy.attempt_timeout;
@@ -199,7 +196,7 @@ fn a_lease_that_can_be_neither_read_nor_won_costs_one_request_not_a_stall() {
         .collect();
     assert_eq!(said.len(), 1, "{:?}", fleet.warnings());
     // The token it fetched went to the store for the others.
-    assert_eq!(get(&fleet.instance()).unwrap().token, "fetched-alone");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "fetched-alone");
     assert_eq!(fleet.transport.count(), 1);
 }
 
@@ -216,7 +213,7 @@ fn a_lease_rewritten_forever_is_waited_for_one_lease_length_then_fetched_alone()
         let lease = writer.lease_bytes(&key).unwrap();
         let _ = writer.try_lease(&key, T0 + round, 60, Some(&lease), &node);
     });
-    assert_eq!(get(&fleet.instance()).unwrap().token, "fetched-alone");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "fetched-alone");
     assert_eq!(fleet.transport.count(), 1);
     let policy = RetryPolicy::imds();
     let length = policy.max_elapsed + policy.attempt_timeout + Duration::from_secs(5);
@@ -239,7 +236,7 @@ fn a_lease_rewritten_forever_is_waited_for_one_lease_length_then_fetched_alone()
 fn a_rotated_sealing_key_still_finds_the_tokens_bound_under_the_old_one() {
     let fleet = Fleet::new();
     fleet.serve("before-rotation", DAY);
-    assert_eq!(get(&fleet.instance()).unwrap().token, "before-rotation");
+    assert_eq!(get(&fleet.instance()).unwrap().secret(), "before-rotation");
     let rotated = |keys: &[[u8; 32]]| {
         let flow =
             managed_identity::flow(ManagedIdentityOptions::default(), &env(&fleet.env)).unwrap();
@@ -254,10 +251,13 @@ fn a_rotated_sealing_key_still_finds_the_tokens_bound_under_the_old_one() {
     };
     // The new key seals, the old one (listed second) still opens and still binds.
     assert_eq!(
-        get(&rotated(&[[9; 32], [3; 32]])).unwrap().token,
+        get(&rotated(&[[9; 32], [3; 32]])).unwrap().secret(),
         "before-rotation"
     );
     // Copied under the new key's binding: the old key can now be dropped.
-    assert_eq!(get(&rotated(&[[9; 32]])).unwrap().token, "before-rotation");
+    assert_eq!(
+        get(&rotated(&[[9; 32]])).unwrap().secret(),
+        "before-rotation"
+    );
     assert_eq!(fleet.transport.count(), 1);
 }

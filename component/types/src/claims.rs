@@ -4,32 +4,43 @@ use crate::ValidationError;
 
 /// The claims of a valid token.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Claims {
-    /// The caller's object id.
+    /// Object id of the caller (user or service principal).
     pub oid: Option<String>,
-    /// The caller's tenant.
+    /// Tenant of the caller.
     pub tid: String,
-    /// The subject.
+    /// Subject.
     pub sub: Option<String>,
     /// The calling app: `appid` (v1) or `azp` (v2).
     pub app_id: Option<String>,
     /// App roles (`roles`): how app-only callers are authorised.
     pub roles: Vec<String>,
-    /// Delegated scopes (`scp`): how a signed-in user's app is authorised.
+    /// Delegated scopes (`scp`, space-separated in the token): how a signed-in user's
+    /// app is authorised.
     pub scopes: Vec<String>,
-    /// Unix seconds at which the token expires.
+    /// `exp`: Unix seconds at which the token expires.
     pub expires_on: u64,
-    /// Unix seconds at which the token was issued.
+    /// `iat`: Unix seconds at which the token was issued.
     pub issued_at: Option<u64>,
-    /// `1.0` or `2.0`.
+    /// `ver`: `1.0` or `2.0`.
     pub version: String,
     /// Every claim, as JSON.
     pub raw: String,
 }
 
 impl Claims {
-    /// Requires an app role, as the identity component's `require-role` does: an
-    /// exact, case-sensitive match.
+    /// The claims of a token from tenant `tid`, everything else empty; set the rest
+    /// field by field.
+    pub fn new(tid: impl Into<String>) -> Self {
+        Claims {
+            tid: tid.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Requires an app role (`roles`): how an app-only caller, such as a managed
+    /// identity, is authorised. An exact, case-sensitive match.
     pub fn require_role(&self, role: &str) -> Result<(), ValidationError> {
         if self.has_role(role) {
             Ok(())
@@ -38,7 +49,8 @@ impl Claims {
         }
     }
 
-    /// Requires a delegated scope, as the identity component's `require-scope` does.
+    /// Requires a delegated scope (`scp`): how a signed-in user's app is authorised.
+    /// An exact, case-sensitive match.
     pub fn require_scope(&self, scope: &str) -> Result<(), ValidationError> {
         if self.has_scope(scope) {
             Ok(())
@@ -64,10 +76,9 @@ mod tests {
 
     fn claims() -> Claims {
         Claims {
-            tid: "t".into(),
             roles: vec!["Secrets.Read".into()],
             scopes: vec!["user_impersonation".into()],
-            ..Default::default()
+            ..Claims::new("t")
         }
     }
 
@@ -84,5 +95,6 @@ mod tests {
             c.require_scope("Secrets.Read"),
             Err(ValidationError::MissingScope("Secrets.Read".into()))
         );
+        assert!(c.has_role("Secrets.Read") && !c.has_scope("Secrets.Read"));
     }
 }

@@ -11,17 +11,18 @@ pub struct AccessToken {
     token: String,
     token_type: String,
     expires_on: u64,
-    refresh_on: Option<u64>,
+    refresh_on: u64,
 }
 
 impl AccessToken {
-    /// A `Bearer` token that expires at `expires_on` (Unix seconds).
+    /// A `Bearer` token that expires at `expires_on` (Unix seconds), to be refreshed
+    /// only then unless [`with_refresh_on`](Self::with_refresh_on) says otherwise.
     pub fn new(token: impl Into<String>, expires_on: u64) -> Self {
         AccessToken {
             token: token.into(),
             token_type: "Bearer".to_string(),
             expires_on,
-            refresh_on: None,
+            refresh_on: expires_on,
         }
     }
 
@@ -31,16 +32,20 @@ impl AccessToken {
         self
     }
 
-    /// Sets when the identity component will fetch a new token.
+    /// Sets when the next request fetches a new token.
     pub fn with_refresh_on(mut self, refresh_on: u64) -> Self {
-        self.refresh_on = Some(refresh_on);
+        self.refresh_on = refresh_on;
         self
     }
 
-    /// The token. A secret: put it in an `Authorization` header (see
-    /// [`crate::http::set_bearer`]) and nowhere else.
+    /// The token. A secret: put it in an `Authorization` header and nowhere else.
     pub fn secret(&self) -> &str {
         &self.token
+    }
+
+    /// The token, consumed: for handing it on across a boundary.
+    pub fn into_secret(self) -> String {
+        self.token
     }
 
     /// Almost always `Bearer`.
@@ -53,10 +58,9 @@ impl AccessToken {
         self.expires_on
     }
 
-    /// Unix seconds after which the identity component fetches a new token (while
-    /// still handing out this one if that fails). `None` for a plugin's tokens,
-    /// which its host refreshes.
-    pub fn refresh_on(&self) -> Option<u64> {
+    /// Unix seconds after which the next request fetches a new token (while still
+    /// handing out this one if that fails).
+    pub fn refresh_on(&self) -> u64 {
         self.refresh_on
     }
 }
@@ -72,16 +76,19 @@ impl fmt::Debug for AccessToken {
     }
 }
 
-/// A token request beyond plain scopes: another tenant, a claims challenge, a refresh.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a caller asks for: scopes, and optionally another tenant, a claims challenge
+/// or a refresh.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct TokenRequest {
-    /// Scopes, e.g. `["https://vault.azure.net/.default"]`; managed identity takes one.
+    /// Scopes, e.g. `["https://vault.azure.net/.default"]`. Managed identity accepts
+    /// exactly one; `/.default` is optional.
     pub scopes: Vec<String>,
-    /// Tenant to ask, for credentials that can cross tenants.
+    /// Tenant to ask, for credentials that can cross tenants; part of the cache key.
     pub tenant_id: Option<String>,
     /// Claims challenge from a resource (CAE); bypasses the cache.
     pub claims: Option<String>,
-    /// Ignore any cached token.
+    /// Ignore any cached token and ask the token service.
     pub force_refresh: bool,
 }
 
@@ -125,6 +132,14 @@ mod tests {
         assert!(!shown.contains("secret-part"), "{shown}");
         assert!(shown.contains("<redacted>"));
         assert!(shown.contains("1900000000"));
+        assert!(shown.contains("1899990000"));
+    }
+
+    #[test]
+    fn a_new_token_is_refreshed_when_it_expires() {
+        let token = AccessToken::new("t", 10);
+        assert_eq!((token.refresh_on(), token.token_type()), (10, "Bearer"));
+        assert_eq!(token.secret(), "t");
     }
 
     #[test]
