@@ -4,8 +4,7 @@
 use crate::support::*;
 use entra_emulator::{AppRegistration, Endpoint, FederatedCredential};
 use entra_identity_host::{
-    AppOptions, CertificateSource, CredentialKind, Error, Identity, IdentityConfig, TokenError,
-    TokenRequest,
+    AppOptions, CertificateSource, CredentialKind, Error, Identity, TokenError, TokenRequest,
 };
 use std::time::Duration;
 
