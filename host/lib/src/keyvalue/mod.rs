@@ -1,12 +1,8 @@
 //! The host's `wasi:keyvalue@0.2.0-draft2` (store, atomics, batch): the shared token
 //! cache's storage, outside every instance.
 //!
-//! | File | Holds |
-//! |---|---|
-//! | `backend.rs` | the async [`Backend`] trait and [`StoreError`] |
-//! | `memory.rs`, `disk.rs`, `redis.rs` | the three backends: process memory, a redb file, Redis |
-//! | `host.rs` | the WIT traits implemented over a [`Backend`] |
-//! | `bindings.rs` | `bindgen!` for the host-only world `host/wit/keyvalue-host.wit` |
+//! The [`Backend`] trait has one implementation per store (process memory, and behind
+//! features a redb file and Redis); what each file holds is in ARCHITECTURE.md.
 //!
 //! Use: put a [`KeyValueCtx`] (cheap to clone; all clones share one backend) in the
 //! store's data next to its `ResourceTable`, then

@@ -1,15 +1,9 @@
 //! The plugin host: run WASI 0.2 command components that import
 //! `entra:identity/tokens`, each under its own policy, all answered by one [`Identity`].
 //!
-//! | File | Holds |
-//! |---|---|
-//! | `policy.rs` | [`PluginPolicy`] / [`PluginRules`]: the TOML policy, its defaults and checks, scope matching |
-//! | `host.rs` | [`PluginHost`]: the linker on the identity's runtime, the shared identity, loading |
-//! | `run.rs` | [`Plugin`] and [`RunOutcome`]: one fresh store per run, deadline, exit code |
-//! | `tokens.rs` | the `tokens` import: rate limit, then scope policy, then the identity |
-//! | `rate.rs` | the token bucket behind `token_rate` |
-//! | `outbound.rs` | the plugin's own `wasi:http` requests through its allowlist |
-//! | `state.rs` | a plugin store's data, and its resource table charged to the memory budget |
+//! A [`PluginPolicy`] (per plugin: [`PluginRules`]) says what each plugin may do; a
+//! [`PluginHost`] loads plugins on its identity's runtime; [`Plugin::run`] runs one in a
+//! fresh store ([`RunOutcome`]). What each file holds is in ARCHITECTURE.md.
 //!
 //! What a plugin gets: its arguments, the environment its policy lists (never the
 //! host's or the identity's), stdout/stderr (inherited or captured), `wasi:http` to
