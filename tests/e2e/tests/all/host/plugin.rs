@@ -439,7 +439,10 @@ async fn token_requests_past_the_burst_are_rate_limited() {
     let limited = eager.run_captured(&args).await.unwrap();
     assert_eq!(limited.code, 1, "{}", show(&limited));
     let stderr = text(&limited.stderr);
-    assert!(stderr.contains("throttled") && stderr.contains("retry after 1000 s"), "{stderr}");
+    assert!(
+        stderr.contains("throttled") && stderr.contains("retry after 1000 s"),
+        "{stderr}"
+    );
     assert!(stderr.contains("rate limit"), "{stderr}");
 
     // The bucket belongs to the plugin's name: loading it again does not refill it.
