@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let status = data.first().map_or(400, |b| 400 + u16::from(*b));
     let refusal = parse_error(status, data, &["s3cr3t-value"]);
-    assert!(!refusal.to_string().contains("s3cr3t-value"), "a secret survived");
+    assert!(
+        !refusal.to_string().contains("s3cr3t-value"),
+        "a secret survived"
+    );
     if let Ok(text) = std::str::from_utf8(data) {
         if let Some(after) = retry_after(Some(text), NOW) {
             assert!(after <= 24 * 3600, "Retry-After is capped");
