@@ -129,7 +129,19 @@ async fn a_thousand_callers_on_16_identities_share_one_400() {
     world
         .emulator
         .set_persistent_fault(Endpoint::Imds, Some(Fault::Status(400)));
-    let identities: Vec<Identity> = (0..16).map(|_| world.identity(Source::Imds)).collect();
+    // A 400 is not retried, so the retry budget only sets the lease's length (budget +
+    // 5 s): long enough here that a saturated machine's first instantiations cannot
+    // outlast it and send a waiter upstream as if the holder had stalled (that rule has
+    // its own tests in the core, on a fake clock).
+    let patient = fast_retries().max_elapsed(Duration::from_secs(60));
+    let identities: Vec<Identity> = (0..16)
+        .map(|_| {
+            let config = world.config(Source::Imds).with_managed_identity(
+                entra_identity_host::ManagedIdentityOptions::default().retry(patient.clone()),
+            );
+            Identity::new(config).expect("identity starts")
+        })
+        .collect();
     let calls = (0..1000).map(|i| {
         let identity = identities[i % 16].clone();
         tokio::spawn(async move { identity.get_token(&[VAULT]).await })
