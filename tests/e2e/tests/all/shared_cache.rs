@@ -137,7 +137,7 @@ async fn a_thousand_callers_on_16_identities_share_one_400() {
     let identities: Vec<Identity> = (0..16)
         .map(|_| {
             let config = world.config(Source::Imds).with_managed_identity(
-                entra_identity_host::ManagedIdentityOptions::default().retry(patient.clone()),
+                entra_identity_host::ManagedIdentityOptions::default().retry(patient),
             );
             Identity::new(config).expect("identity starts")
         })
