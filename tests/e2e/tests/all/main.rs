@@ -9,6 +9,22 @@ fn install_log_capture() {
     entra_test_support::logs::install();
 }
 
+/// Every test here runs on the process's one shared `Runtime`, so the component is
+/// compiled once per process; this points that runtime's compile cache into the target
+/// directory instead of the user's cache directory.
+#[ctor::ctor]
+fn compile_into_the_target_directory() {
+    if std::env::var_os("ENTRA_IDENTITY_CACHE_DIR").is_none() {
+        // SAFETY: constructors run before `main`, on the only thread there is.
+        unsafe {
+            std::env::set_var(
+                "ENTRA_IDENTITY_CACHE_DIR",
+                entra_test_support::compile_cache(),
+            )
+        };
+    }
+}
+
 mod examples;
 mod fault_matrix;
 mod host;

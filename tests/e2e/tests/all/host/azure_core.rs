@@ -20,8 +20,7 @@ use azure_core::http::{
 use entra_emulator::{Emulator, Endpoint};
 use entra_identity_host::azure_core::IdentityCredential;
 use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryOptions, Runtime,
-    RuntimeConfig,
+    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryOptions,
 };
 use http_body_util::{BodyExt as _, Full};
 use rustls::pki_types::ServerName;
@@ -169,14 +168,7 @@ fn identity(emulator: &Emulator, identity_header: &str) -> Identity {
             bucket: format!("azure-core-{}", emulator.addr().port()),
             ..Default::default()
         });
-    // One runtime for the process, its compile cache shared with the other host tests, so
-    // the component is compiled once per target directory.
-    static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        let dir = entra_test_support::compile_cache();
-        Runtime::new(RuntimeConfig::default().with_compile_cache_dir(Some(dir))).unwrap()
-    });
-    Identity::with_runtime(runtime, config).expect("identity starts")
+    Identity::new(config).expect("identity starts")
 }
 
 async fn start() -> Emulator {

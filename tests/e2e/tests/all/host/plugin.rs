@@ -10,10 +10,8 @@ use entra_emulator::{Emulator, EmulatorConfig, Endpoint};
 use entra_identity_host::plugin::{
     Plugin, PluginError, PluginHost, PluginPolicy, PluginRules, RunOutcome, TokenRate,
 };
-use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, Resolver, Runtime, RuntimeConfig,
-};
-use entra_test_support::{Logs, compile_cache};
+use entra_identity_host::{CacheConfig, Identity, IdentityConfig, Resolver};
+use entra_test_support::Logs;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -92,15 +90,6 @@ struct World {
     identity: Identity,
 }
 
-/// One runtime for every test here, compiling into the target directory.
-fn runtime() -> &'static Runtime {
-    static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        let config = RuntimeConfig::default().with_compile_cache_dir(Some(compile_cache()));
-        Runtime::new(config).expect("runtime starts")
-    })
-}
-
 impl World {
     async fn start() -> World {
         logs();
@@ -117,7 +106,7 @@ impl World {
             "AZURE_POD_IDENTITY_AUTHORITY_HOST".into(),
             emulator.base_url(),
         );
-        let identity = Identity::with_runtime(runtime(), config).expect("identity starts");
+        let identity = Identity::new(config).expect("identity starts");
         World { emulator, identity }
     }
 
