@@ -19,9 +19,7 @@ use azure_core::http::{
 };
 use entra_emulator::{Emulator, Endpoint};
 use entra_identity_host::azure_core::IdentityCredential;
-use entra_identity_host::{
-    CacheConfig, Identity, IdentityConfig, ManagedIdentityOptions, RetryOptions,
-};
+use entra_identity_host::{Identity, IdentityConfig, ManagedIdentityOptions, RetryOptions};
 use http_body_util::{BodyExt as _, Full};
 use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -161,13 +159,7 @@ fn identity(emulator: &Emulator, identity_header: &str) -> Identity {
                     .max_delay(Duration::from_millis(20))
                     .max_elapsed(Duration::from_secs(5)),
             ),
-        )
-        // Every Identity of this process shares the memory store: a bucket per emulator
-        // keeps each test's tokens its own.
-        .with_cache(CacheConfig {
-            bucket: format!("azure-core-{}", emulator.addr().port()),
-            ..Default::default()
-        });
+        );
     Identity::new(config).expect("identity starts")
 }
 

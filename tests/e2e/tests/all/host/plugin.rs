@@ -10,7 +10,7 @@ use entra_emulator::{Emulator, EmulatorConfig, Endpoint};
 use entra_identity_host::plugin::{
     Plugin, PluginError, PluginHost, PluginPolicy, PluginRules, RunOutcome, TokenRate,
 };
-use entra_identity_host::{CacheConfig, Identity, IdentityConfig, Resolver};
+use entra_identity_host::{Identity, IdentityConfig, Resolver};
 use entra_test_support::Logs;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -97,11 +97,7 @@ impl World {
             .await
             .expect("emulator starts");
         emulator.set_secret("report", SECRET);
-        let mut config = IdentityConfig::default().with_cache(CacheConfig {
-            // The process's memory store is shared by every test here: a bucket each.
-            bucket: format!("plugin-test-{}", emulator.addr().port()),
-            ..Default::default()
-        });
+        let mut config = IdentityConfig::default();
         config.env.insert(
             "AZURE_POD_IDENTITY_AUTHORITY_HOST".into(),
             emulator.base_url(),
