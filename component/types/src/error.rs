@@ -29,6 +29,12 @@ pub enum Error {
     InvalidResponse(String),
     /// A plugin host's policy does not let this plugin ask for these scopes.
     Denied(String),
+    /// Entra needs the signed-in user to do something (consent, multi-factor
+    /// authentication, a Conditional Access policy) before it issues this token: an
+    /// on-behalf-of exchange answered `interaction_required`, `consent_required` or
+    /// `invalid_grant`. Only the user's client can act on it: an API passes
+    /// [`ServiceError::claims`] back to its caller as a 401 claims challenge.
+    InteractionRequired(ServiceError),
 }
 
 impl Error {
@@ -36,6 +42,15 @@ impl Error {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Error::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The claims challenge a caller must satisfy, when the answer was that the user
+    /// has to act ([`Error::InteractionRequired`]) and the service said what to ask for.
+    pub fn claims_challenge(&self) -> Option<&str> {
+        match self {
+            Error::InteractionRequired(e) => e.claims.as_deref(),
             _ => None,
         }
     }
@@ -55,6 +70,9 @@ pub struct ServiceError {
     pub correlation_id: Option<String>,
     /// What was asked for (source, identity, resource) and what to check.
     pub context: String,
+    /// The claims challenge that came with the refusal (JSON, as the token service
+    /// sent it): what a new token request must ask for to succeed.
+    pub claims: Option<String>,
 }
 
 impl ServiceError {
@@ -89,6 +107,12 @@ impl ServiceError {
         self.context = context.into();
         self
     }
+
+    /// Sets the claims challenge that came with the refusal.
+    pub fn claims(mut self, claims: impl Into<String>) -> Self {
+        self.claims = Some(claims.into());
+        self
+    }
 }
 
 impl fmt::Display for Error {
@@ -104,6 +128,7 @@ impl fmt::Display for Error {
             Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
             Error::InvalidResponse(m) => write!(f, "invalid response: {m}"),
             Error::Denied(m) => write!(f, "token request denied by the host: {m}"),
+            Error::InteractionRequired(e) => write!(f, "user interaction required: {e}"),
         }
     }
 }
@@ -128,6 +153,9 @@ impl fmt::Display for ServiceError {
         }
         if let Some(id) = &self.correlation_id {
             write!(f, " (correlation id {id})")?;
+        }
+        if self.claims.is_some() {
+            write!(f, " (with a claims challenge)")?;
         }
         let mut context = self.context.chars();
         if let Some(first) = context.next() {

@@ -26,8 +26,8 @@ mod validator_options;
 pub use claims::Claims;
 pub use error::{Error, ServiceError};
 pub use options::{
-    AppOptions, CertificateOptions, ManagedIdentityOptions, ManagedIdentitySource, RetryOptions,
-    UserAssignedId,
+    AppOptions, CertificateOptions, ClientAuthentication, ManagedIdentityOptions,
+    ManagedIdentitySource, RetryOptions, UserAssignedId,
 };
 pub use token::{AccessToken, TokenRequest};
 pub use validation_error::ValidationError;

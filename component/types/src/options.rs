@@ -156,6 +156,10 @@ pub struct ManagedIdentityOptions {
     /// Where the Azure Arc agent writes its challenge keys (default
     /// `/var/opt/azcmagent/tokens`); the host must let the component read it.
     pub arc_token_directory: Option<String>,
+    /// Client capabilities to declare, e.g. `cp1` (this client handles claims
+    /// challenges, so Entra may issue long-lived CAE tokens). Sent only by sources
+    /// that accept them; see [`AppOptions::client_capabilities`].
+    pub client_capabilities: Vec<String>,
 }
 
 impl ManagedIdentityOptions {
@@ -203,6 +207,15 @@ impl ManagedIdentityOptions {
         self.arc_token_directory = Some(directory.into());
         self
     }
+
+    /// Declares client capabilities (`cp1`).
+    pub fn client_capabilities<S: AsRef<str>>(mut self, capabilities: &[S]) -> Self {
+        self.client_capabilities = capabilities
+            .iter()
+            .map(|c| c.as_ref().to_string())
+            .collect();
+        self
+    }
 }
 
 /// Which app registration, in which tenant and cloud. Each field left out falls back
@@ -219,6 +232,11 @@ pub struct AppOptions {
     pub authority_host: Option<String>,
     /// Tenants a request's `tenant_id` may name besides the app's; `*` allows any.
     pub additionally_allowed_tenants: Option<Vec<String>>,
+    /// Client capabilities to declare on every token request, e.g. `cp1`: this
+    /// client handles claims challenges, so Entra may issue long-lived CAE tokens
+    /// that a resource can revoke. Sent as `{"access_token":{"xms_cc":{"values":[..]}}}`
+    /// in `claims`, merged with a challenge's claims.
+    pub client_capabilities: Vec<String>,
 }
 
 impl AppOptions {
@@ -250,6 +268,43 @@ impl AppOptions {
         self.additionally_allowed_tenants =
             Some(tenants.iter().map(|t| t.as_ref().to_string()).collect());
         self
+    }
+
+    /// Declares client capabilities (`cp1`).
+    pub fn client_capabilities<S: AsRef<str>>(mut self, capabilities: &[S]) -> Self {
+        self.client_capabilities = capabilities
+            .iter()
+            .map(|c| c.as_ref().to_string())
+            .collect();
+        self
+    }
+}
+
+/// How an app registration proves itself when it exchanges a user's token
+/// (on-behalf-of).
+///
+/// `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientAuthentication {
+    /// A client secret.
+    Secret(String),
+    /// A certificate that signs a client assertion.
+    Certificate(CertificateOptions),
+    /// A managed identity's token as the client assertion (managed identity as a
+    /// federated identity credential of the app).
+    ManagedIdentity(ManagedIdentityOptions),
+}
+
+impl fmt::Debug for ClientAuthentication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientAuthentication::Secret(_) => f.write_str("Secret(<redacted>)"),
+            ClientAuthentication::Certificate(c) => f.debug_tuple("Certificate").field(c).finish(),
+            ClientAuthentication::ManagedIdentity(m) => {
+                f.debug_tuple("ManagedIdentity").field(m).finish()
+            }
+        }
     }
 }
 
@@ -314,6 +369,15 @@ impl fmt::Debug for CertificateOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_authentication_debug_hides_the_secret() {
+        let shown = format!(
+            "{:?}",
+            ClientAuthentication::Secret("hunter2-secret".into())
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
 
     #[test]
     fn certificate_debug_hides_the_key() {

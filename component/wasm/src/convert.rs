@@ -55,6 +55,7 @@ impl From<ServiceError> for wit::ServiceError {
             description: e.description,
             correlation_id: e.correlation_id,
             context: e.context,
+            claims: e.claims,
         }
     }
 }
@@ -74,6 +75,7 @@ impl From<Error> for wit::Error {
             Error::Transport(m) => wit::Error::Transport(m),
             Error::InvalidInput(m) => wit::Error::InvalidInput(m),
             Error::InvalidResponse(m) => wit::Error::InvalidResponse(m),
+            Error::InteractionRequired(e) => wit::Error::InteractionRequired(e.into()),
             // Only a plugin host denies, and credentials have no such case: the
             // message still says what happened.
             other => wit::Error::Unavailable(other.to_string()),
@@ -137,6 +139,7 @@ impl From<wit::ManagedIdentityOptions> for ManagedIdentityOptions {
         options.endpoint = o.endpoint;
         options.retry = o.retry.map(Into::into);
         options.arc_token_directory = o.arc_token_directory;
+        options.client_capabilities = o.client_capabilities;
         options
     }
 }
@@ -148,6 +151,7 @@ impl From<wit::AppOptions> for AppOptions {
         app.tenant_id = a.tenant_id;
         app.authority_host = a.authority_host;
         app.additionally_allowed_tenants = a.additionally_allowed_tenants;
+        app.client_capabilities = a.client_capabilities;
         app
     }
 }

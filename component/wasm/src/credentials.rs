@@ -125,6 +125,16 @@ impl wit::GuestCredential for CredentialResource {
         ))
     }
 
+    fn on_behalf_of(
+        _app: wit::AppOptions,
+        _authentication: wit::ClientAuthentication,
+        _user_assertion: String,
+    ) -> Result<wit::Credential, wit::Error> {
+        Err(wit::Error::Unavailable(
+            "on-behalf-of is not built into this component yet".into(),
+        ))
+    }
+
     fn get_token(&self, request: wit::TokenRequest) -> Result<wit::AccessToken, wit::Error> {
         CredentialResource::get_token(self, &request.into())
             .map(Into::into)

@@ -22,6 +22,8 @@ use bindings::exports::entra::identity::{
     credentials as wit, tokens as wit_tokens, validation as wit_validation,
 };
 
+use entra_identity_core::token::TokenRequest;
+
 struct Component;
 
 impl wit::Guest for Component {
@@ -48,7 +50,14 @@ impl wit_validation::Guest for Component {
 
 impl wit_tokens::Guest for Component {
     fn get_token(scopes: Vec<String>) -> Result<wit_tokens::AccessToken, wit_tokens::Error> {
-        tokens::get_token(scopes)
+        tokens::get_token(TokenRequest::new(&scopes))
+    }
+
+    fn get_token_with_claims(
+        scopes: Vec<String>,
+        claims: String,
+    ) -> Result<wit_tokens::AccessToken, wit_tokens::Error> {
+        tokens::get_token(TokenRequest::new(&scopes).claims(claims))
     }
 }
 

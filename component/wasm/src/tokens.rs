@@ -13,8 +13,9 @@ thread_local! {
     static DEFAULT: OnceCell<Result<ChainedCredential, Error>> = const { OnceCell::new() };
 }
 
-pub(super) fn get_token(scopes: Vec<String>) -> Result<wit::AccessToken, wit::Error> {
-    let request = TokenRequest::new(&scopes);
+/// A token for `request` from the default chain (a plain request, or one carrying a
+/// resource's claims challenge).
+pub(super) fn get_token(request: TokenRequest) -> Result<wit::AccessToken, wit::Error> {
     DEFAULT.with(|cell| {
         let chain = cell.get_or_init(|| {
             shared_cache()?;

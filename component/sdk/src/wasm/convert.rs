@@ -63,6 +63,7 @@ impl From<ManagedIdentityOptions> for wit::ManagedIdentityOptions {
             endpoint: o.endpoint,
             retry: o.retry.map(Into::into),
             arc_token_directory: o.arc_token_directory,
+            client_capabilities: o.client_capabilities,
         }
     }
 }
@@ -74,6 +75,7 @@ impl From<AppOptions> for wit::AppOptions {
             tenant_id: o.tenant_id,
             authority_host: o.authority_host,
             additionally_allowed_tenants: o.additionally_allowed_tenants,
+            client_capabilities: o.client_capabilities,
         }
     }
 }
@@ -121,6 +123,7 @@ impl From<wit::ServiceError> for ServiceError {
             .description(s.description)
             .context(s.context);
         e.correlation_id = s.correlation_id;
+        e.claims = s.claims;
         e
     }
 }
@@ -137,6 +140,7 @@ impl From<wit::Error> for Error {
             wit::Error::Transport(why) => Error::Transport(why),
             wit::Error::InvalidInput(why) => Error::InvalidInput(why),
             wit::Error::InvalidResponse(why) => Error::InvalidResponse(why),
+            wit::Error::InteractionRequired(s) => Error::InteractionRequired(s.into()),
         }
     }
 }

@@ -65,6 +65,7 @@ impl From<&ManagedIdentityOptions> for wit::ManagedIdentityOptions {
             endpoint: o.endpoint.clone(),
             retry: o.retry.as_ref().map(Into::into),
             arc_token_directory: o.arc_token_directory.clone(),
+            client_capabilities: o.client_capabilities.clone(),
         }
     }
 }
@@ -76,6 +77,7 @@ impl From<&AppOptions> for wit::AppOptions {
             tenant_id: a.tenant_id.clone(),
             authority_host: a.authority_host.clone(),
             additionally_allowed_tenants: a.additionally_allowed_tenants.clone(),
+            client_capabilities: a.client_capabilities.clone(),
         }
     }
 }
@@ -117,6 +119,7 @@ impl From<wit::ServiceError> for ServiceError {
             .description(s.description)
             .context(s.context);
         e.correlation_id = s.correlation_id;
+        e.claims = s.claims;
         e
     }
 }
@@ -133,6 +136,7 @@ impl From<wit::Error> for Error {
             wit::Error::Transport(m) => Error::Transport(m),
             wit::Error::InvalidInput(m) => Error::InvalidInput(m),
             wit::Error::InvalidResponse(m) => Error::InvalidResponse(m),
+            wit::Error::InteractionRequired(s) => Error::InteractionRequired(s.into()),
         }
     }
 }

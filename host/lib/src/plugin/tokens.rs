@@ -4,7 +4,7 @@
 use super::policy::PluginRules;
 use super::rate::{TokenBucket, retry_after_secs};
 use crate::bindings::plugin::tokens::{self, AccessToken, Error as WitError};
-use crate::{Error, Identity, TokenError};
+use crate::{Error, Identity, TokenError, TokenRequest};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -48,8 +48,25 @@ impl TokenGate {
 
 impl tokens::Host for TokenGate {
     async fn get_token(&mut self, scopes: Vec<String>) -> Result<AccessToken, WitError> {
-        self.admit(&scopes)?;
-        match self.identity.get_token(&scopes).await {
+        self.answer(TokenRequest::new(&scopes)).await
+    }
+
+    async fn get_token_with_claims(
+        &mut self,
+        scopes: Vec<String>,
+        claims: String,
+    ) -> Result<AccessToken, WitError> {
+        self.answer(TokenRequest::new(&scopes).claims(claims)).await
+    }
+}
+
+impl TokenGate {
+    /// The same policy and rate limit for a plain request and a claims challenge: a
+    /// challenge is one more request, never a way around either.
+    async fn answer(&self, request: TokenRequest) -> Result<AccessToken, WitError> {
+        let scopes = &request.scopes;
+        self.admit(scopes)?;
+        match self.identity.get_token_for(&request).await {
             Ok(token) => {
                 tracing::debug!(plugin = %self.plugin, ?scopes, expires_on = token.expires_on(), "token handed to a plugin");
                 Ok(token.into())
