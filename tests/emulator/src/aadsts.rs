@@ -15,6 +15,8 @@ pub(crate) struct AadError {
     error: &'static str,
     code: u32,
     message: String,
+    /// A claims challenge (a JSON string, not base64) the client must satisfy, as Conditional Access sends it.
+    claims: Option<String>,
 }
 
 impl AadError {
@@ -29,7 +31,14 @@ impl AadError {
             error,
             code,
             message: message.into(),
+            claims: None,
         }
+    }
+
+    /// Adds a `claims` challenge to the body.
+    pub(crate) fn with_claims(mut self, claims: String) -> Self {
+        self.claims = Some(claims);
+        self
     }
 
     /// AADSTS900144, which Entra sends for any missing form parameter.
@@ -99,7 +108,7 @@ impl AadError {
             .header("client-request-id")
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
         let code = self.code;
-        let body = json!({
+        let mut body = json!({
             "error": self.error,
             "error_description": format!(
                 "AADSTS{code}: {}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}",
@@ -111,6 +120,9 @@ impl AadError {
             "correlation_id": correlation_id,
             "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
         });
+        if let Some(claims) = self.claims {
+            body["claims"] = claims.into();
+        }
         respond::with_headers(respond::json(self.status, &body), NO_CACHE)
     }
 }

@@ -17,6 +17,9 @@ pub struct AppRegistration {
     pub certificates: Vec<String>,
     /// Trusted external (or managed identity) issuers whose tokens the app accepts as client assertions.
     pub federated_credentials: Vec<FederatedCredential>,
+    /// The app's identifier URIs (app id URIs, e.g. `api://spin-protected-api`) when it exposes an API: a user
+    /// token for it may carry one of these as `aud` instead of the client id.
+    pub identifier_uris: Vec<String>,
 }
 
 impl AppRegistration {
@@ -44,6 +47,19 @@ impl AppRegistration {
     pub fn with_federated_credential(mut self, credential: FederatedCredential) -> Self {
         self.federated_credentials.push(credential);
         self
+    }
+
+    /// Adds an identifier URI (app id URI), such as `api://spin-protected-api`.
+    pub fn with_identifier_uri(mut self, uri: impl Into<String>) -> Self {
+        self.identifier_uris.push(uri.into());
+        self
+    }
+
+    /// Whether a token with this `aud` was issued for this app: its client id (a GUID, any case) or one of its
+    /// identifier URIs (exactly).
+    pub(crate) fn is_audience(&self, aud: &str) -> bool {
+        self.client_id.eq_ignore_ascii_case(aud)
+            || self.identifier_uris.iter().any(|uri| uri == aud)
     }
 }
 

@@ -1,9 +1,12 @@
 //! How a client proves its identity to the token endpoint: a registered app's secret, or a client assertion
 //! (see [`crate::assertion`]).
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 
 use crate::aadsts::AadError;
+use crate::apps::RegisteredApp;
 use crate::assertion;
 use crate::recording::RecordedRequest;
 use crate::state::EmulatorState;
@@ -56,12 +59,12 @@ impl ClientCredential {
 }
 
 /// Decides whether `credential` proves `client_id`: the app must be registered (AADSTS700016 otherwise) and the
-/// credential one the registration lists.
+/// credential one the registration lists. Returns the app it proved.
 pub(crate) fn verify(
     state: &EmulatorState,
     client_id: &str,
     credential: &ClientCredential,
-) -> Result<(), AadError> {
+) -> Result<Arc<RegisteredApp>, AadError> {
     let Some(app) = state.app(client_id) else {
         return Err(AadError::new(
             StatusCode::BAD_REQUEST,
@@ -77,14 +80,13 @@ pub(crate) fn verify(
     };
     match credential {
         ClientCredential::Secret(secret) => {
-            if app.registration.client_secret.as_deref() == Some(secret.as_str()) {
-                Ok(())
-            } else {
-                Err(invalid_secret(&app.registration.client_id))
+            if app.registration.client_secret.as_deref() != Some(secret.as_str()) {
+                return Err(invalid_secret(&app.registration.client_id));
             }
         }
-        ClientCredential::Assertion(jwt) => assertion::verify(state, &app, jwt),
+        ClientCredential::Assertion(jwt) => assertion::verify(state, &app, jwt)?,
     }
+    Ok(app)
 }
 
 /// AADSTS7000215, also when the app has no secret at all, as Entra answers.

@@ -19,6 +19,7 @@ use crate::recording::RecordedRequest;
 use crate::routes;
 use crate::state::EmulatorState;
 use crate::tls::{ServerCertificate, TlsListener};
+use crate::user_token::UserToken;
 
 /// How long [`Emulator::shutdown`] lets in-flight requests finish before cutting them off.
 const GRACE: Duration = Duration::from_secs(5);
@@ -339,6 +340,29 @@ impl Emulator {
         let now = self.state.now();
         self.state
             .mint(&subject, audience, self.state.validity(now, false))
+    }
+
+    /// A signed-in user's access token to an API, as Entra issues it to the client app the user signed in with,
+    /// signed with the current Entra signing key (the JWKS serves it): what a middle-tier API receives and may
+    /// exchange on-behalf-of the user at the token endpoint.
+    pub fn mint_user_token(&self, user: &UserToken) -> String {
+        self.state.mint_user_token(user)
+    }
+
+    /// From now on, an on-behalf-of exchange for a scope that starts with `resource` (e.g.
+    /// `https://vault.azure.net`) needs a user token whose `amr` has `mfa`; others are answered 400
+    /// `interaction_required` AADSTS50079 with a Conditional Access claims challenge, a JSON string naming the
+    /// policy `7e57e000-0000-4000-8000-0000000ca001`.
+    pub fn require_mfa_for(&self, resource: &str) {
+        self.state.require_mfa_for(resource);
+    }
+
+    /// Continuous access evaluation's revocation (a password reset, a disabled user): every access token issued
+    /// before this call, by any endpoint or [`Emulator::mint_user_token`], is from then on refused by Key Vault
+    /// with 401 and a claims challenge asking for a token issued after now. Tokens issued afterwards, even within
+    /// the same second, are accepted.
+    pub fn revoke_issued_tokens(&self) {
+        self.state.revoke_issued_tokens();
     }
 
     /// The vault URL on the plain port, `http://127.0.0.1:PORT`: secrets are at `{url}/secrets/{name}`.

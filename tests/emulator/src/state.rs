@@ -16,8 +16,11 @@ use crate::fault::{Fault, FaultPlan};
 use crate::key_vault::SecretStore;
 use crate::keys::{KeyRing, SigningKey};
 use crate::recording::RecordedRequest;
+use crate::revocation::Revocations;
 use crate::service_account;
 use crate::token::{self, Subject, Validity};
+use crate::token_cache::{CachedToken, TokenCache};
+use crate::user_token::{self, UserClaims, UserToken};
 
 /// How far in the past [`Fault::ExpiredToken`] puts `exp`: beyond any usual clock-skew leeway.
 const EXPIRED_BY: u64 = 300;
@@ -33,6 +36,10 @@ pub(crate) struct EmulatorState {
     pub(crate) key_vault: SecretStore,
     knobs: Mutex<Knobs>,
     traffic: Mutex<Traffic>,
+    /// Every access token issued, by `uti`, for Key Vault's continuous access evaluation.
+    revocations: Mutex<Revocations>,
+    /// Service Fabric's token cache: it hands out the same token for a resource until asked to refresh it.
+    service_fabric_tokens: Mutex<TokenCache>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -41,6 +48,8 @@ struct Knobs {
     token_lifetime: Duration,
     refresh_in: Option<u64>,
     arc_legacy_ignores_user_assigned: bool,
+    /// Resources (scope prefixes) whose on-behalf-of tokens need a user who did multi-factor authentication.
+    mfa_required: Vec<String>,
 }
 
 #[derive(Default)]
@@ -80,6 +89,7 @@ impl EmulatorState {
             token_lifetime: config.token_lifetime,
             refresh_in: None,
             arc_legacy_ignores_user_assigned: config.arc_legacy_ignores_user_assigned,
+            mfa_required: Vec::new(),
         };
         let mut apps = AppDirectory::default();
         for app in &config.apps {
@@ -95,6 +105,8 @@ impl EmulatorState {
             apps: Mutex::new(apps),
             knobs: Mutex::new(knobs),
             traffic: Mutex::default(),
+            revocations: Mutex::default(),
+            service_fabric_tokens: Mutex::default(),
             shutdown,
         }
     }
@@ -196,6 +208,45 @@ impl EmulatorState {
         lock(&self.knobs).arc_legacy_ignores_user_assigned
     }
 
+    pub(crate) fn require_mfa_for(&self, resource: &str) {
+        lock(&self.knobs).mfa_required.push(resource.to_owned());
+    }
+
+    /// The MFA-requiring resource that one of `scopes` falls under, if any.
+    pub(crate) fn mfa_required_for(&self, scopes: &str) -> Option<String> {
+        let knobs = lock(&self.knobs);
+        knobs
+            .mfa_required
+            .iter()
+            .find(|resource| {
+                scopes
+                    .split_whitespace()
+                    .any(|scope| scope.starts_with(resource.as_str()))
+            })
+            .cloned()
+    }
+
+    /// Service Fabric's cached token for `resource`, or a new one from `mint` (see [`TokenCache::get_or_mint`]).
+    pub(crate) fn service_fabric_token(
+        &self,
+        resource: &str,
+        now: u64,
+        refresh: Option<&str>,
+        mint: impl FnOnce() -> CachedToken,
+    ) -> CachedToken {
+        lock(&self.service_fabric_tokens).get_or_mint(resource, now, refresh, mint)
+    }
+
+    pub(crate) fn revoke_issued_tokens(&self) {
+        let now = self.now();
+        lock(&self.revocations).revoke_all(now);
+    }
+
+    /// When the token with this `uti` was issued before a revocation, that revocation's time.
+    pub(crate) fn revoked(&self, uti: &str) -> Option<u64> {
+        lock(&self.revocations).revoked(uti)
+    }
+
     pub(crate) fn register_app(&self, app: AppRegistration) {
         let app = RegisteredApp::new(app);
         lock(&self.apps).register(app);
@@ -258,7 +309,9 @@ impl EmulatorState {
         }
     }
 
+    /// Signs an app token with the current key; the token counts as issued for [`Self::revoke_issued_tokens`].
     pub(crate) fn mint(&self, subject: &Subject<'_>, audience: &str, validity: Validity) -> String {
+        let uti = self.new_token_id();
         let keys = lock(&self.keys);
         token::mint(
             keys.current(),
@@ -266,7 +319,48 @@ impl EmulatorState {
             subject,
             audience,
             validity,
+            &uti,
         )
+    }
+
+    /// Signs a delegated token with the current key; `claims.uti` must come from [`Self::new_token_id`].
+    pub(crate) fn sign_user_claims(&self, claims: &UserClaims<'_>) -> String {
+        token::sign(lock(&self.keys).current(), claims)
+    }
+
+    /// A fresh `uti`, remembered as issued before the token carrying it is even signed, so that no token can be
+    /// handed out without a revocation catching it.
+    pub(crate) fn new_token_id(&self) -> String {
+        let uti = token::unique_token_id();
+        lock(&self.revocations).issued(&uti);
+        uti
+    }
+
+    /// A user's token as [`UserToken`] describes it, valid from now.
+    pub(crate) fn mint_user_token(&self, user: &UserToken) -> String {
+        let now = self.now();
+        let lifetime = user.lifetime.unwrap_or_else(|| self.token_lifetime());
+        let tenant = user.tenant.as_deref().unwrap_or(&self.config.tenant_id);
+        let uti = self.new_token_id();
+        let sub = user_token::subject_of(&user.oid);
+        let claims = UserClaims {
+            aud: &user.audience,
+            iss: crate::routes::v2_issuer(tenant),
+            iat: now,
+            nbf: now,
+            exp: now + lifetime.as_secs(),
+            amr: &user.amr,
+            azp: user_token::CLIENT_APP_ID,
+            azpacr: "0",
+            oid: &user.oid,
+            scp: user.scopes.join(" "),
+            sub: &sub,
+            tid: tenant,
+            uti: &uti,
+            ver: "2.0",
+            xms_cc: &[],
+        };
+        self.sign_user_claims(&claims)
     }
 
     pub(crate) fn jwks(&self, issuer: &str) -> Value {

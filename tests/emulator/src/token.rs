@@ -35,6 +35,8 @@ pub(crate) struct Subject<'a> {
     pub(crate) authentication: &'static str,
     /// App roles the resource granted the application (`roles`), for APIs that check them.
     pub(crate) roles: &'a [String],
+    /// Client capabilities the request declared that Entra marks in the token (`xms_cc`, e.g. `cp1` for CAE).
+    pub(crate) capabilities: &'a [String],
 }
 
 impl<'a> Subject<'a> {
@@ -46,6 +48,7 @@ impl<'a> Subject<'a> {
             resource_id: Some(&identity.resource_id),
             authentication: "2",
             roles: &[],
+            capabilities: &[],
         }
     }
 }
@@ -68,20 +71,20 @@ struct Claims<'a> {
     xms_mirid: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     roles: &'a [String],
-    uti: String,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    xms_cc: &'a [String],
+    uti: &'a str,
 }
 
-/// Signs an access token for `subject` to call `audience`.
+/// Signs an access token for `subject` to call `audience`, with `uti` as its unique id.
 pub(crate) fn mint(
     key: &SigningKey,
     tenant_id: &str,
     subject: &Subject<'_>,
     audience: &str,
     validity: Validity,
+    uti: &str,
 ) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(key.kid.clone());
-    header.x5t = Some(key.kid.clone());
     let claims = Claims {
         aud: audience,
         iss: v1_issuer(tenant_id),
@@ -97,14 +100,23 @@ pub(crate) fn mint(
         ver: "1.0",
         xms_mirid: subject.resource_id,
         roles: subject.roles,
-        uti: unique_token_id(),
+        xms_cc: subject.capabilities,
+        uti,
     };
+    sign(key, &claims)
+}
+
+/// Signs any claims set as Entra does: RS256, with `kid` and `x5t` naming the key.
+pub(crate) fn sign(key: &SigningKey, claims: &impl Serialize) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(key.kid.clone());
+    header.x5t = Some(key.kid.clone());
     // Only a broken key could make RS256 signing fail, and the keys are compiled in.
-    jsonwebtoken::encode(&header, &claims, &key.encoding).expect("RS256 signing with a shipped key")
+    jsonwebtoken::encode(&header, claims, &key.encoding).expect("RS256 signing with a shipped key")
 }
 
 /// Entra's `uti` is a random 22-character base64url string.
-fn unique_token_id() -> String {
+pub(crate) fn unique_token_id() -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
 }

@@ -36,6 +36,10 @@ impl UnverifiedJwt {
         })
     }
 
+    pub(crate) fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+
     pub(crate) fn string_claim(&self, name: &str) -> Option<&str> {
         self.claims.get(name).and_then(Value::as_str)
     }

@@ -28,7 +28,7 @@ use crate::aadsts::{AadError, iso_timestamp};
 use crate::apps::RegisteredApp;
 use crate::state::EmulatorState;
 
-pub(crate) use jwt::UnverifiedJwt;
+pub(crate) use jwt::{UnverifiedJwt, malformed};
 
 /// Checks `assertion` as proof of `app`'s identity.
 pub(crate) fn verify(

@@ -7,12 +7,20 @@
 //! sends, `WWW-Authenticate: Bearer authorization="https://login.windows.net/{tenant}", resource="https://vault.azure.net"`,
 //! from which SDKs learn the tenant and scope.
 //!
+//! A token issued before [`crate::Emulator::revoke_issued_tokens`] is refused as continuous access evaluation
+//! refuses it: 401 with the challenge extended by `error="insufficient_claims"` and `claims` = standard base64 of
+//! `{"access_token":{"nbf":{"essential":true,"value":"<revocation time>"}}}`, which CAE-capable clients send back to
+//! Entra as the `claims` of their next token request.
+//!
 //! Errors have Key Vault's shape, `{"error": {"code", "message"}}`. The messages for a missing token
 //! (`AKV10000`), a wrong audience (`AKV10022`), an expired token (`[TokenExpired]`) and an unknown secret
-//! (`SecretNotFound`) are the service's own; the other 401 and 400 messages are the emulator's wording.
+//! (`SecretNotFound`) are the service's own; the other 401 and 400 messages, the revoked token's included, are the
+//! emulator's wording.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
@@ -49,8 +57,10 @@ impl<const HTTPS: bool> Service for KeyVault<HTTPS> {
     /// Authentication comes first, as at the real vault: even a request for a secret that does not exist, or with
     /// the wrong method, gets 401 until it carries a valid token.
     fn answer(state: &EmulatorState, request: &RecordedRequest, issuance: &Issuance) -> Reply {
-        if let Err(message) = authenticate(state, request, issuance.now) {
-            return Reply::Done(unauthorized(state, &message));
+        match authenticate(state, request, issuance.now) {
+            Ok(()) => {}
+            Err(Refusal::Invalid(message)) => return Reply::Done(unauthorized(state, &message)),
+            Err(Refusal::Revoked { at }) => return Reply::Done(revoked(state, at)),
         }
         if request.method != "GET" {
             return Reply::Done(error(
@@ -117,9 +127,28 @@ impl<const HTTPS: bool> Service for KeyVault<HTTPS> {
     }
 }
 
-/// `Ok` when the request carries a token Key Vault would accept; otherwise the reason, for the 401 body. The
-/// reason never quotes the token.
-fn authenticate(state: &EmulatorState, request: &RecordedRequest, now: u64) -> Result<(), String> {
+/// Why Key Vault refuses a request's token.
+enum Refusal {
+    /// Not a token Key Vault would accept: the reason, for the 401 body, never quoting the token.
+    Invalid(String),
+    /// A valid token issued before a revocation, at `at` (Unix seconds).
+    Revoked { at: u64 },
+}
+
+impl From<&str> for Refusal {
+    fn from(reason: &str) -> Self {
+        Self::Invalid(reason.to_owned())
+    }
+}
+
+impl From<String> for Refusal {
+    fn from(reason: String) -> Self {
+        Self::Invalid(reason)
+    }
+}
+
+/// `Ok` when the request carries a token Key Vault would accept; otherwise why not.
+fn authenticate(state: &EmulatorState, request: &RecordedRequest, now: u64) -> Result<(), Refusal> {
     const MISSING: &str = "AKV10000: Request is missing a Bearer or PoP token.";
     let token = request
         .header("authorization")
@@ -136,31 +165,34 @@ fn authenticate(state: &EmulatorState, request: &RecordedRequest, now: u64) -> R
         .as_deref()
         .and_then(|kid| state.entra_decoding_key(kid));
     if !key.is_some_and(|key| jwt.signed_by(&key, &[Algorithm::RS256])) {
-        return Err("Error validating token: the signature is invalid.".to_owned());
+        return Err("Error validating token: the signature is invalid.".into());
     }
     let tenant = &state.config.tenant_id;
     let issuers = [v1_issuer(tenant), v2_issuer(tenant)];
     let issuer = jwt.string_claim("iss").unwrap_or_default();
     if !issuers.iter().any(|known| known == issuer) {
-        return Err(format!(
+        return Err(Refusal::Invalid(format!(
             "AKV10032: Invalid issuer. Expected one of {}, found: {issuer}.",
             issuers.join(", ")
-        ));
+        )));
     }
     let audiences = jwt.audiences();
     if !audiences.iter().any(|aud| is_key_vault_audience(aud)) {
-        return Err(format!(
+        return Err(Refusal::Invalid(format!(
             "AKV10022: Invalid audience. Expected {RESOURCE}, found: {}.",
             audiences.join(", ")
-        ));
+        )));
     }
     match jwt.time_claim("exp") {
         Some(exp) if exp > now => {}
-        Some(_) => return Err("[TokenExpired] Error validating token: 'S2S12086'.".to_owned()),
-        None => return Err("Error validating token: the token has no expiry.".to_owned()),
+        Some(_) => return Err("[TokenExpired] Error validating token: 'S2S12086'.".into()),
+        None => return Err("Error validating token: the token has no expiry.".into()),
     }
     if jwt.time_claim("nbf").is_some_and(|nbf| nbf > now) {
-        return Err("Error validating token: the token is not valid yet.".to_owned());
+        return Err("Error validating token: the token is not valid yet.".into());
+    }
+    if let Some(at) = jwt.string_claim("uti").and_then(|uti| state.revoked(uti)) {
+        return Err(Refusal::Revoked { at });
     }
     Ok(())
 }
@@ -226,9 +258,29 @@ fn secret_not_found(name: &str, version: Option<&str>) -> Response {
 
 /// 401 with the challenge, which Key Vault puts on every 401 so that a client can find out where to get a token.
 fn unauthorized(state: &EmulatorState, message: &str) -> Response {
+    challenged(state, message, "")
+}
+
+/// 401 with continuous access evaluation's claims challenge: a token issued after `revoked_at` will do.
+fn revoked(state: &EmulatorState, revoked_at: u64) -> Response {
+    let claims = json!({
+        "access_token": { "nbf": { "essential": true, "value": revoked_at.to_string() } }
+    });
+    challenged(
+        state,
+        "The access token was revoked by continuous access evaluation: it was issued before the latest revocation.          Get a new token satisfying the claims challenge in the WWW-Authenticate header.",
+        &format!(
+            r#", error="insufficient_claims", claims="{}""#,
+            STANDARD.encode(claims.to_string())
+        ),
+    )
+}
+
+/// 401 with the challenge, its parameters followed by `extra`.
+fn challenged(state: &EmulatorState, message: &str, extra: &str) -> Response {
     let mut response = error(StatusCode::UNAUTHORIZED, "Unauthorized", message);
     let challenge = format!(
-        r#"Bearer authorization="{AUTHORITY_HOST}/{}", resource="{RESOURCE}""#,
+        r#"Bearer authorization="{AUTHORITY_HOST}/{}", resource="{RESOURCE}"{extra}"#,
         state.config.tenant_id
     );
     if let Ok(value) = HeaderValue::from_str(&challenge) {

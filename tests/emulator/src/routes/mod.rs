@@ -21,6 +21,7 @@ use axum::response::Response;
 use axum::routing::any;
 
 pub(crate) use discovery::v2_issuer;
+pub(crate) use token_endpoint::OIDC_SCOPES;
 
 use crate::respond;
 use crate::service::{self, Service};

@@ -1,17 +1,29 @@
 //! Service Fabric's managed identity endpoint (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER` +
 //! `IDENTITY_SERVER_THUMBPRINT`): `GET /sf/metadata/identity/oauth2/token` with header `secret`, served only over
 //! HTTPS with a self-signed certificate (see [`crate::tls`]).
+//!
+//! Like the real endpoint, it keeps a token cache of its own ([`crate::token_cache`]): a request for a resource gets
+//! the same token back while that token is valid, whoever asks. The one way out is continuous access evaluation's:
+//! MSAL.NET, given a claims challenge for a revoked token, sends `token_sha256_to_refresh` = the lower-case hex
+//! SHA-256 of the token it holds; when that names the cached token, a new token is minted and cached instead. A
+//! hash naming any other token changes nothing; one that is not 64 lower-case hex digits is a 400
+//! `InvalidParameter` (the emulator's wording: the service's is not documented). `xms_cc` (comma-separated client
+//! capabilities) containing `cp1` marks a newly minted token CAE-capable (`xms_cc: ["cp1"]`); a cached token is
+//! returned as it was minted. An [`crate::Fault::ExpiredToken`] bypasses the cache: the expired token it asks for
+//! is neither served from nor kept in it.
 
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::Endpoint;
+use crate::fault::Fault;
 use crate::recording::RecordedRequest;
 use crate::respond;
 use crate::service::{Issuance, Reply, Service};
 use crate::state::EmulatorState;
 use crate::token::Subject;
+use crate::token_cache::{CachedToken, is_sha256_hex};
 
 /// What MSAL Go and MSAL Python send, and what MSAL.NET sends.
 const API_VERSIONS: [&str; 2] = ["2019-07-01-preview", "2020-05-01"];
@@ -58,11 +70,36 @@ impl Service for ServiceFabric {
                 "The parameter 'resource' should not be null or empty string",
             ));
         };
-        let identity = &state.config.system_assigned;
-        let subject = Subject::managed(identity);
+        let refresh = request.non_empty_query_param("token_sha256_to_refresh");
+        if refresh.is_some_and(|hash| !is_sha256_hex(hash)) {
+            return Reply::Done(error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                "The parameter 'token_sha256_to_refresh' is not valid: expected the SHA-256 of a token, as 64 \
+                 lower-case hexadecimal characters.",
+            ));
+        }
+        let capabilities: Vec<String> = request
+            .non_empty_query_param("xms_cc")
+            .filter(|cc| cc.split(',').any(|c| c.trim().eq_ignore_ascii_case("cp1")))
+            .map(|_| vec!["cp1".to_owned()])
+            .unwrap_or_default();
+        let subject = Subject {
+            capabilities: &capabilities,
+            ..Subject::managed(&state.config.system_assigned)
+        };
+        let mint = || CachedToken {
+            access_token: state.mint(&subject, resource, issuance.validity),
+            validity: issuance.validity,
+        };
+        let token = if matches!(issuance.fault, Some(Fault::ExpiredToken)) {
+            mint()
+        } else {
+            state.service_fabric_token(resource, issuance.now, refresh, mint)
+        };
         let mut body = json!({
-            "access_token": state.mint(&subject, resource, issuance.validity),
-            "expires_on": issuance.validity.expires_on,
+            "access_token": token.access_token,
+            "expires_on": token.validity.expires_on,
             "resource": resource,
             "token_type": "Bearer",
         });

@@ -1,4 +1,5 @@
-//! Entra's v2.0 token endpoint: `POST /{tenant}/oauth2/v2.0/token`, client credentials grant.
+//! Entra's v2.0 token endpoint: `POST /{tenant}/oauth2/v2.0/token`, client credentials and on-behalf-of grants
+//! (see [`crate::on_behalf_of`]). Every grant takes a `claims` field (see [`crate::claims_request`]).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -7,7 +8,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::Endpoint;
 use crate::aadsts::{self, AadError};
+use crate::claims_request;
 use crate::credentials::{self, ClientCredential};
+use crate::on_behalf_of;
 use crate::recording::RecordedRequest;
 use crate::respond;
 use crate::routes::tenant_of;
@@ -16,7 +19,7 @@ use crate::state::EmulatorState;
 use crate::token::Subject;
 
 /// OpenID Connect scopes Entra tolerates next to a resource's `/.default`.
-const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
+pub(crate) const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "offline_access", "email"];
 
 pub(crate) struct TokenEndpoint;
 
@@ -46,7 +49,7 @@ impl Service for TokenEndpoint {
     }
 }
 
-/// Validates in Entra's order: method, tenant, grant, client, scope, credential.
+/// Validates in Entra's order: method, tenant, grant, claims, client, scope, credential.
 fn issue(
     state: &EmulatorState,
     request: &RecordedRequest,
@@ -68,7 +71,7 @@ fn issue(
         return Err(AadError::tenant_not_found(tenant));
     }
     let grant_type = required(request, "grant_type")?;
-    if grant_type != "client_credentials" {
+    if grant_type != "client_credentials" && grant_type != on_behalf_of::GRANT_TYPE {
         return Err(AadError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -76,7 +79,13 @@ fn issue(
             format!("The app requested an unsupported grant type '{grant_type}'."),
         ));
     }
+    let capabilities = claims_request::capabilities(request)?;
     let client_id = required(request, "client_id")?;
+    if grant_type == on_behalf_of::GRANT_TYPE {
+        let mut body = on_behalf_of::issue(state, request, issuance, &client_id, &capabilities)?;
+        add_refresh_in(state, &mut body);
+        return Ok(body);
+    }
     let audience = audience(&required(request, "scope")?)?;
     let credential = ClientCredential::from_form(request)?;
     credentials::verify(state, &client_id, &credential)?;
@@ -88,6 +97,7 @@ fn issue(
         resource_id: None,
         authentication: credential.authentication_class(),
         roles: &[],
+        capabilities: &capabilities,
     };
     let lifetime = issuance.validity.expires_in(issuance.now);
     let mut body = json!({
@@ -96,11 +106,15 @@ fn issue(
         "ext_expires_in": lifetime,
         "access_token": state.mint(&subject, &audience, issuance.validity),
     });
+    add_refresh_in(state, &mut body);
+    Ok(body)
+}
+
+fn add_refresh_in(state: &EmulatorState, body: &mut Value) {
     if let Some(refresh_in) = state.refresh_in() {
         // Entra sends numbers here, unlike the managed identity endpoints' strings.
         body["refresh_in"] = Value::from(refresh_in);
     }
-    Ok(body)
 }
 
 fn required(request: &RecordedRequest, name: &str) -> Result<String, AadError> {
