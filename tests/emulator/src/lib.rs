@@ -2,17 +2,20 @@
 //!
 //! * Azure VM IMDS (`GET /metadata/identity/oauth2/token`),
 //! * the App Service managed identity endpoint (`GET /msi/token`),
-//! * Entra's v2.0 token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client credentials),
+//! * Entra's v2.0 token endpoint (`POST /{tenant}/oauth2/v2.0/token`, client credentials and on-behalf-of, with
+//!   `claims` on every grant),
 //! * OpenID Connect discovery and the JWKS,
 //! * Azure Arc (`GET /arc/metadata/identity/oauth2/token`, with its key-file challenge),
 //! * Cloud Shell (`POST /cloudshell/oauth2/token`) and Azure Machine Learning (`GET /ml/msi/token`),
 //! * Service Fabric (`GET /sf/metadata/identity/oauth2/token`), over HTTPS with a self-signed certificate,
 //! * a Kubernetes-style OIDC issuer (`/oidc`) whose service account tokens federate with registered apps,
-//! * Key Vault's secrets (`GET /secrets/{name}`), which check the bearer token as the vault does.
+//! * Key Vault's secrets (`GET /secrets/{name}`), which check the bearer token as the vault does, including
+//!   continuous access evaluation's revocation ([`Emulator::revoke_issued_tokens`]).
 //!
 //! The token endpoint only serves registered apps ([`AppRegistration`]), with their client secret, a client
 //! assertion signed by one of their certificates, or a federated token one of their [`FederatedCredential`]s
-//! trusts (a service account token, or a managed identity token the emulator issued).
+//! trusts (a service account token, or a managed identity token the emulator issued). An API's app exchanges a
+//! user's token ([`UserToken`], [`Emulator::mint_user_token`]) on-behalf-of the user the same ways.
 //!
 //! Responses follow the services' documented wire formats, tokens are real RS256 JWTs verifiable against the
 //! served JWKS, time comes from an injectable [`Clock`], every request is recorded, and [`Fault`]s make any

@@ -3,6 +3,7 @@
 mod app_service;
 mod arc;
 mod azure_ml;
+mod cae;
 mod client_assertions;
 mod cloud_shell;
 mod discovery;
@@ -11,6 +12,7 @@ mod federation;
 mod imds;
 mod key_vault;
 mod oidc_issuer;
+mod on_behalf_of;
 mod service_fabric;
 mod signing;
 mod support;

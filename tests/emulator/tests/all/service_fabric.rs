@@ -232,3 +232,134 @@ async fn other_thumbprints_and_plain_http_get_nothing() {
         .unwrap();
     assert_eq!(response.status, 200);
 }
+
+fn token_of(response: &HttpResponse) -> String {
+    assert_eq!(response.status, 200, "{}", response.text());
+    response.json()["access_token"].as_str().unwrap().to_owned()
+}
+
+fn sha256_hex(token: &str) -> String {
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_same_token_comes_back_until_its_hash_asks_for_a_refresh() {
+    let emulator = start().await;
+    let thumbprint = emulator.service_fabric_thumbprint().to_owned();
+    let secret = emulator.identity_header().to_owned();
+    let headers = [("secret", secret.as_str())];
+    let ask = |extra: String| {
+        let query = format!("{}{extra}", query());
+        let (emulator, thumbprint) = (&emulator, &thumbprint);
+        async move {
+            https_get(emulator, thumbprint, &query, &headers)
+                .await
+                .unwrap()
+        }
+    };
+
+    let first = token_of(&ask(String::new()).await);
+    assert_eq!(token_of(&ask(String::new()).await), first);
+    let wrong = sha256_hex("some other token");
+    let response = ask(format!("&xms_cc=cp1&token_sha256_to_refresh={wrong}")).await;
+    assert_eq!(token_of(&response), first, "a hash naming another token");
+
+    let right = sha256_hex(&first);
+    let refreshed =
+        token_of(&ask(format!("&xms_cc=cp1,cp2&token_sha256_to_refresh={right}")).await);
+    assert_ne!(refreshed, first);
+    assert_eq!(
+        crate::signing::claims(&refreshed)["xms_cc"],
+        serde_json::json!(["cp1"])
+    );
+    assert!(crate::signing::claims(&first).get("xms_cc").is_none());
+    assert_eq!(
+        token_of(&ask(String::new()).await),
+        refreshed,
+        "the new one is cached"
+    );
+    // Another resource has its own token.
+    let vault = https_get(
+        &emulator,
+        &thumbprint,
+        "api-version=2019-07-01-preview&resource=https://vault.azure.net",
+        &headers,
+    )
+    .await
+    .unwrap();
+    assert_ne!(token_of(&vault), refreshed);
+
+    for malformed in [
+        right.to_uppercase(),
+        right[1..].to_owned(),
+        "xyz".to_owned(),
+    ] {
+        let response = ask(format!("&token_sha256_to_refresh={malformed}")).await;
+        assert_eq!(response.status, 400, "{malformed}");
+        let error = &response.json()["error"];
+        assert_eq!(error["code"], "InvalidParameter");
+        assert!(error["correlationId"].is_string());
+    }
+    let recorded = emulator.requests(Endpoint::ServiceFabric);
+    assert_eq!(recorded[3].query_param("xms_cc"), Some("cp1,cp2"));
+    assert_eq!(
+        recorded[3].query_param("token_sha256_to_refresh"),
+        Some(right.as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_service_fabric_token_is_replaced_only_when_named() {
+    let emulator = start().await;
+    emulator.set_secret("db", "v");
+    let thumbprint = emulator.service_fabric_thumbprint().to_owned();
+    let secret = emulator.identity_header().to_owned();
+    let headers = [("secret", secret.as_str())];
+    let vault = "api-version=2019-07-01-preview&resource=https://vault.azure.net";
+    let read = |token: String| {
+        let addr = emulator.addr();
+        async move {
+            let bearer = format!("Bearer {token}");
+            get(
+                addr,
+                "/secrets/db?api-version=7.4",
+                &[("Authorization", &bearer)],
+            )
+            .await
+        }
+    };
+
+    let old = token_of(
+        &https_get(&emulator, &thumbprint, vault, &headers)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(read(old.clone()).await.status, 200);
+    emulator.revoke_issued_tokens();
+    crate::cae::assert_revoked(&read(old.clone()).await, &emulator);
+    // Claims alone do not help: the endpoint's cache answers with the revoked token.
+    let same = https_get(
+        &emulator,
+        &thumbprint,
+        &format!("{vault}&xms_cc=cp1"),
+        &headers,
+    )
+    .await
+    .unwrap();
+    assert_eq!(token_of(&same), old);
+    let query = format!(
+        "{vault}&xms_cc=cp1&token_sha256_to_refresh={}",
+        sha256_hex(&old)
+    );
+    let new = token_of(
+        &https_get(&emulator, &thumbprint, &query, &headers)
+            .await
+            .unwrap(),
+    );
+    assert_ne!(new, old);
+    let response = read(new).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+}
