@@ -32,6 +32,7 @@ mod support;
 
 mod bad_responses;
 mod cache;
+mod claims;
 mod composition;
 mod concurrency;
 mod credentials;

@@ -55,7 +55,7 @@ pub(crate) async fn exchange(addr: SocketAddr, request: &[u8]) -> Answer {
     }
 }
 
-async fn start(world: &World, app: &str, variables: &[(&str, String)]) -> Server {
+pub(crate) async fn start(world: &World, app: &str, variables: &[(&str, String)]) -> Server {
     let mut options = ServeOptions::new(
         example(app),
         "127.0.0.1:0".parse().unwrap(),
