@@ -7,6 +7,7 @@ use crate::platform::TransportError;
 use crate::testing::*;
 use crate::token::TokenRequest;
 
+mod capabilities;
 mod federated;
 
 const SECRET: &str = "s3cr3t~value.0123456789";

@@ -3,7 +3,7 @@
 use super::arc_key::{self, DEFAULT_TOKEN_DIR};
 use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name, mi_retry};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, Response, with_query};
 use crate::platform::Platform;
@@ -87,13 +87,13 @@ impl Flow for Arc {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         Ok(Request::get(self.url(request)?).header("Metadata", "true"))
     }
 
     fn challenge(
         &self,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         response: &Response,
         platform: &dyn Platform,
     ) -> Option<Result<Request, Error>> {

@@ -2,12 +2,12 @@
 
 use super::{ManagedIdentityOptions, UserAssignedId, identity_name, mi_retry};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::{TokenRequest, scope_to_resource};
+use crate::token::scope_to_resource;
 
 const API_VERSION: &str = "2017-09-01";
 
@@ -85,7 +85,7 @@ impl Flow for AzureMl {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
         // `clientid`, no underscore: the 2017 API's spelling.
         let params = [

@@ -6,12 +6,12 @@
 
 use super::{ManagedIdentityOptions, mi_retry};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, UrlParts, with_query};
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::{TokenRequest, scope_to_resource};
+use crate::token::scope_to_resource;
 
 const API_VERSION: &str = "2019-07-01-preview";
 
@@ -101,7 +101,7 @@ impl Flow for ServiceFabric {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
         let params = [
             ("api-version", API_VERSION),

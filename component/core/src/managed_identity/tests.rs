@@ -9,7 +9,9 @@ fn request_for(
     vars: &[(&str, &str)],
 ) -> Result<crate::http::Request, Error> {
     flow(options, &env(vars))?.build_request(
-        &TokenRequest::new(&["https://vault.azure.net/.default"]),
+        &crate::credential::FlowRequest::new(&TokenRequest::new(&[
+            "https://vault.azure.net/.default",
+        ])),
         &FakePlatform::new(&FakeTime::at(0)),
     )
 }

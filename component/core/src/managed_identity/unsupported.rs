@@ -2,12 +2,11 @@
 //! *unavailable*, with why, so a chain can move on.
 
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::Request;
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::TokenRequest;
 
 pub(super) struct Unsupported {
     reason: String,
@@ -40,7 +39,7 @@ impl Flow for Unsupported {
         &self.retry
     }
 
-    fn build_request(&self, _: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, _: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         Err(Error::Unavailable(self.reason.clone()))
     }
 
