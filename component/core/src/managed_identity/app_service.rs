@@ -1,6 +1,6 @@
 //! App Service, Azure Functions and Container Apps (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`).
 
-use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name};
+use super::{ManagedIdentityOptions, NO_CLAIMS, UserAssignedId, cache_identity, identity_name};
 use crate::binding::Proof;
 use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
@@ -60,7 +60,7 @@ impl Flow for AppService {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via App Service at {} ({})",
+            "managed identity via App Service at {} ({}){NO_CLAIMS}",
             self.endpoint,
             identity_name(self.id.as_ref())
         )

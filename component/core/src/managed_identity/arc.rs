@@ -1,7 +1,9 @@
 //! Azure Arc-enabled servers: IMDS-style requests answered with a key-file challenge.
 
 use super::arc_key::{self, DEFAULT_TOKEN_DIR};
-use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name, mi_retry};
+use super::{
+    ManagedIdentityOptions, NO_CLAIMS, UserAssignedId, cache_identity, identity_name, mi_retry,
+};
 use crate::binding::Proof;
 use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
@@ -77,7 +79,7 @@ impl Flow for Arc {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via Azure Arc at {} ({})",
+            "managed identity via Azure Arc at {} ({}){NO_CLAIMS}",
             self.endpoint,
             identity_name(self.id.as_ref())
         )

@@ -1,6 +1,6 @@
 //! Azure Machine Learning (`MSI_ENDPOINT` + `MSI_SECRET`): the 2017 App Service protocol.
 
-use super::{ManagedIdentityOptions, UserAssignedId, identity_name, mi_retry};
+use super::{ManagedIdentityOptions, NO_CLAIMS, UserAssignedId, identity_name, mi_retry};
 use crate::binding::Proof;
 use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
@@ -75,7 +75,7 @@ impl Flow for AzureMl {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via Azure ML at {} ({})",
+            "managed identity via Azure ML at {} ({}){NO_CLAIMS}",
             self.endpoint,
             self.who()
         )

@@ -1,6 +1,6 @@
 //! Azure Cloud Shell (`MSI_ENDPOINT` without `MSI_SECRET`): a form POST.
 
-use super::{ManagedIdentityOptions, mi_retry};
+use super::{ManagedIdentityOptions, NO_CLAIMS, mi_retry};
 use crate::binding::Proof;
 use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
@@ -44,7 +44,10 @@ impl Flow for CloudShell {
     }
 
     fn describe(&self) -> String {
-        format!("managed identity via Cloud Shell at {}", self.endpoint)
+        format!(
+            "managed identity via Cloud Shell at {}{NO_CLAIMS}",
+            self.endpoint
+        )
     }
 
     fn retry_policy(&self) -> &RetryPolicy {

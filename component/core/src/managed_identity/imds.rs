@@ -1,6 +1,6 @@
 //! The Instance Metadata Service: VMs, scale sets, AKS nodes.
 
-use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name};
+use super::{ManagedIdentityOptions, NO_CLAIMS, UserAssignedId, cache_identity, identity_name};
 use crate::binding::Proof;
 use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
@@ -72,7 +72,7 @@ impl Flow for Imds {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via IMDS at {} ({})",
+            "managed identity via IMDS at {} ({}){NO_CLAIMS}",
             self.base,
             identity_name(self.id.as_ref())
         )

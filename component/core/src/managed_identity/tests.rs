@@ -2,6 +2,7 @@ use super::*;
 use crate::testing::{FakePlatform, FakeTime, env, query};
 use crate::token::TokenRequest;
 
+mod revocation;
 mod sources;
 
 fn request_for(

@@ -1,6 +1,7 @@
 //! The flow for an environment that names no usable source: it answers
 //! *unavailable*, with why, so a chain can move on.
 
+use super::NO_CLAIMS;
 use crate::binding::Proof;
 use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
@@ -32,7 +33,7 @@ impl Flow for Unsupported {
     }
 
     fn describe(&self) -> String {
-        format!("managed identity (unavailable: {})", self.reason)
+        format!("managed identity (unavailable: {}){NO_CLAIMS}", self.reason)
     }
 
     fn retry_policy(&self) -> &RetryPolicy {
