@@ -269,6 +269,8 @@ impl Credential {
         // answer replaces that token (the key has no claims in it) for every caller.
         let bypass = request.force_refresh || request.claims.is_some();
         let now = self.platform.now_unix();
+        // The claims say the cached token was refused, so its hash goes with them even
+        // on a forced refresh (MSAL.NET lets a forced refresh drop it).
         let revoked = match &request.claims {
             Some(_) if self.flow.sends_revoked_token_hash() => self.revoked_token_hash(&key),
             _ => None,

@@ -20,6 +20,9 @@
 //!   [`retry::RetryPolicy`] decides: done, wait and retry, or give up.
 //! * The token is stored in both caches with its refresh time ([`cache::refresh_on`]).
 //!
+//! A claims challenge (CAE) skips the cache and its answer replaces the refused token;
+//! declared client capabilities (`cp1`) and the challenge travel as [`claims`].
+//!
 //! Incoming tokens are checked by [`validation::Validator`], over the same transport.
 #![deny(missing_docs)]
 // `Error` carries a whole `ServiceError` (with its claims challenge) by value, past
