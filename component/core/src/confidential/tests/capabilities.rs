@@ -171,7 +171,7 @@ fn managed_identity_as_federated_sends_the_apps_capabilities_and_never_the_inner
 }
 
 #[test]
-fn workload_identity_and_certificates_send_capabilities_too() {
+fn workload_identity_sends_capabilities_too() {
     let mut app = AppOptions::default()
         .client_id("wi-client")
         .tenant_id(TENANT)
