@@ -35,7 +35,7 @@ pub trait Flow {
     /// files, certificates) a flow may need.
     fn build_request(
         &self,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         platform: &dyn Platform,
     ) -> Result<Request, Error>;
     /// Turns a final refusal into an error that says what was asked and what to check.
@@ -49,7 +49,7 @@ pub trait Flow {
     /// Entra said the old one expired. `None` lets the refusal go to the retry policy.
     fn challenge(
         &self,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         response: &Response,
         platform: &dyn Platform,
     ) -> Option<Result<Request, Error>> {
@@ -74,12 +74,60 @@ pub trait Flow {
     /// The probe got an HTTP answer; do not probe again.
     fn probe_answered(&self) {}
 
+    /// Whether [`FlowRequest::revoked_token_sha256`] is wanted: the endpoint can be
+    /// told which token a claims challenge refused (Service Fabric). The credential
+    /// then looks the cached token up even though a claims request is not served
+    /// from the cache.
+    fn sends_revoked_token_hash(&self) -> bool {
+        false
+    }
+
     /// The SHA-1 thumbprint (40 upper-case hex digits) the endpoint's TLS certificate
     /// must have, for endpoints with self-signed certificates (Service Fabric). The
     /// transport, not the core, must enforce it.
     fn pinned_thumbprint(&self) -> Option<String> {
         None
     }
+}
+
+/// What a [`Flow`] is asked for: the caller's [`TokenRequest`] (it derefs to it), and
+/// what the credential knows beyond it.
+#[derive(Clone, Copy, Debug)]
+pub struct FlowRequest<'a> {
+    /// The caller's request.
+    pub request: &'a TokenRequest,
+    /// Lower-case hex SHA-256 of the UTF-8 token that this request's claims challenge
+    /// refused, when the credential had it cached and the flow
+    /// [sends it](Flow::sends_revoked_token_hash). Not a secret; the token is, and
+    /// never goes anywhere but into this hash.
+    pub revoked_token_sha256: Option<&'a str>,
+}
+
+impl<'a> FlowRequest<'a> {
+    /// `request`, with nothing more known.
+    pub fn new(request: &'a TokenRequest) -> Self {
+        FlowRequest {
+            request,
+            revoked_token_sha256: None,
+        }
+    }
+}
+
+impl std::ops::Deref for FlowRequest<'_> {
+    type Target = TokenRequest;
+    fn deref(&self) -> &TokenRequest {
+        self.request
+    }
+}
+
+/// Lower-case hex SHA-256 of `token`'s UTF-8 bytes, as MSAL computes
+/// `token_sha256_to_refresh`.
+pub fn token_sha256_hex(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The per-instance cache shared by every credential in the instance.
@@ -221,6 +269,16 @@ impl Credential {
         // answer replaces that token (the key has no claims in it) for every caller.
         let bypass = request.force_refresh || request.claims.is_some();
         let now = self.platform.now_unix();
+        // The claims say the cached token was refused, so its hash goes with them even
+        // on a forced refresh (MSAL.NET lets a forced refresh drop it).
+        let revoked = match &request.claims {
+            Some(_) if self.flow.sends_revoked_token_hash() => self.revoked_token_hash(&key),
+            _ => None,
+        };
+        let request = &FlowRequest {
+            request,
+            revoked_token_sha256: revoked.as_deref(),
+        };
         let cached = if bypass {
             None
         } else {
@@ -237,11 +295,25 @@ impl Credential {
         }
     }
 
+    /// The hash of the token cached under `key` (L1, else L2), which the claims
+    /// challenge being answered refused.
+    fn revoked_token_hash(&self, key: &CacheKey) -> Option<String> {
+        let platform = &*self.platform;
+        let token = self.store.borrow().get(key).or_else(|| {
+            let shared = self.shared.as_ref()?;
+            shared
+                .token(key, platform.now_unix(), platform)
+                .ok()
+                .flatten()
+        })?;
+        Some(token_sha256_hex(token.secret()))
+    }
+
     /// Without a shared cache: refresh a due token with one attempt (keeping the old
     /// one if that fails), or fetch a missing one with retries.
     fn refresh_here(
         &self,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         key: CacheKey,
         old: Option<AccessToken>,
     ) -> Result<AccessToken, Error> {
@@ -280,7 +352,7 @@ impl Credential {
     }
 
     /// Asks the token service, retrying as `policy` says.
-    fn fetch(&self, request: &TokenRequest, policy: &RetryPolicy) -> Result<AccessToken, Error> {
+    fn fetch(&self, request: &FlowRequest<'_>, policy: &RetryPolicy) -> Result<AccessToken, Error> {
         self.probe()?;
         let platform = &*self.platform;
         let started = platform.monotonic();

@@ -12,14 +12,8 @@ pub fn scrub(error: Error, secrets: &[&str]) -> Error {
     let s = |text: String| crate::scrub::scrub(&text, secrets);
     match error {
         Error::Unavailable(m) => Error::Unavailable(s(m)),
-        Error::AuthenticationFailed(e) => {
-            let mut scrubbed = ServiceError::new(e.status)
-                .code(s(e.code))
-                .description(s(e.description))
-                .context(s(e.context));
-            scrubbed.correlation_id = e.correlation_id.map(s);
-            Error::AuthenticationFailed(scrubbed)
-        }
+        Error::AuthenticationFailed(e) => Error::AuthenticationFailed(scrub_service(e, secrets)),
+        Error::InteractionRequired(e) => Error::InteractionRequired(scrub_service(e, secrets)),
         Error::Throttled {
             retry_after,
             message,
@@ -35,6 +29,20 @@ pub fn scrub(error: Error, secrets: &[&str]) -> Error {
         // must not leave unchecked.
         _ => Error::Unavailable("an error this version cannot check for secrets".into()),
     }
+}
+
+/// Every field of a refusal scrubbed; the claims challenge too (it must reach the
+/// user's client intact, and a secret has no business in it).
+fn scrub_service(e: ServiceError, secrets: &[&str]) -> ServiceError {
+    let s = |text: String| crate::scrub::scrub(&text, secrets);
+    let mut scrubbed = ServiceError::new(e.status)
+        .code(s(e.code))
+        .description(s(e.description))
+        .context(s(e.context));
+    scrubbed.correlation_id = e.correlation_id.map(s);
+    scrubbed.claims = e.claims.map(s);
+    scrubbed.suberror = e.suberror.map(s);
+    scrubbed
 }
 
 #[cfg(test)]
@@ -56,6 +64,27 @@ mod tests {
         let text = format!("{e} {e:?}");
         assert!(!text.contains("s3cr3t-value"), "{text}");
         assert!(text.contains("<redacted>"));
+    }
+
+    #[test]
+    fn interaction_required_keeps_its_claims_and_loses_its_secrets() {
+        let claims = r#"{"access_token":{"polids":{"essential":true,"values":["p1"]}}}"#;
+        let e = scrub(
+            Error::InteractionRequired(
+                ServiceError::new(400)
+                    .code("AADSTS50079")
+                    .description("saw s3cr3t-value")
+                    .claims(claims)
+                    .suberror("basic_action"),
+            ),
+            &["s3cr3t-value"],
+        );
+        assert_eq!(e.claims_challenge(), Some(claims));
+        assert!(!format!("{e} {e:?}").contains("s3cr3t-value"), "{e}");
+        let Error::InteractionRequired(inner) = e else {
+            panic!("still interaction required")
+        };
+        assert_eq!(inner.suberror.as_deref(), Some("basic_action"));
     }
 
     #[test]

@@ -20,8 +20,15 @@
 //!   [`retry::RetryPolicy`] decides: done, wait and retry, or give up.
 //! * The token is stored in both caches with its refresh time ([`cache::refresh_on`]).
 //!
+//! A claims challenge (CAE) skips the cache and its answer replaces the refused token;
+//! declared client capabilities (`cp1`) and the challenge travel as [`claims`].
+//!
 //! Incoming tokens are checked by [`validation::Validator`], over the same transport.
 #![deny(missing_docs)]
+// `Error` carries a whole `ServiceError` (with its claims challenge) by value, past
+// clippy's 128 bytes. It is returned once per token request, never in a hot loop, and
+// boxing it would change the shared types every crate converts.
+#![allow(clippy::result_large_err)]
 
 /// Declares a module that parses what arrives from outside (responses, headers,
 /// challenges, tokens, cache entries): no input may panic or overflow there, so the
@@ -46,6 +53,9 @@ pub(crate) use parses_untrusted_input;
 pub mod binding;
 pub mod cache;
 pub mod chain;
+parses_untrusted_input!(
+    pub mod claims;
+);
 pub mod confidential;
 pub mod credential;
 pub mod error;

@@ -238,12 +238,23 @@ pub fn parse_error<S: AsRef<str>>(status: u16, body: &[u8], secrets: &[S]) -> Se
                 .correlation_id
                 .or_else(|| text("correlation_id"))
                 .or_else(|| text("correlationId"));
+            e.suberror = text("suberror").filter(|s| !s.is_empty());
+            // Entra sends the claims challenge as a JSON string; kept verbatim (it is
+            // what the user's client must ask for), an object re-serialised.
+            e.claims = match map.get("claims") {
+                Some(Value::String(c)) if !c.trim().is_empty() => Some(c.clone()),
+                Some(Value::Object(c)) => Some(Value::Object(c.clone()).to_string()),
+                _ => None,
+            };
         }
         _ => e.description = String::from_utf8_lossy(body).into_owned(),
     }
     e.description = tidy(&scrub(&e.description, secrets));
     e.code = tidy(&scrub(&e.code, secrets));
     e.correlation_id = e.correlation_id.map(|id| tidy(&scrub(&id, secrets)));
+    e.suberror = e.suberror.map(|s| tidy(&scrub(&s, secrets)));
+    // Scrubbed but not tidied: reflowing it could change the JSON.
+    e.claims = e.claims.map(|c| scrub(&c, secrets));
     e
 }
 
@@ -435,6 +446,24 @@ mod tests {
         assert_eq!(e.description, "Bad Gateway");
         let long = "x".repeat(10_000);
         assert!(refused(500, long.as_bytes()).description.chars().count() <= MAX_DESCRIPTION + 1);
+    }
+
+    #[test]
+    fn a_refusals_claims_and_suberror_are_kept() {
+        // The on-behalf-of documentation's Conditional Access refusal.
+        let body = br#"{"error":"interaction_required","error_description":"AADSTS50079: Due to a configuration change made by your administrator, or because you moved to a new location, you must enroll in multi-factor authentication.","error_codes":[50079],"timestamp":"2017-05-01 22:43:20Z","trace_id":"b72a68c3-0926-4b8e-bc35-3150069c2800","correlation_id":"73d656cf-54b1-4eb2-b429-26d8165a52d7","claims":"{\"access_token\":{\"polids\":{\"essential\":true,\"values\":[\"9ab03e19-ed42-4168-b6b7-7001fb3e933a\"]}}}","suberror":"basic_action"}"#;
+        let e = refused(400, body);
+        assert_eq!(
+            e.claims.as_deref(),
+            Some(r#"{"access_token":{"polids":{"essential":true,"values":["9ab03e19-ed42-4168-b6b7-7001fb3e933a"]}}}"#)
+        );
+        assert_eq!(e.suberror.as_deref(), Some("basic_action"));
+        assert_eq!(e.code, "interaction_required");
+        let e = refused(400, br#"{"error":"x","claims":{"access_token":{}},"suberror":""}"#);
+        assert_eq!(e.claims.as_deref(), Some(r#"{"access_token":{}}"#));
+        assert_eq!(e.suberror, None);
+        let e = refused(400, br#"{"error":"x","claims":"","suberror":7}"#);
+        assert_eq!((e.claims, e.suberror), (None, None));
     }
 
     #[test]

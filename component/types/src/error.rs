@@ -73,6 +73,9 @@ pub struct ServiceError {
     /// The claims challenge that came with the refusal (JSON, as the token service
     /// sent it): what a new token request must ask for to succeed.
     pub claims: Option<String>,
+    /// Entra's `suberror` (`basic_action`, `consent_required`, `client_mismatch`, ...),
+    /// which refines `invalid_grant`: whether the user can fix it, or the app must.
+    pub suberror: Option<String>,
 }
 
 impl ServiceError {
@@ -111,6 +114,12 @@ impl ServiceError {
     /// Sets the claims challenge that came with the refusal.
     pub fn claims(mut self, claims: impl Into<String>) -> Self {
         self.claims = Some(claims.into());
+        self
+    }
+
+    /// Sets the service's `suberror`.
+    pub fn suberror(mut self, suberror: impl Into<String>) -> Self {
+        self.suberror = Some(suberror.into());
         self
     }
 }

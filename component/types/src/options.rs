@@ -235,7 +235,9 @@ pub struct AppOptions {
     /// Client capabilities to declare on every token request, e.g. `cp1`: this
     /// client handles claims challenges, so Entra may issue long-lived CAE tokens
     /// that a resource can revoke. Sent as `{"access_token":{"xms_cc":{"values":[..]}}}`
-    /// in `claims`, merged with a challenge's claims.
+    /// in `claims`, merged with a challenge's claims: objects merge recursively,
+    /// arrays under the same key are unioned (so both sides' `xms_cc` values are kept),
+    /// and on any other clash the challenge wins.
     pub client_capabilities: Vec<String>,
 }
 

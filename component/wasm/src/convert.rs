@@ -6,9 +6,9 @@ use crate::bindings::exports::entra::identity::{
     credentials as wit, tokens as wit_tokens, validation as wit_validation,
 };
 use entra_identity_types::{
-    AccessToken, AppOptions, CertificateOptions, Claims, Error, ManagedIdentityOptions,
-    ManagedIdentitySource, RetryOptions, ServiceError, TokenRequest, UserAssignedId,
-    ValidationError, ValidatorOptions,
+    AccessToken, AppOptions, CertificateOptions, Claims, ClientAuthentication, Error,
+    ManagedIdentityOptions, ManagedIdentitySource, RetryOptions, ServiceError, TokenRequest,
+    UserAssignedId, ValidationError, ValidatorOptions,
 };
 use std::time::Duration;
 
@@ -163,6 +163,20 @@ impl From<wit::CertificateOptions> for CertificateOptions {
         certificate.path = c.path;
         certificate.send_certificate_chain = c.send_certificate_chain;
         certificate
+    }
+}
+
+impl From<wit::ClientAuthentication> for ClientAuthentication {
+    fn from(a: wit::ClientAuthentication) -> Self {
+        match a {
+            wit::ClientAuthentication::Secret(s) => ClientAuthentication::Secret(s),
+            wit::ClientAuthentication::Certificate(c) => {
+                ClientAuthentication::Certificate(c.into())
+            }
+            wit::ClientAuthentication::ManagedIdentity(o) => {
+                ClientAuthentication::ManagedIdentity(o.into())
+            }
+        }
     }
 }
 

@@ -6,9 +6,10 @@ use crate::wasi_platform::{WasiPlatform, WasiTransport};
 use entra_identity_core::cache::MemoryStore;
 use entra_identity_core::chain::{self, ChainOptions, ChainedCredential};
 use entra_identity_core::confidential;
+use entra_identity_core::confidential::AppOptions;
 use entra_identity_core::credential::{Credential, Flow, SharedStore};
 use entra_identity_core::error::Error;
-use entra_identity_core::managed_identity::{self, SourceSettings};
+use entra_identity_core::managed_identity::{self, ManagedIdentityOptions, SourceSettings};
 use entra_identity_core::token::{AccessToken, TokenRequest};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -36,6 +37,13 @@ pub(super) fn credential(flow: Box<dyn Flow>) -> Credential {
         Ok(Some(shared)) => credential.with_shared_cache(shared),
         _ => credential,
     }
+}
+
+/// The managed identity whose token is an app's client assertion (managed identity
+/// as a federated credential), with its own cache entries in the same caches.
+fn managed_identity_credential(options: ManagedIdentityOptions) -> Result<Credential, Error> {
+    let flow = managed_identity::flow_with(options, SourceSettings::default(), &env)?;
+    Ok(credential(flow))
 }
 
 /// A malformed cache key fails every constructor, with what to fix.
@@ -115,23 +123,34 @@ impl wit::GuestCredential for CredentialResource {
         app: wit::AppOptions,
         managed_identity: wit::ManagedIdentityOptions,
     ) -> Result<wit::Credential, wit::Error> {
-        let inner =
-            managed_identity::flow_with(managed_identity.into(), SourceSettings::default(), &env)?;
+        check_cache_config()?;
+        let inner = managed_identity_credential(managed_identity.into())?;
         Self::single(confidential::managed_identity_as_federated_credential(
             app.into(),
-            credential(inner),
+            inner,
             None,
             &env,
         ))
     }
 
     fn on_behalf_of(
-        _app: wit::AppOptions,
-        _authentication: wit::ClientAuthentication,
-        _user_assertion: String,
+        app: wit::AppOptions,
+        authentication: wit::ClientAuthentication,
+        user_assertion: String,
     ) -> Result<wit::Credential, wit::Error> {
-        Err(wit::Error::Unavailable(
-            "on-behalf-of is not built into this component yet".into(),
+        check_cache_config()?;
+        let app: AppOptions = app.into();
+        let client = confidential::client_credential(
+            authentication.into(),
+            &app,
+            &managed_identity_credential,
+            &env,
+        )?;
+        Self::single(confidential::on_behalf_of(
+            app,
+            client,
+            user_assertion,
+            &env,
         ))
     }
 

@@ -4,14 +4,16 @@
 use super::assertion::{self, AssertionClaims, SigningAlgorithm};
 use super::authority::{AllowedTenants, resolve_tenant, token_endpoint};
 use super::certificate::{ClientCertificate, parse_pem};
+use super::form::{ClientAuth, Grant as GrantForm};
+use super::on_behalf_of::UserAssertion;
 use super::{entra_error, form};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::claims::{Capabilities, request_claims};
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, Response};
 use crate::platform::{FileError, Platform};
 use crate::retry::RetryPolicy;
-use crate::token::TokenRequest;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -27,6 +29,10 @@ pub trait AssertionSource {
     fn describe(&self) -> String;
     /// What proves this source (see [`Flow::proof`]): its file, or its credential.
     fn proof(&self, platform: &dyn Platform) -> Result<Proof, Error>;
+    /// What kind of client authentication this is, for people.
+    fn kind(&self) -> &'static str {
+        "client assertion"
+    }
 }
 
 /// A certificate, given inline or as a path read (once) through the platform.
@@ -55,6 +61,14 @@ pub enum ClientCredential {
     Assertion(Box<dyn AssertionSource>),
 }
 
+/// What the app asks for.
+pub(super) enum Grant {
+    /// A token for itself.
+    ClientCredentials,
+    /// A token for the user whose token called it.
+    OnBehalfOf(UserAssertion),
+}
+
 /// The confidential-client [`Flow`].
 pub struct ConfidentialClient {
     kind: &'static str,
@@ -63,6 +77,8 @@ pub struct ConfidentialClient {
     client_id: String,
     allowed: AllowedTenants,
     credential: ClientCredential,
+    grant: Grant,
+    capabilities: Capabilities,
     retry: RetryPolicy,
     certificate: RefCell<Option<Rc<ClientCertificate>>>,
     /// The last assertion sent and the tenant it went to: the assertion is a secret to
@@ -89,9 +105,23 @@ impl ConfidentialClient {
             client_id,
             allowed,
             credential,
+            grant: Grant::ClientCredentials,
+            capabilities: Capabilities::default(),
             retry: RetryPolicy::sts(),
             certificate: RefCell::new(None),
         }
+    }
+
+    /// Declares `capabilities` on every token request (see [`crate::claims`]).
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Asks for `grant` instead of client credentials.
+    pub(super) fn with_grant(mut self, grant: Grant) -> Self {
+        self.grant = grant;
+        self
     }
 
     fn certificate(
@@ -113,26 +143,35 @@ impl ConfidentialClient {
         Ok(cert)
     }
 
+    /// What proves the app itself (see [`Flow::proof`]).
+    fn client_proof(&self, platform: &dyn Platform) -> Result<Proof, Error> {
+        Ok(match &self.credential {
+            ClientCredential::Secret(secret) => Proof::new("secret").with(secret),
+            // The leaf certificate carries the public key of the key that signs.
+            ClientCredential::Certificate { input, .. } => {
+                Proof::new("certificate").with(&self.certificate(input, platform)?.leaf)
+            }
+            ClientCredential::Assertion(source) => {
+                Proof::new("assertion").with_proof(&source.proof(platform)?)
+            }
+        })
+    }
+
     /// The request, with a fresh assertion when `fresh`.
     fn request(
         &self,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         platform: &dyn Platform,
         fresh: bool,
     ) -> Result<Request, Error> {
+        // Checked first: bad claims must fail before anything is sent, including the
+        // request for a managed identity's assertion.
+        let claims = request_claims(&self.capabilities, request.claims.as_deref())?;
         let scope = form::scope_param(&request.scopes)?;
         let tenant = resolve_tenant(&self.tenant_id, request.tenant_id.as_deref(), &self.allowed)?;
         let endpoint = token_endpoint(&self.host, &tenant);
         let assertion = match &self.credential {
-            ClientCredential::Secret(secret) => {
-                let fields = form::secret_form(&self.client_id, secret, &scope);
-                *self.sent.borrow_mut() = (None, tenant);
-                return Ok(form::token_request(
-                    &endpoint,
-                    fields,
-                    request.claims.as_deref(),
-                ));
-            }
+            ClientCredential::Secret(_) => None,
             ClientCredential::Certificate {
                 input,
                 send_chain,
@@ -146,17 +185,24 @@ impl ConfidentialClient {
                     now: platform.now_unix(),
                     jti: &jti,
                 };
-                assertion::sign(&cert, &claims, *algorithm, *send_chain)?
+                Some(assertion::sign(&cert, &claims, *algorithm, *send_chain)?)
             }
-            ClientCredential::Assertion(source) => source.assertion(platform, fresh)?,
+            ClientCredential::Assertion(source) => Some(source.assertion(platform, fresh)?),
         };
-        let fields = form::assertion_form(&assertion, &self.client_id, &scope);
-        *self.sent.borrow_mut() = (Some(assertion), tenant);
-        Ok(form::token_request(
-            &endpoint,
-            fields,
-            request.claims.as_deref(),
-        ))
+        let auth = match (&self.credential, &assertion) {
+            (ClientCredential::Secret(secret), _) => ClientAuth::Secret(secret),
+            (_, Some(assertion)) => ClientAuth::Assertion(assertion),
+            (_, None) => unreachable!("every credential but a secret made an assertion"),
+        };
+        let grant = match &self.grant {
+            Grant::ClientCredentials => GrantForm::ClientCredentials,
+            Grant::OnBehalfOf(user) => GrantForm::OnBehalfOf {
+                assertion: user.token(),
+            },
+        };
+        let fields = form::token_form(&self.client_id, auth, grant, &scope);
+        *self.sent.borrow_mut() = (assertion, tenant);
+        Ok(form::token_request(&endpoint, fields, claims.as_deref()))
     }
 }
 
@@ -172,24 +218,44 @@ fn certificate_file_error(path: &str, e: FileError) -> Error {
 }
 
 impl Flow for ConfidentialClient {
+    /// The user's part is the hash of their token, never the token: a token issued
+    /// for one user must never be served to another.
     fn identity(&self) -> String {
-        format!("entra|{}|{}|{}", self.host, self.tenant_id, self.client_id)
+        let (kind, user) = match &self.grant {
+            Grant::ClientCredentials => ("entra", String::new()),
+            Grant::OnBehalfOf(user) => ("entra-obo", format!("|user={}", user.hash())),
+        };
+        format!(
+            "{kind}|{}|{}|{}{user}{}",
+            self.host,
+            self.tenant_id,
+            self.client_id,
+            self.capabilities.identity_suffix()
+        )
     }
 
     fn proof(&self, platform: &dyn Platform) -> Result<Proof, Error> {
-        Ok(match &self.credential {
-            ClientCredential::Secret(secret) => Proof::new("secret").with(secret),
-            // The leaf certificate carries the public key of the key that signs.
-            ClientCredential::Certificate { input, .. } => {
-                Proof::new("certificate").with(&self.certificate(input, platform)?.leaf)
-            }
-            ClientCredential::Assertion(source) => {
-                Proof::new("assertion").with_proof(&source.proof(platform)?)
-            }
+        let client = self.client_proof(platform)?;
+        Ok(match &self.grant {
+            Grant::ClientCredentials => client,
+            Grant::OnBehalfOf(user) => Proof::new("on-behalf-of")
+                .with_proof(&client)
+                .with(user.hash()),
         })
     }
 
     fn describe(&self) -> String {
+        if let Grant::OnBehalfOf(_) = &self.grant {
+            let how = match &self.credential {
+                ClientCredential::Secret(_) => "client secret",
+                ClientCredential::Certificate { .. } => "certificate",
+                ClientCredential::Assertion(source) => source.kind(),
+            };
+            return format!(
+                "on-behalf-of for app {} in tenant {} ({how})",
+                self.client_id, self.tenant_id
+            );
+        }
         let how = match &self.credential {
             ClientCredential::Secret(_) => "a client secret".to_string(),
             ClientCredential::Certificate { .. } => "a client certificate".to_string(),
@@ -207,7 +273,7 @@ impl Flow for ConfidentialClient {
 
     fn build_request(
         &self,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         platform: &dyn Platform,
     ) -> Result<Request, Error> {
         self.request(request, platform, false)
@@ -218,7 +284,7 @@ impl Flow for ConfidentialClient {
     /// would only be refused again.
     fn challenge(
         &self,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         response: &Response,
         platform: &dyn Platform,
     ) -> Option<Result<Request, Error>> {
@@ -241,13 +307,17 @@ impl Flow for ConfidentialClient {
 
     fn refusal(&self, error: ServiceError) -> Error {
         let tenant = self.sent.borrow().1.clone();
-        entra_error::refusal(error, &self.client_id, &tenant)
+        let on_behalf_of = matches!(self.grant, Grant::OnBehalfOf(_));
+        entra_error::refusal(error, &self.client_id, &tenant, on_behalf_of)
     }
 
     fn secrets(&self) -> Vec<String> {
         let mut out: Vec<String> = self.sent.borrow().0.iter().cloned().collect();
         if let ClientCredential::Secret(s) = &self.credential {
             out.push(s.clone());
+        }
+        if let Grant::OnBehalfOf(user) = &self.grant {
+            out.push(user.token().to_string());
         }
         out
     }

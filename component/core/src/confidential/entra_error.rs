@@ -20,11 +20,44 @@ fn quoted<'a>(description: &'a str, label: &str) -> Option<&'a str> {
     rest.split('\'').next()
 }
 
+/// Whether only the signed-in user can resolve the refusal (consent, multi-factor
+/// authentication, a Conditional Access policy), as MSAL.NET classifies it:
+/// `interaction_required` and `consent_required` always; `invalid_grant` only when a
+/// user's token was exchanged (on-behalf-of), and not when its `suberror` says the app
+/// itself is at fault (`client_mismatch`, `protection_policy_required`). A client
+/// credentials `invalid_grant` stays an authentication failure.
+fn needs_user(error: &ServiceError, on_behalf_of: bool) -> bool {
+    match error.code.as_str() {
+        "interaction_required" | "consent_required" => true,
+        "invalid_grant" => {
+            on_behalf_of
+                && !matches!(
+                    error.suberror.as_deref(),
+                    Some("client_mismatch" | "protection_policy_required")
+                )
+        }
+        _ => false,
+    }
+}
+
 /// The refusal as an error: `code` becomes the AADSTS code when there is one, and
-/// `context` says what was asked (`app`, `tenant`) and what to check.
-pub fn refusal(mut error: ServiceError, app: &str, tenant: &str) -> Error {
+/// `context` says what was asked (`app`, `tenant`) and what to check. Refusals only
+/// the user can resolve are [`Error::InteractionRequired`], with their claims.
+pub fn refusal(mut error: ServiceError, app: &str, tenant: &str, on_behalf_of: bool) -> Error {
+    let user = needs_user(&error, on_behalf_of);
     if let Some(code) = aadsts_code(&error.description) {
         error.code = code;
+    }
+    if user {
+        error.context = match error.claims {
+            Some(_) => format!(
+                "Entra ID needs the user to act before app {app} in tenant {tenant} gets this token (multi-factor authentication, consent or a Conditional Access policy): return 401 to the user's client with the claims challenge, so that it asks for a new token with those claims"
+            ),
+            None => format!(
+                "Entra ID needs the user to act before app {app} in tenant {tenant} gets this token (consent, or signing in again): the user's client must get a new token interactively"
+            ),
+        };
+        return Error::InteractionRequired(error);
     }
     let d = &error.description;
     error.context = match error.code.as_str() {
@@ -71,6 +104,7 @@ mod tests {
             parse_error(status, body.as_bytes(), &[] as &[&str]),
             "app-1",
             "tenant-1",
+            false,
         ) {
             Error::AuthenticationFailed(e) => e,
             other => panic!("{other:?}"),

@@ -1,4 +1,4 @@
-//! The v2.0 client-credentials token request, field by field in the order Entra's
+//! The v2.0 token request (client credentials or on-behalf-of), field by field in the order Entra's
 //! SDKs send them.
 
 use crate::error::Error;
@@ -26,32 +26,64 @@ pub fn scope_param(scopes: &[String]) -> Result<String, Error> {
     Ok(scopes.join(" "))
 }
 
-/// `client_id, client_secret, grant_type, scope`.
-pub fn secret_form(client_id: &str, secret: &str, scope: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("client_id", client_id.into()),
-        ("client_secret", secret.into()),
-        ("grant_type", "client_credentials".into()),
-        ("scope", scope.into()),
-    ]
+/// `grant_type` of an on-behalf-of exchange.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// How the app proves itself in the form.
+#[derive(Clone, Copy)]
+pub enum ClientAuth<'a> {
+    /// `client_secret`.
+    Secret(&'a str),
+    /// `client_assertion` with `client_assertion_type`.
+    Assertion(&'a str),
 }
 
-/// `client_assertion, client_assertion_type, client_id, grant_type, scope`.
-pub fn assertion_form(
-    assertion: &str,
+/// What the app asks for.
+#[derive(Clone, Copy)]
+pub enum Grant<'a> {
+    /// A token for the app itself.
+    ClientCredentials,
+    /// A token for the user whose token (`assertion`) called the app.
+    OnBehalfOf {
+        /// The user's access token.
+        assertion: &'a str,
+    },
+}
+
+/// The form fields in alphabetical order, as Entra's SDKs send them: `assertion`,
+/// `client_assertion`, `client_assertion_type`, `client_id`, `client_secret`,
+/// `grant_type`, `requested_token_use`, `scope` (those that apply).
+pub fn token_form(
     client_id: &str,
+    auth: ClientAuth<'_>,
+    grant: Grant<'_>,
     scope: &str,
 ) -> Vec<(&'static str, String)> {
-    vec![
-        ("client_assertion", assertion.into()),
-        ("client_assertion_type", JWT_BEARER.into()),
-        ("client_id", client_id.into()),
-        ("grant_type", "client_credentials".into()),
-        ("scope", scope.into()),
-    ]
+    let mut fields = Vec::new();
+    if let Grant::OnBehalfOf { assertion } = grant {
+        fields.push(("assertion", assertion.to_string()));
+    }
+    if let ClientAuth::Assertion(assertion) = auth {
+        fields.push(("client_assertion", assertion.to_string()));
+        fields.push(("client_assertion_type", JWT_BEARER.to_string()));
+    }
+    fields.push(("client_id", client_id.to_string()));
+    if let ClientAuth::Secret(secret) = auth {
+        fields.push(("client_secret", secret.to_string()));
+    }
+    match grant {
+        Grant::ClientCredentials => fields.push(("grant_type", "client_credentials".into())),
+        Grant::OnBehalfOf { .. } => {
+            fields.push(("grant_type", JWT_BEARER_GRANT.into()));
+            fields.push(("requested_token_use", "on_behalf_of".into()));
+        }
+    }
+    fields.push(("scope", scope.to_string()));
+    fields
 }
 
-/// The POST of `fields` to `endpoint`, with `claims` (a CAE challenge) when given.
+/// The POST of `fields` to `endpoint`, with `claims` (capabilities and a CAE
+/// challenge, see [`crate::claims`]) when given.
 pub fn token_request(
     endpoint: &str,
     mut fields: Vec<(&'static str, String)>,

@@ -4,7 +4,7 @@
 
 use super::AppOptions;
 use super::authority::Cloud;
-use super::client::{AssertionSource, ClientCredential, ConfidentialClient};
+use super::client::{AssertionSource, ClientCredential};
 use crate::binding::Proof;
 use crate::credential::{Credential, Flow};
 use crate::error::Error;
@@ -13,9 +13,31 @@ use crate::token::TokenRequest;
 
 /// The assertion: a managed-identity token, cached by the inner credential under the
 /// managed identity's key (the outer token is cached under the app's).
+///
+/// The inner request never carries claims: a claims challenge (and the outer app's
+/// capabilities) concern the app's token, and go to Entra with the app's request.
 pub struct ManagedIdentityAssertion {
     managed_identity: Credential,
     audience: String,
+}
+
+impl ManagedIdentityAssertion {
+    /// `managed_identity`'s tokens for `audience` (see [`exchange_audience`]).
+    pub fn new(managed_identity: Credential, audience: String) -> Self {
+        ManagedIdentityAssertion {
+            managed_identity,
+            audience,
+        }
+    }
+}
+
+/// The token-exchange audience of the cloud `authority_host` belongs to
+/// (`api://AzureADTokenExchange` in the public cloud).
+pub fn exchange_audience(authority_host: &str) -> String {
+    Cloud::from_authority_host(authority_host)
+        .unwrap_or(Cloud::Public)
+        .token_exchange_audience()
+        .to_string()
 }
 
 impl AssertionSource for ManagedIdentityAssertion {
@@ -31,6 +53,10 @@ impl AssertionSource for ManagedIdentityAssertion {
         Ok(Proof::new("managed-identity")
             .with(&self.audience)
             .with_proof(&self.managed_identity.proof()?))
+    }
+
+    fn kind(&self) -> &'static str {
+        "managed identity as federated credential"
     }
 
     fn describe(&self) -> String {
@@ -58,21 +84,10 @@ pub fn managed_identity_as_federated_credential(
         false,
         env,
     )?;
-    let audience = audience.unwrap_or_else(|| {
-        Cloud::from_authority_host(&app.host)
-            .unwrap_or(Cloud::Public)
-            .token_exchange_audience()
-            .to_string()
-    });
-    Ok(Box::new(ConfidentialClient::new(
+    let audience = audience.unwrap_or_else(|| exchange_audience(&app.host));
+    let assertion = ManagedIdentityAssertion::new(managed_identity, audience);
+    Ok(Box::new(app.client(
         "managed identity as federated credential",
-        app.host,
-        app.tenant_id,
-        app.client_id,
-        app.allowed,
-        ClientCredential::Assertion(Box::new(ManagedIdentityAssertion {
-            managed_identity,
-            audience,
-        })),
+        ClientCredential::Assertion(Box::new(assertion)),
     )))
 }

@@ -9,18 +9,23 @@ mod client;
 pub mod entra_error;
 pub mod form;
 mod mi_fic;
+crate::parses_untrusted_input!(
+    mod on_behalf_of;
+);
 mod workload_identity;
 
 pub use assertion::SigningAlgorithm;
 pub use authority::{AllowedTenants, Cloud};
 pub use client::{AssertionSource, CertificateInput, ClientCredential, ConfidentialClient};
 pub use mi_fic::{ManagedIdentityAssertion, managed_identity_as_federated_credential};
+pub use on_behalf_of::{client_credential, on_behalf_of};
 pub use workload_identity::{MAX_TOKEN_FILE, REREAD_AFTER, TokenFile, workload_identity};
 
+use crate::claims::Capabilities;
 use crate::credential::Flow;
 use crate::error::Error;
 
-pub use entra_identity_types::{AppOptions, CertificateOptions};
+pub use entra_identity_types::{AppOptions, CertificateOptions, ClientAuthentication};
 
 /// [`AppOptions`] resolved and validated.
 struct App {
@@ -28,6 +33,23 @@ struct App {
     tenant_id: String,
     host: String,
     allowed: AllowedTenants,
+    capabilities: Capabilities,
+}
+
+impl App {
+    /// The flow for this app proving itself with `credential`; `kind` names it in
+    /// messages.
+    fn client(self, kind: &'static str, credential: ClientCredential) -> ConfidentialClient {
+        ConfidentialClient::new(
+            kind,
+            self.host,
+            self.tenant_id,
+            self.client_id,
+            self.allowed,
+            credential,
+        )
+        .with_capabilities(self.capabilities)
+    }
 }
 
 /// Validates `options`, filling client and tenant id from the environment only when
@@ -66,7 +88,9 @@ fn resolve(
     }
     let tenant_id = id(options.tenant_id, "AZURE_TENANT_ID")?;
     authority::validate_tenant_id(&tenant_id)?;
+    let capabilities = Capabilities::new(&options.client_capabilities)?;
     Ok(App {
+        capabilities,
         client_id,
         tenant_id,
         host: authority::authority_host(options.authority_host, env)?,
@@ -84,14 +108,9 @@ pub fn client_secret(
         return Err(Error::InvalidInput("the client secret is empty".into()));
     }
     let app = resolve(app, "a client secret credential", true, env)?;
-    Ok(Box::new(ConfidentialClient::new(
-        "client secret",
-        app.host,
-        app.tenant_id,
-        app.client_id,
-        app.allowed,
-        ClientCredential::Secret(secret),
-    )))
+    Ok(Box::new(
+        app.client("client secret", ClientCredential::Secret(secret)),
+    ))
 }
 
 /// An app authenticating with a certificate; ids from `app` or the environment. A
@@ -101,6 +120,18 @@ pub fn client_certificate(
     certificate: CertificateOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Flow>, Error> {
+    let credential = certificate_credential(certificate, env)?;
+    let app = resolve(app, "a client certificate credential", true, env)?;
+    Ok(Box::new(app.client("client certificate", credential)))
+}
+
+/// A certificate as a [`ClientCredential`]: exactly one of PEM or path (PEM, not
+/// PKCS#12); the chain is sent when asked, else when
+/// `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` is `1` or `true`.
+pub fn certificate_credential(
+    certificate: CertificateOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ClientCredential, Error> {
     let input = match (certificate.pem, certificate.path) {
         (Some(pem), None) => CertificateInput::Pem(pem.into_bytes()),
         (None, Some(path)) => CertificateInput::Path(path),
@@ -122,23 +153,15 @@ pub fn client_certificate(
         env("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
             .is_some_and(|v| v.trim() == "1" || v.trim().eq_ignore_ascii_case("true"))
     });
-    let app = resolve(app, "a client certificate credential", true, env)?;
-    Ok(Box::new(ConfidentialClient::new(
-        "client certificate",
-        app.host,
-        app.tenant_id,
-        app.client_id,
-        app.allowed,
-        ClientCredential::Certificate {
-            input,
-            send_chain,
-            algorithm: if certificate.rs256 {
-                SigningAlgorithm::Rs256
-            } else {
-                SigningAlgorithm::Ps256
-            },
+    Ok(ClientCredential::Certificate {
+        input,
+        send_chain,
+        algorithm: if certificate.rs256 {
+            SigningAlgorithm::Rs256
+        } else {
+            SigningAlgorithm::Ps256
         },
-    )))
+    })
 }
 
 /// The environment credential: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and either

@@ -7,7 +7,9 @@ use crate::platform::TransportError;
 use crate::testing::*;
 use crate::token::TokenRequest;
 
+mod capabilities;
 mod federated;
+mod on_behalf_of;
 
 const SECRET: &str = "s3cr3t~value.0123456789";
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";

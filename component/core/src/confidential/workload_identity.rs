@@ -2,7 +2,7 @@
 //! issuer) in a file, exchanged for an Entra token through a federated credential.
 
 use super::AppOptions;
-use super::client::{AssertionSource, ClientCredential, ConfidentialClient};
+use super::client::{AssertionSource, ClientCredential};
 use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::Error;
@@ -104,12 +104,8 @@ pub fn workload_identity(
             Error::InvalidInput("workload identity needs AZURE_FEDERATED_TOKEN_FILE (set by the workload identity webhook) or a token file option".into())
         })?;
     let app = super::resolve(app, "workload identity", true, env)?;
-    Ok(Box::new(ConfidentialClient::new(
+    Ok(Box::new(app.client(
         "workload identity",
-        app.host,
-        app.tenant_id,
-        app.client_id,
-        app.allowed,
         ClientCredential::Assertion(Box::new(TokenFile::new(path))),
     )))
 }

@@ -7,12 +7,12 @@
 //! its whole length on the waiter's own monotonic clock, the holder is taken for dead
 //! and the lease is taken over, so a frozen or skewed wall clock cannot stall it.
 
-use super::Credential;
+use super::{Credential, FlowRequest};
 use crate::cache::{self, CacheKey, Freshness};
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::shared_cache::{Held, Lease, Remembered, SharedCache, StoreError};
-use crate::token::{AccessToken, TokenRequest};
+use crate::token::AccessToken;
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -88,7 +88,7 @@ impl Credential {
     pub(super) fn through_shared(
         &self,
         shared: &SharedCache,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         key: CacheKey,
         mut old: Option<AccessToken>,
     ) -> Result<AccessToken, Error> {
@@ -131,7 +131,7 @@ impl Credential {
     fn lead_or_follow(
         &self,
         shared: &SharedCache,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         key: CacheKey,
         mut old: Option<AccessToken>,
     ) -> Result<AccessToken, Error> {
@@ -184,7 +184,7 @@ impl Credential {
         &self,
         shared: &SharedCache,
         held: Held,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         key: CacheKey,
         old: Option<AccessToken>,
     ) -> Result<AccessToken, Error> {
@@ -274,7 +274,7 @@ impl Credential {
         &self,
         shared: &SharedCache,
         error: &StoreError,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         key: CacheKey,
         old: Option<AccessToken>,
     ) -> Result<AccessToken, Error> {
@@ -287,7 +287,7 @@ impl Credential {
     fn found_before_rotation(
         &self,
         shared: &SharedCache,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         key: &CacheKey,
         now: u64,
     ) -> Option<AccessToken> {

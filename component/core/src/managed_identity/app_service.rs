@@ -1,13 +1,13 @@
 //! App Service, Azure Functions and Container Apps (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`).
 
-use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name};
+use super::{ManagedIdentityOptions, NO_CLAIMS, UserAssignedId, cache_identity, identity_name};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::{TokenRequest, scope_to_resource};
+use crate::token::scope_to_resource;
 
 /// App Service spells the resource-id selector `mi_res_id`.
 const RESOURCE_ID_PARAM: &str = "mi_res_id";
@@ -60,7 +60,7 @@ impl Flow for AppService {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via App Service at {} ({})",
+            "managed identity via App Service at {} ({}){NO_CLAIMS}",
             self.endpoint,
             identity_name(self.id.as_ref())
         )
@@ -70,7 +70,7 @@ impl Flow for AppService {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
         let mut params = vec![
             ("api-version", API_VERSION),

@@ -1,9 +1,11 @@
 //! Azure Arc-enabled servers: IMDS-style requests answered with a key-file challenge.
 
 use super::arc_key::{self, DEFAULT_TOKEN_DIR};
-use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name, mi_retry};
+use super::{
+    ManagedIdentityOptions, NO_CLAIMS, UserAssignedId, cache_identity, identity_name, mi_retry,
+};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, Response, with_query};
 use crate::platform::Platform;
@@ -77,7 +79,7 @@ impl Flow for Arc {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via Azure Arc at {} ({})",
+            "managed identity via Azure Arc at {} ({}){NO_CLAIMS}",
             self.endpoint,
             identity_name(self.id.as_ref())
         )
@@ -87,13 +89,13 @@ impl Flow for Arc {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         Ok(Request::get(self.url(request)?).header("Metadata", "true"))
     }
 
     fn challenge(
         &self,
-        request: &TokenRequest,
+        request: &FlowRequest<'_>,
         response: &Response,
         platform: &dyn Platform,
     ) -> Option<Result<Request, Error>> {

@@ -1,13 +1,13 @@
 //! Azure Machine Learning (`MSI_ENDPOINT` + `MSI_SECRET`): the 2017 App Service protocol.
 
-use super::{ManagedIdentityOptions, UserAssignedId, identity_name, mi_retry};
+use super::{ManagedIdentityOptions, NO_CLAIMS, UserAssignedId, identity_name, mi_retry};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::{TokenRequest, scope_to_resource};
+use crate::token::scope_to_resource;
 
 const API_VERSION: &str = "2017-09-01";
 
@@ -75,7 +75,7 @@ impl Flow for AzureMl {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via Azure ML at {} ({})",
+            "managed identity via Azure ML at {} ({}){NO_CLAIMS}",
             self.endpoint,
             self.who()
         )
@@ -85,7 +85,7 @@ impl Flow for AzureMl {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
         // `clientid`, no underscore: the 2017 API's spelling.
         let params = [

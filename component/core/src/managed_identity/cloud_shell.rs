@@ -1,13 +1,13 @@
 //! Azure Cloud Shell (`MSI_ENDPOINT` without `MSI_SECRET`): a form POST.
 
-use super::{ManagedIdentityOptions, mi_retry};
+use super::{ManagedIdentityOptions, NO_CLAIMS, mi_retry};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Method, Request};
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::{TokenRequest, scope_to_resource};
+use crate::token::scope_to_resource;
 
 pub(super) struct CloudShell {
     endpoint: String,
@@ -44,14 +44,17 @@ impl Flow for CloudShell {
     }
 
     fn describe(&self) -> String {
-        format!("managed identity via Cloud Shell at {}", self.endpoint)
+        format!(
+            "managed identity via Cloud Shell at {}{NO_CLAIMS}",
+            self.endpoint
+        )
     }
 
     fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("resource", &resource)

@@ -1,13 +1,13 @@
 //! The Instance Metadata Service: VMs, scale sets, AKS nodes.
 
-use super::{ManagedIdentityOptions, UserAssignedId, cache_identity, identity_name};
+use super::{ManagedIdentityOptions, NO_CLAIMS, UserAssignedId, cache_identity, identity_name};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, with_query};
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::{TokenRequest, scope_to_resource};
+use crate::token::scope_to_resource;
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -72,7 +72,7 @@ impl Flow for Imds {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via IMDS at {} ({})",
+            "managed identity via IMDS at {} ({}){NO_CLAIMS}",
             self.base,
             identity_name(self.id.as_ref())
         )
@@ -82,7 +82,7 @@ impl Flow for Imds {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
         let mut params = vec![
             ("api-version", API_VERSION),

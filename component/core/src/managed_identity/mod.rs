@@ -16,6 +16,7 @@ pub use imds::PROBE_TIMEOUT;
 pub use service_fabric::normalize_thumbprint;
 pub use source::{ManagedIdentitySource, detect};
 
+use crate::claims::Capabilities;
 use crate::credential::Flow;
 use crate::error::Error;
 use crate::http::UrlParts;
@@ -52,6 +53,12 @@ fn identity_name(id: Option<&UserAssignedId>) -> String {
         ToString::to_string,
     )
 }
+
+/// Every source but Service Fabric says so in its description: no merged MSAL sends
+/// a claims challenge or capabilities to them, and nobody has established that they
+/// accept either. A claims request still skips the cache and fetches a new token,
+/// which replaces the refused one.
+const NO_CLAIMS: &str = "; cannot pass claims challenges or client capabilities: a claims request fetches a new token without them";
 
 /// What a caller of the core decides beyond the [`ManagedIdentityOptions`] a user gives.
 #[derive(Clone, Debug, Default)]
@@ -107,6 +114,8 @@ pub fn flow_with(
     if let Some(endpoint) = &options.endpoint {
         UrlParts::parse(endpoint)?;
     }
+    // Checked for every source, so a bad value fails wherever the code runs.
+    let capabilities = Capabilities::new(&options.client_capabilities)?;
     let kind = match options.source {
         Some(kind) => kind,
         None => match detect(&env) {
@@ -128,9 +137,11 @@ pub fn flow_with(
             Ok(Box::new(cloud_shell::CloudShell::new(options, &env)?))
         }
         ManagedIdentitySource::AzureMl => Ok(Box::new(azure_ml::AzureMl::new(options, &env)?)),
-        ManagedIdentitySource::ServiceFabric => {
-            Ok(Box::new(service_fabric::ServiceFabric::new(options, &env)?))
-        }
+        ManagedIdentitySource::ServiceFabric => Ok(Box::new(service_fabric::ServiceFabric::new(
+            options,
+            capabilities,
+            &env,
+        )?)),
     }
 }
 

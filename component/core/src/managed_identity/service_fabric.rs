@@ -3,15 +3,23 @@
 //! The endpoint's certificate is self-signed; it is trusted only because its SHA-1
 //! thumbprint equals `IDENTITY_SERVER_THUMBPRINT`. The core cannot see certificates,
 //! so it hands the normalised thumbprint to whoever owns the TLS connection.
+//!
+//! Service Fabric is the one source that takes claims challenges and client
+//! capabilities, as MSAL.NET, Python and node send them: `xms_cc` (the capabilities,
+//! comma-joined) whenever capabilities are configured, and `token_sha256_to_refresh`
+//! (lower-case hex SHA-256 of the token the resource refused) when a request answers
+//! a claims challenge and that token is in the cache, so the endpoint issues a new
+//! token instead of handing back its own cached copy of the revoked one.
 
 use super::{ManagedIdentityOptions, mi_retry};
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::claims::Capabilities;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::{Request, UrlParts, with_query};
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::{TokenRequest, scope_to_resource};
+use crate::token::scope_to_resource;
 
 const API_VERSION: &str = "2019-07-01-preview";
 
@@ -20,6 +28,7 @@ pub(super) struct ServiceFabric {
     /// `IDENTITY_HEADER`: a secret.
     header: String,
     thumbprint: String,
+    capabilities: Capabilities,
     retry: RetryPolicy,
 }
 
@@ -43,6 +52,7 @@ pub fn normalize_thumbprint(raw: &str) -> Result<String, Error> {
 impl ServiceFabric {
     pub(super) fn new(
         options: ManagedIdentityOptions,
+        capabilities: Capabilities,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
         if let Some(id) = &options.user_assigned {
@@ -73,6 +83,7 @@ impl ServiceFabric {
             endpoint,
             header: env("IDENTITY_HEADER").ok_or_else(|| missing("IDENTITY_HEADER"))?,
             thumbprint: normalize_thumbprint(&thumbprint)?,
+            capabilities,
             retry: mi_retry(options.retry),
         })
     }
@@ -80,7 +91,7 @@ impl ServiceFabric {
 
 impl Flow for ServiceFabric {
     fn identity(&self) -> String {
-        "service-fabric|app".into()
+        format!("service-fabric|app{}", self.capabilities.identity_suffix())
     }
 
     fn proof(&self, _: &dyn Platform) -> Result<Proof, Error> {
@@ -92,7 +103,7 @@ impl Flow for ServiceFabric {
 
     fn describe(&self) -> String {
         format!(
-            "managed identity via Service Fabric at {} (certificate thumbprint {})",
+            "managed identity via Service Fabric at {} (certificate thumbprint {}); passes claims challenges (as the refused token's hash) and client capabilities",
             self.endpoint, self.thumbprint
         )
     }
@@ -101,12 +112,19 @@ impl Flow for ServiceFabric {
         &self.retry
     }
 
-    fn build_request(&self, request: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, request: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         let resource = scope_to_resource(&request.scopes)?;
-        let params = [
+        let capabilities = self.capabilities.joined();
+        let mut params = vec![
             ("api-version", API_VERSION),
             ("resource", resource.as_str()),
         ];
+        params.extend(capabilities.as_deref().map(|c| ("xms_cc", c)));
+        params.extend(
+            request
+                .revoked_token_sha256
+                .map(|hash| ("token_sha256_to_refresh", hash)),
+        );
         Ok(Request::get(with_query(&self.endpoint, params)).header("secret", self.header.clone()))
     }
 
@@ -130,6 +148,10 @@ impl Flow for ServiceFabric {
 
     fn secrets(&self) -> Vec<String> {
         vec![self.header.clone()]
+    }
+
+    fn sends_revoked_token_hash(&self) -> bool {
+        true
     }
 
     fn pinned_thumbprint(&self) -> Option<String> {

@@ -2,6 +2,7 @@ use super::*;
 use crate::testing::{FakePlatform, FakeTime, env, query};
 use crate::token::TokenRequest;
 
+mod revocation;
 mod sources;
 
 fn request_for(
@@ -9,7 +10,9 @@ fn request_for(
     vars: &[(&str, &str)],
 ) -> Result<crate::http::Request, Error> {
     flow(options, &env(vars))?.build_request(
-        &TokenRequest::new(&["https://vault.azure.net/.default"]),
+        &crate::credential::FlowRequest::new(&TokenRequest::new(&[
+            "https://vault.azure.net/.default",
+        ])),
         &FakePlatform::new(&FakeTime::at(0)),
     )
 }

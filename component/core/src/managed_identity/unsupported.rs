@@ -1,13 +1,13 @@
 //! The flow for an environment that names no usable source: it answers
 //! *unavailable*, with why, so a chain can move on.
 
+use super::NO_CLAIMS;
 use crate::binding::Proof;
-use crate::credential::Flow;
+use crate::credential::{Flow, FlowRequest};
 use crate::error::{Error, ServiceError};
 use crate::http::Request;
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::token::TokenRequest;
 
 pub(super) struct Unsupported {
     reason: String,
@@ -33,14 +33,14 @@ impl Flow for Unsupported {
     }
 
     fn describe(&self) -> String {
-        format!("managed identity (unavailable: {})", self.reason)
+        format!("managed identity (unavailable: {}){NO_CLAIMS}", self.reason)
     }
 
     fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
     }
 
-    fn build_request(&self, _: &TokenRequest, _: &dyn Platform) -> Result<Request, Error> {
+    fn build_request(&self, _: &FlowRequest<'_>, _: &dyn Platform) -> Result<Request, Error> {
         Err(Error::Unavailable(self.reason.clone()))
     }
 

@@ -64,6 +64,10 @@ impl Remembered {
                 e.context += &note;
                 Error::AuthenticationFailed(e)
             }
+            Error::InteractionRequired(mut e) => {
+                e.context += &note;
+                Error::InteractionRequired(e)
+            }
             Error::Unavailable(m) => Error::Unavailable(m + &note),
             Error::Transport(m) => Error::Transport(m + &note),
             Error::InvalidInput(m) => Error::InvalidInput(m + &note),
@@ -91,6 +95,36 @@ struct ServiceRecord {
     description: String,
     correlation_id: Option<String>,
     context: String,
+    /// A claims challenge (interaction required): what the user's client must ask for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    suberror: Option<String>,
+}
+
+impl ServiceRecord {
+    fn of(e: &ServiceError) -> Self {
+        ServiceRecord {
+            status: e.status,
+            code: e.code.clone(),
+            description: e.description.clone(),
+            correlation_id: e.correlation_id.clone(),
+            context: e.context.clone(),
+            claims: e.claims.clone(),
+            suberror: e.suberror.clone(),
+        }
+    }
+
+    fn error(self) -> ServiceError {
+        let mut e = ServiceError::new(self.status)
+            .code(self.code)
+            .description(self.description)
+            .context(self.context);
+        e.correlation_id = self.correlation_id;
+        e.claims = self.claims;
+        e.suberror = self.suberror;
+        e
+    }
 }
 
 pub(crate) fn failure_payload(r: &Remembered) -> Vec<u8> {
@@ -99,13 +133,13 @@ pub(crate) fn failure_payload(r: &Remembered) -> Vec<u8> {
         Error::AuthenticationFailed(e) => (
             "authentication-failed",
             String::new(),
-            Some(ServiceRecord {
-                status: e.status,
-                code: e.code.clone(),
-                description: e.description.clone(),
-                correlation_id: e.correlation_id.clone(),
-                context: e.context.clone(),
-            }),
+            Some(ServiceRecord::of(e)),
+            0,
+        ),
+        Error::InteractionRequired(e) => (
+            "interaction-required",
+            String::new(),
+            Some(ServiceRecord::of(e)),
             0,
         ),
         Error::Throttled {
@@ -133,14 +167,8 @@ pub(crate) fn failure_from(payload: &[u8], until: u64) -> Option<Remembered> {
     let r: FailureRecord = serde_json::from_slice(payload).ok()?;
     let error = match (r.kind.as_str(), r.service) {
         ("unavailable", _) => Error::Unavailable(r.message),
-        ("authentication-failed", Some(s)) => {
-            let mut e = ServiceError::new(s.status)
-                .code(s.code)
-                .description(s.description)
-                .context(s.context);
-            e.correlation_id = s.correlation_id;
-            Error::AuthenticationFailed(e)
-        }
+        ("authentication-failed", Some(s)) => Error::AuthenticationFailed(s.error()),
+        ("interaction-required", Some(s)) => Error::InteractionRequired(s.error()),
         ("throttled", _) => Error::Throttled {
             retry_after: r.retry_after,
             message: r.message,

@@ -291,6 +291,36 @@ fn a_remembered_failure_counts_down_and_says_it_was_remembered() {
 }
 
 #[test]
+fn a_remembered_interaction_required_keeps_its_claims_and_suberror() {
+    let rig = Rig::new();
+    let cache = rig.cache(encrypted(&[KEY_A]));
+    let claims = r#"{"access_token":{"polids":{"essential":true,"values":["p1"]}}}"#;
+    let r = Remembered {
+        error: crate::Error::InteractionRequired(
+            crate::ServiceError::new(400)
+                .code("AADSTS50079")
+                .context("the user must act")
+                .claims(claims)
+                .suberror("basic_action"),
+        ),
+        at: T0,
+        until: T0 + 5,
+    };
+    cache.remember(&key(), &r, &rig.platform).unwrap();
+    let back = cache
+        .failure(&key(), T0 + 1, &rig.platform)
+        .unwrap()
+        .unwrap()
+        .error_at(T0 + 1);
+    assert_eq!(back.claims_challenge(), Some(claims));
+    let crate::Error::InteractionRequired(e) = back else {
+        panic!("{back:?}")
+    };
+    assert_eq!(e.suberror.as_deref(), Some("basic_action"));
+    assert!(e.context.contains("remembered"), "{}", e.context);
+}
+
+#[test]
 fn key_configuration_errors_say_what_to_fix_without_the_value() {
     let short = base64::engine::general_purpose::STANDARD.encode([1u8; 16]);
     let env =
