@@ -11,6 +11,14 @@
 //!     .get_token(&["https://vault.azure.net/.default"])?;
 //! entra_identity_sdk::http::set_bearer(&mut request, &token)?;
 //!
+//! // A CAE resource's claims challenge answered with one new token and one retry:
+//! let response = entra_identity_sdk::http::send_with_token(&credential, &[KEY_VAULT], async |token| {
+//!     /* build the request, set_bearer(&mut request, token)?, send it */
+//! }).await;
+//!
+//! // An API calling downstream as its caller (on-behalf-of):
+//! let obo = Credential::on_behalf_of(app, ClientAuthentication::Secret(secret), bearer)?;
+//!
 //! // A plugin, whose host picked the identity (imports `entra:identity/tokens`):
 //! let token = entra_identity_sdk::tokens::get_token(&["https://vault.azure.net/.default"])?;
 //!
@@ -29,6 +37,10 @@
 //! The crate generates no `wasi:*` bindings, so it works in WASIp2 components and in
 //! spin-sdk 7 (WASIp3) apps alike.
 #![deny(missing_docs)]
+// `Error` mirrors the WIT's `error` and is shared with the component and the host; with
+// `ServiceError::claims` it is 136 bytes on 64-bit targets (less on wasm32), over
+// clippy's 128. Errors are the rare path here: not worth a boxed public API.
+#![allow(clippy::result_large_err)]
 
 pub mod http;
 
@@ -36,9 +48,9 @@ pub mod http;
 mod wasm;
 
 pub use entra_identity_types::{
-    AccessToken, AppOptions, CertificateOptions, Claims, Error, ManagedIdentityOptions,
-    ManagedIdentitySource, RetryOptions, ServiceError, TokenRequest, UserAssignedId,
-    ValidationError, ValidatorOptions,
+    AccessToken, AppOptions, CertificateOptions, Claims, ClientAuthentication, Error,
+    ManagedIdentityOptions, ManagedIdentitySource, RetryOptions, ServiceError, TokenRequest,
+    UserAssignedId, ValidationError, ValidatorOptions,
 };
 
 #[cfg(target_arch = "wasm32")]

@@ -3,13 +3,19 @@
 //!
 //! The token comes from the `entra:identity` component that spin.toml declares as a
 //! dependency; this app holds no credential and calls no token endpoint itself.
+//!
+//! The credential declares the client capability `cp1`: this app answers claims
+//! challenges, so Entra may issue it long-lived CAE tokens that Key Vault revokes at
+//! once (a disabled identity, a changed policy) with a 401 carrying a claims challenge.
+//! `send_with_token` answers that with one new token and one retried call; the new
+//! token replaces the revoked one in the identity component's cache.
 
 // Everything here needs the Spin and identity imports; on the host (`cargo test
 // --workspace`) the crate compiles to nothing.
 #![cfg(target_arch = "wasm32")]
 
-use entra_identity_sdk::Credential;
-use entra_identity_sdk::http::set_bearer;
+use entra_identity_sdk::http::{SendError, send_with_token, set_bearer};
+use entra_identity_sdk::{AccessToken, Credential, ManagedIdentityOptions};
 use spin_sdk::http::body::IncomingBodyExt;
 use spin_sdk::http::{EmptyBody, Request, Response, StatusCode, send};
 use spin_sdk::http_service;
@@ -32,16 +38,39 @@ async fn handle(request: Request) -> anyhow::Result<Answer> {
         Err(why) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, &why)),
     };
 
-    let token = match Credential::from_environment().and_then(|c| c.get_token(&[KEY_VAULT_SCOPE])) {
-        Ok(token) => token,
-        // The identity component's messages say what was tried and carry no secrets.
-        Err(e) => return Ok(text(StatusCode::BAD_GATEWAY, &format!("no token: {e}"))),
+    // The production chain (environment, workload identity, managed identity), declaring
+    // `cp1`. Sources that cannot pass capabilities on (IMDS) ignore them.
+    let credential = match Credential::default_chain(
+        ManagedIdentityOptions::default().client_capabilities(&["cp1"]),
+    ) {
+        Ok(credential) => credential,
+        Err(e) => {
+            return Ok(text(
+                StatusCode::BAD_GATEWAY,
+                &format!("no credential: {e}"),
+            ));
+        }
     };
 
     let url = format!("{vault}/secrets/{name}?api-version={KEY_VAULT_API_VERSION}");
-    let mut outgoing = spin_sdk::http::Request::get(url).body(EmptyBody::new())?;
-    set_bearer(&mut outgoing, &token)?;
-    let response: Response = send(outgoing).await?;
+    let sent = send_with_token(
+        &credential,
+        &[KEY_VAULT_SCOPE],
+        async |token: &AccessToken| -> anyhow::Result<Response> {
+            let mut outgoing = spin_sdk::http::Request::get(&url).body(EmptyBody::new())?;
+            set_bearer(&mut outgoing, token)?;
+            Ok(send(outgoing).await?)
+        },
+    )
+    .await;
+    let response = match sent {
+        Ok(response) => response,
+        // The identity component's messages say what was tried and carry no secrets.
+        Err(SendError::Token(e)) => {
+            return Ok(text(StatusCode::BAD_GATEWAY, &format!("no token: {e}")));
+        }
+        Err(SendError::Send(e)) => return Err(e),
+    };
     let status = response.status();
     let body = response.into_body().bytes().await?;
     if !status.is_success() {

@@ -3,8 +3,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use entra_identity_host::{
     AppOptions, CacheConfig, CertificateSource, CredentialKind, Identity, IdentityConfig,
-    ManagedIdentityOptions, ManagedIdentitySource, TokenError, UserAssignedId, Validator,
-    ValidatorConfig, ValidatorOptions, require_role, require_scope,
+    ManagedIdentityOptions, ManagedIdentitySource, TokenError, TokenRequest, UserAssignedId,
+    Validator, ValidatorConfig, ValidatorOptions, require_role, require_scope,
 };
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -118,6 +118,17 @@ struct TokenArgs {
     /// The IMDS base URL or identity endpoint URL, instead of the environment's.
     #[arg(long)]
     endpoint: Option<String>,
+    /// Declare a client capability; repeatable. `cp1` says this client handles claims
+    /// challenges (Continuous Access Evaluation), so Entra may issue long-lived tokens
+    /// that a resource revokes with a 401 claims challenge. Sent on the token request
+    /// as {"access_token":{"xms_cc":{"values":["cp1"]}}}; app registrations send it,
+    /// of the managed-identity sources only Service Fabric (IMDS ignores it).
+    #[arg(long = "client-capability", value_name = "CAPABILITY")]
+    client_capabilities: Vec<String>,
+    /// Ask for a token satisfying a resource's claims challenge: the JSON of its
+    /// `claims` parameter, base64-decoded. Skips the cached token and replaces it.
+    #[arg(long, value_name = "JSON")]
+    claims: Option<String>,
     /// Print JSON with expires_on, refresh_on and token_type.
     #[arg(long)]
     json: bool,
@@ -250,7 +261,8 @@ async fn token(args: TokenArgs) -> ExitCode {
             mi.source = args.source.map(Into::into);
             mi.endpoint = args.endpoint.clone();
             mi
-        });
+        })
+        .with_client_capabilities(&args.client_capabilities);
     #[cfg(feature = "emulator")]
     let _emulator = if args.emulator {
         match emulated(&mut config, args.emulator_source).await {
@@ -271,7 +283,11 @@ async fn token(args: TokenArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match identity.get_token(&[args.scope.as_str()]).await {
+    let mut request = TokenRequest::new(&[args.scope.as_str()]);
+    if let Some(claims) = &args.claims {
+        request = request.claims(claims);
+    }
+    match identity.get_token_for(&request).await {
         Ok(token) if args.json => {
             let json = serde_json::json!({
                 "access_token": token.secret(),

@@ -8,8 +8,9 @@
 //!                   error="invalid_token", error_description="the token expired at 1700000000"
 //! ```
 
+use super::www_authenticate::encode_claims;
 use super::{BearerError, Rejection};
-use crate::ValidationError;
+use crate::{Error, ValidationError};
 use ::http::header::{CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use ::http::{Response, StatusCode};
 use entra_identity_types::{DEFAULT_AUTHORITY, ValidatorOptions};
@@ -58,13 +59,7 @@ impl Challenge {
 
     /// The `WWW-Authenticate` value; `error` is `(code, description)`.
     pub fn header_value(&self, error: Option<(&str, &str)>) -> HeaderValue {
-        let mut value = format!(
-            "Bearer realm=\"\", authorization_uri=\"{}\"",
-            quoted(&self.authorization_uri)
-        );
-        if let Some(client_id) = &self.client_id {
-            value.push_str(&format!(", client_id=\"{}\"", quoted(client_id)));
-        }
+        let mut value = self.scheme_and_realm();
         if let Some((code, description)) = error {
             value.push_str(&format!(
                 ", error=\"{}\", error_description=\"{}\"",
@@ -73,6 +68,18 @@ impl Challenge {
             ));
         }
         HeaderValue::from_str(&value).expect("quoted() leaves only visible ASCII and spaces")
+    }
+
+    /// `Bearer realm="", authorization_uri="…"[, client_id="…"]`.
+    fn scheme_and_realm(&self) -> String {
+        let mut value = format!(
+            "Bearer realm=\"\", authorization_uri=\"{}\"",
+            quoted(&self.authorization_uri)
+        );
+        if let Some(client_id) = &self.client_id {
+            value.push_str(&format!(", client_id=\"{}\"", quoted(client_id)));
+        }
+        value
     }
 
     /// 401 for a request without a bearer token. Per RFC 6750 §3.1 the challenge
@@ -127,6 +134,56 @@ impl Challenge {
         }
     }
 
+    /// The 401 an API returns to its caller when a token it needs *as that caller*
+    /// (on-behalf-of) requires the user to act: [`Error::InteractionRequired`].
+    ///
+    /// With the token service's claims (MFA, a Conditional Access policy):
+    ///
+    /// ```text
+    /// WWW-Authenticate: Bearer realm="", authorization_uri="…", [client_id="…",]
+    ///                   error="insufficient_claims", claims="<standard base64 of the claims JSON>"
+    /// {"error":"insufficient_claims","error_description":"…"}
+    /// ```
+    ///
+    /// which MSAL's `WwwAuthenticateParameters.GetClaimChallengeFromResponseHeaders`
+    /// (and [`claims_challenge`](super::claims_challenge)) parse: the client signs the
+    /// user in again asking for those claims, and calls again with the new token.
+    /// Without claims (consent missing, say), a 401 `error="interaction_required"`.
+    ///
+    /// Any other error is `None`: the user cannot fix it, and the API answers as it
+    /// sees fit (usually 502, without the details, which are for its log).
+    pub fn interaction_required(&self, error: &Error) -> Option<Response<String>> {
+        let Error::InteractionRequired(refusal) = error else {
+            return None;
+        };
+        // Only fixed text: the service's description may name the resource or policy.
+        let Some(claims) = refusal.claims.as_deref().filter(|c| !c.is_empty()) else {
+            const WHY: &str = "the user must sign in again interactively (consent, a policy) \
+                               before this API can call on their behalf";
+            let code = "interaction_required";
+            return Some(self.answer(StatusCode::UNAUTHORIZED, Some((code, WHY)), code, WHY));
+        };
+        const WHY: &str = "the user must satisfy a claims challenge (multi-factor authentication, \
+                           a Conditional Access policy): sign in again asking for the claims in \
+                           WWW-Authenticate, then retry";
+        let mut response = self.answer(StatusCode::UNAUTHORIZED, None, "insufficient_claims", WHY);
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, self.claims_header_value(claims));
+        Some(response)
+    }
+
+    /// `Bearer realm="", authorization_uri=…, error="insufficient_claims", claims="<base64>"`.
+    /// Base64 needs no quoting and is never cut, however long the claims.
+    fn claims_header_value(&self, claims: &str) -> HeaderValue {
+        let value = format!(
+            "{}, error=\"insufficient_claims\", claims=\"{}\"",
+            self.scheme_and_realm(),
+            encode_claims(claims)
+        );
+        HeaderValue::from_str(&value).expect("quoted() and base64 leave only visible ASCII")
+    }
+
     fn answer(
         &self,
         status: StatusCode,
@@ -163,6 +220,8 @@ fn quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ServiceError;
+    use base64::Engine;
 
     const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
@@ -250,6 +309,98 @@ mod tests {
             header.ends_with("error_description=\"audience x', error='none/?? is not accepted\""),
             "{header}"
         );
+    }
+
+    /// Conditional Access's claims, as the OBO error carries them (JSON, not base64).
+    const CA_CLAIMS: &str = r#"{"access_token":{"polids":{"essential":true,"values":["9ab03e19-ed42-4168-b6b7-7001fb3e933a"]}}}"#;
+
+    fn interaction_required(claims: Option<&str>) -> Error {
+        let mut refusal = ServiceError::new(400)
+            .code("interaction_required")
+            .description("AADSTS50079: the user must enroll in MFA to access 'secret-resource'");
+        refusal.claims = claims.map(str::to_string);
+        Error::InteractionRequired(refusal)
+    }
+
+    #[test]
+    fn interaction_required_with_claims_is_a_claims_challenge_that_round_trips() {
+        let response = Challenge::new(TENANT)
+            .client_id("api-client-id")
+            .interaction_required(&interaction_required(Some(CA_CLAIMS)))
+            .unwrap();
+        assert_eq!(response.status(), 401);
+        let header = www_authenticate(&response);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(CA_CLAIMS);
+        assert_eq!(
+            header,
+            format!(
+                "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/{TENANT}/oauth2/authorize\", \
+                 client_id=\"api-client-id\", error=\"insufficient_claims\", claims=\"{encoded}\""
+            )
+        );
+        // What a client's parser (ours, MSAL's) takes out of it is what Entra sent.
+        assert_eq!(
+            crate::http::claims_challenge(response.headers()).as_deref(),
+            Some(CA_CLAIMS)
+        );
+        let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+        assert_eq!(body["error"], "insufficient_claims");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("claims")
+        );
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        // The service's own description stays in the API's log.
+        assert!(!response.body().contains("secret-resource"));
+    }
+
+    #[test]
+    fn long_claims_are_never_cut() {
+        let values: Vec<String> = (0..40).map(|i| format!("policy-{i:04}")).collect();
+        let claims =
+            serde_json::json!({"access_token": {"polids": {"essential": true, "values": values}}})
+                .to_string();
+        assert!(claims.len() > 600);
+        let response = Challenge::new(TENANT)
+            .interaction_required(&interaction_required(Some(&claims)))
+            .unwrap();
+        assert_eq!(
+            crate::http::claims_challenge(response.headers()).as_deref(),
+            Some(claims.as_str())
+        );
+    }
+
+    #[test]
+    fn interaction_required_without_claims_is_a_plain_401() {
+        for claims in [None, Some("")] {
+            let response = Challenge::new(TENANT)
+                .interaction_required(&interaction_required(claims))
+                .unwrap();
+            assert_eq!(response.status(), 401);
+            let header = www_authenticate(&response);
+            assert!(
+                header.contains("error=\"interaction_required\""),
+                "{header}"
+            );
+            assert!(!header.contains("claims="), "{header}");
+            assert_eq!(crate::http::claims_challenge(response.headers()), None);
+            let body: serde_json::Value = serde_json::from_str(response.body()).unwrap();
+            assert_eq!(body["error"], "interaction_required");
+        }
+    }
+
+    #[test]
+    fn other_token_errors_are_the_apis_to_answer() {
+        let c = Challenge::new(TENANT);
+        for e in [
+            Error::Unavailable("no endpoint".into()),
+            Error::AuthenticationFailed(ServiceError::new(401).claims(CA_CLAIMS)),
+            Error::Transport("refused".into()),
+        ] {
+            assert!(c.interaction_required(&e).is_none(), "{e}");
+        }
     }
 
     #[test]

@@ -5,9 +5,9 @@
 use super::bindings::app::entra::identity::{credentials as wit, validation as wit_validation};
 use super::bindings::plugin::entra::identity::tokens as wit_tokens;
 use crate::{
-    AccessToken, AppOptions, CertificateOptions, Claims, Error, ManagedIdentityOptions,
-    ManagedIdentitySource, RetryOptions, ServiceError, TokenRequest, UserAssignedId,
-    ValidationError, ValidatorOptions,
+    AccessToken, AppOptions, CertificateOptions, Claims, ClientAuthentication, Error,
+    ManagedIdentityOptions, ManagedIdentitySource, RetryOptions, ServiceError, TokenRequest,
+    UserAssignedId, ValidationError, ValidatorOptions,
 };
 use std::time::Duration;
 
@@ -87,6 +87,22 @@ impl From<CertificateOptions> for wit::CertificateOptions {
             path: o.path,
             send_certificate_chain: o.send_certificate_chain,
             rs256: o.rs256,
+        }
+    }
+}
+
+impl From<ClientAuthentication> for wit::ClientAuthentication {
+    fn from(a: ClientAuthentication) -> Self {
+        match a {
+            ClientAuthentication::Secret(secret) => wit::ClientAuthentication::Secret(secret),
+            ClientAuthentication::Certificate(c) => {
+                wit::ClientAuthentication::Certificate(c.into())
+            }
+            ClientAuthentication::ManagedIdentity(m) => {
+                wit::ClientAuthentication::ManagedIdentity(m.into())
+            }
+            // `ClientAuthentication` is non-exhaustive; a new kind needs its WIT case.
+            other => unreachable!("no WIT case for {other:?}"),
         }
     }
 }

@@ -1,8 +1,10 @@
 //! `Credential`: a source of tokens inside the identity component.
 
 use super::bindings::app::entra::identity::credentials as wit;
+use crate::http::TokenSource;
 use crate::{
-    AccessToken, AppOptions, CertificateOptions, Error, ManagedIdentityOptions, TokenRequest,
+    AccessToken, AppOptions, CertificateOptions, ClientAuthentication, Error,
+    ManagedIdentityOptions, TokenRequest,
 };
 use std::fmt;
 
@@ -68,6 +70,31 @@ impl Credential {
         ))
     }
 
+    /// On-behalf-of: an API exchanges its caller's token for a token to a downstream
+    /// API *as that user* (OAuth 2.0 OBO, Entra's v2.0 token endpoint).
+    ///
+    /// `user_assertion` is the bearer token the API received and validated (its
+    /// audience is this API, `app`); `authentication` is how `app` proves itself.
+    /// Tokens are cached per user assertion, under its SHA-256, never the token.
+    /// When Entra needs the user to act (MFA, consent, a Conditional Access policy),
+    /// `get_token` answers [`Error::InteractionRequired`]; turn it into the 401 the
+    /// caller's client can act on with
+    /// [`Challenge::interaction_required`](crate::http::Challenge::interaction_required).
+    ///
+    /// `client_capabilities` in `app` (`cp1`) declare that the API handles claims
+    /// challenges of the downstream resource (see [`crate::http::send_with_token`]).
+    pub fn on_behalf_of(
+        app: AppOptions,
+        authentication: ClientAuthentication,
+        user_assertion: &str,
+    ) -> Result<Self, Error> {
+        Self::wrap(wit::Credential::on_behalf_of(
+            &app.into(),
+            &authentication.into(),
+            user_assertion,
+        ))
+    }
+
     /// A token for `scopes`, from the cache when one is fresh enough.
     pub fn get_token<S: AsRef<str>>(&self, scopes: &[S]) -> Result<AccessToken, Error> {
         self.get_token_for(&TokenRequest::new(scopes))
@@ -90,6 +117,13 @@ impl Credential {
         created
             .map(|inner| Credential { inner })
             .map_err(Into::into)
+    }
+}
+
+/// [`crate::http::send_with_token`] with this credential's tokens.
+impl TokenSource for Credential {
+    fn token(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
+        self.get_token_for(request)
     }
 }
 

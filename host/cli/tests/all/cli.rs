@@ -162,3 +162,81 @@ async fn validate_prints_claims_or_the_reason_for_rejection() {
     assert!(stderr.contains("Admin"), "{stderr}");
     assert!(denied.stdout.is_empty());
 }
+
+const APP: &str = "11111111-aaaa-4000-8000-00000000c11e";
+const APP_SECRET: &str = "cli-s3cret-value";
+
+/// `token --credential client-secret` against an in-process emulator, with `extra`
+/// flags; the token-endpoint request it recorded.
+async fn client_secret_token(extra: &[&str]) -> entra_emulator::RecordedRequest {
+    let emulator = entra_emulator::Emulator::start(Default::default())
+        .await
+        .unwrap();
+    emulator.register_app(entra_emulator::AppRegistration::new(APP).with_secret(APP_SECRET));
+    let mut args: Vec<String> = [
+        "token",
+        "--credential",
+        "client-secret",
+        "--app-id",
+        APP,
+        "--tenant-id",
+        emulator.tenant_id(),
+        "--authority-host",
+        &emulator.base_url(),
+        "--scope",
+        "https://vault.azure.net/.default",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let out = tokio::task::spawn_blocking(move || {
+        entra_identity()
+            .env("AZURE_CLIENT_SECRET", APP_SECRET)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut sent = emulator.requests(entra_emulator::Endpoint::Token);
+    assert_eq!(sent.len(), 1);
+    sent.pop().unwrap()
+}
+
+/// Needs the core's client capabilities (merged with the `claims` rule of
+/// `entra_identity_core::claims`).
+#[tokio::test(flavor = "multi_thread")]
+async fn client_capability_cp1_is_declared_in_the_token_requests_claims() {
+    let sent = client_secret_token(&["--client-capability", "cp1"]).await;
+    assert_eq!(
+        sent.form_param("claims").as_deref(),
+        Some(r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn claims_ask_for_a_token_that_satisfies_a_challenge() {
+    let challenge = r#"{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}"#;
+    let sent = client_secret_token(&["--claims", challenge]).await;
+    let claims: serde_json::Value =
+        serde_json::from_str(&sent.form_param("claims").expect("a claims field")).unwrap();
+    assert_eq!(
+        claims,
+        serde_json::from_str::<serde_json::Value>(challenge).unwrap()
+    );
+}
+
+#[test]
+fn help_says_what_cp1_means() {
+    let out = entra_identity().args(["token", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--client-capability"), "{help}");
+    assert!(help.contains("claims challenges"), "{help}");
+    assert!(help.contains("--claims"), "{help}");
+}

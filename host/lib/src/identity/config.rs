@@ -193,6 +193,16 @@ impl IdentityConfig {
         self
     }
 
+    /// Declares client capabilities (`cp1`) for whichever credential runs: on the
+    /// credential's app registration ([`CredentialKind::with_client_capabilities`]) and
+    /// in [`Self::managed_identity`], for the kinds that include managed identity (only
+    /// sources that can pass them on send them). Set the credential first.
+    pub fn with_client_capabilities<S: AsRef<str>>(mut self, capabilities: &[S]) -> Self {
+        self.credential = self.credential.with_client_capabilities(capabilities);
+        self.managed_identity = self.managed_identity.client_capabilities(capabilities);
+        self
+    }
+
     /// Sets [`Self::allowed_urls`].
     pub fn with_allowed_urls(mut self, urls: Option<Vec<String>>) -> Self {
         self.allowed_urls = urls;
@@ -397,6 +407,24 @@ mod tests {
         assert_eq!(app.outbound_urls(), ["http://127.0.0.1:41/msi/token"]);
         let pod = config(&[("AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://127.0.0.1:9")]);
         assert_eq!(pod.outbound_urls(), ["http://127.0.0.1:9"]);
+    }
+
+    #[test]
+    fn client_capabilities_reach_the_app_and_managed_identity_options() {
+        let app = IdentityConfig::new(CredentialKind::WorkloadIdentity {
+            app: crate::AppOptions::default(),
+            token_file: None,
+        })
+        .with_client_capabilities(&["cp1"]);
+        assert_eq!(app.credential.app().unwrap().client_capabilities, ["cp1"]);
+        assert_eq!(app.managed_identity.client_capabilities, ["cp1"]);
+        let mi = IdentityConfig::default().with_client_capabilities(&["cp1"]);
+        assert_eq!(mi.managed_identity.client_capabilities, ["cp1"]);
+        // What the component is handed.
+        let wit = crate::bindings::wit::AppOptions::from(app.credential.app().unwrap());
+        assert_eq!(wit.client_capabilities, ["cp1"]);
+        let wit = crate::bindings::wit::ManagedIdentityOptions::from(&mi.managed_identity);
+        assert_eq!(wit.client_capabilities, ["cp1"]);
     }
 
     #[test]

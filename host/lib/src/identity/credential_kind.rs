@@ -100,6 +100,32 @@ impl CredentialKind {
         )
     }
 
+    /// Declares client capabilities (`cp1`: this client answers claims challenges,
+    /// so Entra may issue it revocable CAE tokens) on the kind's app registration.
+    /// Kinds without one ([`ManagedIdentity`](Self::ManagedIdentity),
+    /// [`DefaultChain`](Self::DefaultChain)) take them from the managed-identity
+    /// options: [`IdentityConfig::with_client_capabilities`](crate::IdentityConfig::with_client_capabilities)
+    /// sets both.
+    pub fn with_client_capabilities<S: AsRef<str>>(mut self, capabilities: &[S]) -> Self {
+        if let Some(app) = self.app_mut() {
+            app.client_capabilities = capabilities
+                .iter()
+                .map(|c| c.as_ref().to_string())
+                .collect();
+        }
+        self
+    }
+
+    fn app_mut(&mut self) -> Option<&mut AppOptions> {
+        match self {
+            CredentialKind::ClientSecret { app, .. }
+            | CredentialKind::ClientCertificate { app, .. }
+            | CredentialKind::WorkloadIdentity { app, .. }
+            | CredentialKind::ManagedIdentityAsFederated { app } => Some(app),
+            CredentialKind::ManagedIdentity | CredentialKind::DefaultChain => None,
+        }
+    }
+
     /// The app options, for kinds that talk to Entra's token endpoint.
     pub(crate) fn app(&self) -> Option<&AppOptions> {
         match self {
@@ -109,5 +135,31 @@ impl CredentialKind {
             | CredentialKind::ManagedIdentityAsFederated { app } => Some(app),
             CredentialKind::ManagedIdentity | CredentialKind::DefaultChain => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_land_on_the_app_of_kinds_that_have_one() {
+        let kind = CredentialKind::ClientSecret {
+            app: AppOptions::new("t", "c"),
+            secret: "s".into(),
+        }
+        .with_client_capabilities(&["cp1"]);
+        assert_eq!(kind.app().unwrap().client_capabilities, ["cp1"]);
+        let fic = CredentialKind::ManagedIdentityAsFederated {
+            app: AppOptions::default(),
+        }
+        .with_client_capabilities(&["cp1", "cp2"]);
+        assert_eq!(fic.app().unwrap().client_capabilities, ["cp1", "cp2"]);
+        assert!(
+            CredentialKind::DefaultChain
+                .with_client_capabilities(&["cp1"])
+                .app()
+                .is_none()
+        );
     }
 }

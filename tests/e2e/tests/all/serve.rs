@@ -239,3 +239,131 @@ async fn the_cache_key_can_come_from_a_wasi_config_variable() {
         "only ciphertext on disk"
     );
 }
+
+// ---- CAE and on-behalf-of through the Spin examples. These use the emulator's
+// revocation, user tokens and OBO (`UserToken`, `mint_user_token`,
+// `revoke_issued_tokens`, `require_mfa_for`, `AppRegistration::with_identifier_uri`)
+// and the core's OBO flow: they compile and pass once both are merged.
+
+const OBO_APP: &str = "22222222-bbbb-4000-8000-0000000000b0";
+const OBO_SECRET: &str = "obo-s3cret-value";
+const USER_OID: &str = "33333333-cccc-4000-8000-000000000005";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spin_call_azure_answers_a_revocation_with_one_new_token_and_one_retry() {
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", "s3cr3t-value");
+    let server = start(
+        &world,
+        "spin-call-azure",
+        &[("vault_url", world.emulator.key_vault_url())],
+    )
+    .await;
+    let addr = server.local_addr();
+    assert_eq!(get(addr, "/secrets/db-password", None).await.status, 200);
+    assert_eq!(world.emulator.count(Endpoint::Imds), 1);
+
+    world.emulator.revoke_issued_tokens();
+    world.advance(std::time::Duration::from_secs(1));
+    let a = get(addr, "/secrets/db-password", None).await;
+    assert_eq!(
+        (a.status, a.body.as_str()),
+        (200, "s3cr3t-value"),
+        "{}",
+        a.head
+    );
+    assert_eq!(
+        world.emulator.count(Endpoint::KeyVault),
+        3,
+        "the refused call, one retry"
+    );
+    assert_eq!(world.emulator.count(Endpoint::Imds), 2, "one new token");
+
+    // The new token replaced the revoked one in the cache.
+    assert_eq!(get(addr, "/secrets/db-password", None).await.status, 200);
+    assert_eq!(world.emulator.count(Endpoint::KeyVault), 4);
+    assert_eq!(world.emulator.count(Endpoint::Imds), 2);
+}
+
+async fn start_obo_api(world: &World) -> Server {
+    world.emulator.register_app(
+        entra_emulator::AppRegistration::new(OBO_APP)
+            .with_secret(OBO_SECRET)
+            .with_identifier_uri(API),
+    );
+    start(
+        world,
+        "spin-protected-api",
+        &[
+            ("tenant_id", world.emulator.tenant_id().to_string()),
+            ("audience", format!("{API},{OBO_APP}")),
+            ("required_role", ROLE.to_string()),
+            ("required_scope", "access_as_user".to_string()),
+            ("authority", world.emulator.base_url()),
+            ("client_id", OBO_APP.to_string()),
+            ("client_secret", OBO_SECRET.to_string()),
+            ("vault_url", world.emulator.key_vault_url()),
+        ],
+    )
+    .await
+}
+
+fn user_token(world: &World, scopes: &[&str]) -> String {
+    world
+        .emulator
+        .mint_user_token(&entra_emulator::UserToken::new(USER_OID, API).scopes(scopes))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spin_protected_api_reads_key_vault_as_its_caller() {
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", "s3cr3t-value");
+    let server = start_obo_api(&world).await;
+    let addr = server.local_addr();
+
+    let token = user_token(&world, &["access_as_user"]);
+    let a = get(addr, "/secrets/db-password", Some(&token)).await;
+    assert_eq!(a.status, 200, "{} {}", a.head, a.body);
+    let body: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(body["value"], "s3cr3t-value");
+    let exchange = world.emulator.requests(Endpoint::Token).pop().unwrap();
+    assert_eq!(
+        exchange.form_param("requested_token_use").as_deref(),
+        Some("on_behalf_of")
+    );
+    assert_eq!(
+        exchange.form_param("assertion").as_deref(),
+        Some(token.as_str())
+    );
+
+    // Without the delegated scope: 403, no exchange.
+    let before = world.emulator.count(Endpoint::Token);
+    let no_scope = user_token(&world, &["something.else"]);
+    let a = get(addr, "/secrets/db-password", Some(&no_scope)).await;
+    assert_eq!(a.status, 403, "{}", a.body);
+    assert_eq!(world.emulator.count(Endpoint::Token), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spin_protected_api_passes_an_mfa_requirement_back_as_a_claims_challenge() {
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", "s3cr3t-value");
+    world.emulator.require_mfa_for("https://vault.azure.net");
+    let server = start_obo_api(&world).await;
+    let token = user_token(&world, &["access_as_user"]);
+    let a = get(server.local_addr(), "/secrets/db-password", Some(&token)).await;
+    assert_eq!(a.status, 401, "{} {}", a.head, a.body);
+    let challenge = a
+        .head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:"))
+        .expect("a challenge");
+    assert!(
+        challenge.contains("error=\"insufficient_claims\"") && challenge.contains("claims=\""),
+        "{challenge}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(body["error"], "insufficient_claims");
+    assert!(!a.body.contains("eyJ") && !a.head.contains(&token));
+    assert_eq!(world.emulator.count(Endpoint::KeyVault), 0);
+}
