@@ -1,6 +1,7 @@
 //! One GET over `wasi:http/outgoing-handler`, blocking: a plugin call is sequential.
 
-use ::http::{HeaderValue, Uri};
+use ::http::header::WWW_AUTHENTICATE;
+use ::http::{HeaderValue, Response, Uri};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme};
 use wasi::io::streams::StreamError;
@@ -8,8 +9,8 @@ use wasi::io::streams::StreamError;
 /// The most of an answer the plugin reads; a plugin's memory is bounded by its host.
 const MAX_BODY: usize = 1 << 20;
 
-/// GETs `url` with `Authorization: <authorization>`; the status and the body.
-pub(crate) fn get(url: &str, authorization: &HeaderValue) -> Result<(u16, Vec<u8>), String> {
+/// GETs `url` with `Authorization: <authorization>`; the answer, its body read.
+pub(crate) fn get(url: &str, authorization: &HeaderValue) -> Result<Response<Vec<u8>>, String> {
     let uri: Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
     let scheme = match uri.scheme_str() {
         Some("https") => Scheme::Https,
@@ -46,6 +47,8 @@ pub(crate) fn get(url: &str, authorization: &HeaderValue) -> Result<(u16, Vec<u8
         .map_err(|()| "response already taken")?
         .map_err(|e| format!("{e:?}"))?;
     let status = response.status();
+    // Only the challenge header matters to the plugin; the rest stays behind.
+    let challenges: Vec<Vec<u8>> = response.headers().get("www-authenticate");
 
     let incoming = response
         .consume()
@@ -68,5 +71,9 @@ pub(crate) fn get(url: &str, authorization: &HeaderValue) -> Result<(u16, Vec<u8
     }
     drop(stream);
     IncomingBody::finish(incoming);
-    Ok((status, body))
+    let mut answer = Response::builder().status(status);
+    for value in challenges {
+        answer = answer.header(WWW_AUTHENTICATE, value);
+    }
+    answer.body(body).map_err(|e| format!("the answer: {e}"))
 }

@@ -38,6 +38,7 @@ mod concurrency;
 mod credentials;
 mod instances;
 mod managed_identity;
+mod obo;
 mod retries;
 mod sandbox;
 mod secrets;

@@ -403,6 +403,37 @@ async fn memory_past_the_limit_is_reported_as_such() {
     );
 }
 
+/// A revoked token: Key Vault answers with a claims challenge, the plugin passes the
+/// claims through `entra:identity/tokens`, and the identity's answer replaces the
+/// revoked token for every later caller, the host's fast path included.
+#[tokio::test]
+async fn a_plugin_answers_a_claims_challenge_through_its_host() {
+    let world = World::start().await;
+    let host = world.host(PluginPolicy::default().with_plugin("reader", world.vault_reader()));
+    let args = [world.secret_url(), VAULT.to_string()];
+    assert_read_the_secret(&guest(&host, "reader").run_captured(&args).await.unwrap());
+    assert_eq!(world.emulator.count(Endpoint::Imds), 1);
+
+    world.emulator.revoke_issued_tokens();
+    let run = guest(&host, "reader").run_captured(&args).await.unwrap();
+    assert_read_the_secret(&run);
+    assert!(
+        text(&run.stderr).contains("asked for new claims"),
+        "{}",
+        show(&run)
+    );
+    assert_eq!(world.emulator.count(Endpoint::Imds), 2, "one new token");
+    assert_eq!(
+        world.emulator.count(Endpoint::KeyVault),
+        3,
+        "the refused call and one retry"
+    );
+
+    assert_read_the_secret(&guest(&host, "reader").run_captured(&args).await.unwrap());
+    assert_eq!(world.emulator.count(Endpoint::Imds), 2);
+    assert_eq!(world.emulator.count(Endpoint::KeyVault), 4);
+}
+
 #[tokio::test]
 async fn token_requests_past_the_burst_are_rate_limited() {
     let world = World::start().await;
