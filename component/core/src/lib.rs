@@ -25,10 +25,6 @@
 //!
 //! Incoming tokens are checked by [`validation::Validator`], over the same transport.
 #![deny(missing_docs)]
-// `Error` carries a whole `ServiceError` (with its claims challenge) by value, past
-// clippy's 128 bytes. It is returned once per token request, never in a hot loop, and
-// boxing it would change the shared types every crate converts.
-#![allow(clippy::result_large_err)]
 
 /// Declares a module that parses what arrives from outside (responses, headers,
 /// challenges, tokens, cache entries): no input may panic or overflow there, so the

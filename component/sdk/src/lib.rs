@@ -37,10 +37,6 @@
 //! The crate generates no `wasi:*` bindings, so it works in WASIp2 components and in
 //! spin-sdk 7 (WASIp3) apps alike.
 #![deny(missing_docs)]
-// `Error` mirrors the WIT's `error` and is shared with the component and the host; with
-// `ServiceError::claims` it is 136 bytes on 64-bit targets (less on wasm32), over
-// clippy's 128. Errors are the rare path here: not worth a boxed public API.
-#![allow(clippy::result_large_err)]
 
 pub mod http;
 

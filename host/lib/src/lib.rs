@@ -59,10 +59,6 @@
 //! process-memory cache store: no HTTP server, no composition, no policy parser, no
 //! Redis client, no database.
 #![deny(missing_docs)]
-// `Error::Token` holds the shared `entra_identity_types::Error`, 136 bytes since
-// `ServiceError::claims`, over clippy's 128; errors are the rare path, and boxing would
-// change the public API for nothing measurable.
-#![allow(clippy::result_large_err)]
 
 #[cfg(feature = "azure-core")]
 pub mod azure_core;

@@ -22,7 +22,8 @@ pub struct ManagedIdentityAssertion {
 }
 
 impl ManagedIdentityAssertion {
-    /// `managed_identity`'s tokens for `audience` (see [`exchange_audience`]).
+    /// `managed_identity`'s tokens for `audience` (in the public cloud
+    /// `api://AzureADTokenExchange`).
     pub fn new(managed_identity: Credential, audience: String) -> Self {
         ManagedIdentityAssertion {
             managed_identity,
