@@ -177,6 +177,12 @@ pub(crate) fn sandbox(config: &IdentityConfig, allowlist: Allowlist) -> Sandbox<
         limits: config.limits.clone(),
         allowlist,
     }
+
+    /// What it was built from (named plugin identities start from the host's).
+    #[cfg_attr(not(feature = "plugin"), allow(dead_code))]
+    pub(crate) fn config(&self) -> &IdentityConfig {
+        &self.inner.config
+    }
 }
 
 /// What the component may reach: its configuration's endpoints (IMDS capped at its

@@ -1,5 +1,6 @@
-//! `entra:identity/tokens` for plugins: the plugin's policy and rate limit, then the
-//! host's one shared [`Identity`] (so every plugin shares one token cache).
+//! `entra:identity/tokens` for plugins: the plugin's policy and rate limit, then its
+//! [`Identity`] (the host's, or the named one its policy picks; plugins with the same
+//! identity share its token cache).
 
 use super::policy::PluginRules;
 use super::rate::{TokenBucket, retry_after_secs};
