@@ -30,9 +30,13 @@ impl TokenGate {
         if let Err(wait) = taken {
             let secs = retry_after_secs(wait);
             tracing::debug!(plugin = %self.plugin, retry_after = secs, "plugin token request rate-limited");
+            self.identity
+                .telemetry()
+                .denial(&self.plugin, "rate_limited");
             return Err(WitError::RateLimited(secs));
         }
         if let Some(scope) = scopes.iter().find(|s| !self.rules.allows_scope(s)) {
+            self.identity.telemetry().denial(&self.plugin, "scope");
             tracing::warn!(
                 plugin = %self.plugin,
                 %scope,
