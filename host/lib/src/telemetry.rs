@@ -427,6 +427,115 @@ mod enabled {
     }
 }
 
+#[cfg(all(test, feature = "metrics"))]
+mod tests {
+    use super::*;
+    use crate::IdentityConfig;
+    use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use std::collections::BTreeMap;
+
+    fn recorder() -> (Recorder, SdkMeterProvider, InMemoryMetricExporter) {
+        let exporter = InMemoryMetricExporter::default();
+        let meters = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let telemetry = Telemetry::from_providers(&meters, &SdkTracerProvider::default());
+        let recorder = Recorder::new(&IdentityConfig::default().with_telemetry(telemetry));
+        (recorder, meters, exporter)
+    }
+
+    fn counts(
+        meters: &SdkMeterProvider,
+        exporter: &InMemoryMetricExporter,
+    ) -> BTreeMap<String, u64> {
+        meters.force_flush().unwrap();
+        let all = exporter.get_finished_metrics().unwrap();
+        let mut out = BTreeMap::new();
+        for scope in all.last().unwrap().scope_metrics() {
+            for metric in scope.metrics() {
+                if let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() {
+                    for p in sum.data_points() {
+                        let mut attrs: Vec<String> = p
+                            .attributes()
+                            .map(|kv| format!("{}={}", kv.key, kv.value))
+                            .collect();
+                        attrs.sort();
+                        out.insert(
+                            format!("{}{{{}}}", metric.name(), attrs.join(",")),
+                            p.value(),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// What the keyvalue hooks see during a call decides its layer, a lease wait and
+    /// store errors; outside a call they count nothing.
+    #[tokio::test]
+    async fn the_hooks_inside_a_call_decide_what_is_counted() {
+        let (recorder, meters, exporter) = recorder();
+        let ok = || Ok::<(), crate::Error>(());
+        // A token entry found: L2.
+        recorder
+            .call(async {
+                kv_read("entra-identity/v1/t/abc", true);
+                ok()
+            })
+            .await
+            .unwrap();
+        // A token entry missing and another instance's lease: L1 here (nothing
+        // fetched), and a lease wait.
+        recorder
+            .call(async {
+                kv_read("entra-identity/v1/t/abc", false);
+                kv_read("entra-identity/v1/l/abc", true);
+                store_error("set");
+                ok()
+            })
+            .await
+            .unwrap();
+        // A lease read and then taken: no wait.
+        recorder
+            .call(async {
+                kv_read("entra-identity/v1/l/abc", false);
+                kv_swapped("entra-identity/v1/l/abc");
+                ok()
+            })
+            .await
+            .unwrap();
+        // Outside any call: not counted.
+        kv_read("entra-identity/v1/l/abc", true);
+        store_error("get");
+        recorder.fast_path();
+        recorder.coalesced(&Err::<(), _>(crate::Error::Component("x".into())));
+        recorder.denial("p", "scope");
+
+        let expected: BTreeMap<String, u64> = [
+            ("entra_identity.cache.lease_waits{}", 1),
+            ("entra_identity.cache.store_errors{op=set}", 1),
+            ("entra_identity.plugin.denials{plugin=p,reason=scope}", 1),
+            (
+                "entra_identity.token.requests{layer=coalesced,outcome=error}",
+                1,
+            ),
+            (
+                "entra_identity.token.requests{layer=fast_path,outcome=ok}",
+                1,
+            ),
+            ("entra_identity.token.requests{layer=l1,outcome=ok}", 2),
+            ("entra_identity.token.requests{layer=l2,outcome=ok}", 1),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(counts(&meters, &exporter), expected);
+    }
+}
+
 #[cfg(not(feature = "metrics"))]
 mod disabled {
     use crate::IdentityConfig;
