@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod compose;
+mod metrics;
 mod run;
 mod serve;
 
@@ -83,6 +84,10 @@ struct TokenArgs {
     /// The scope, e.g. https://vault.azure.net/.default.
     #[arg(long)]
     scope: String,
+    /// Print a summary of the host's metrics (requests by layer and outcome, upstream
+    /// latency, retries, throttles) to stderr at exit.
+    #[arg(long)]
+    metrics: bool,
     /// Which credential to use.
     #[arg(long, value_enum, default_value = "managed-identity")]
     credential: CredentialArg,
@@ -251,7 +256,6 @@ async fn token(args: TokenArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    #[cfg_attr(not(feature = "emulator"), allow(unused_mut))]
     let mut config = IdentityConfig::new(credential)
         .with_env(env)
         .with_cache(cache)
@@ -263,6 +267,21 @@ async fn token(args: TokenArgs) -> ExitCode {
             mi
         })
         .with_client_capabilities(&args.client_capabilities);
+    let summary = args.metrics.then(|| {
+        let (summary, telemetry) = metrics::Summary::start();
+        config.telemetry = telemetry;
+        summary
+    });
+    let code = token_with(&args, config).await;
+    if let Some(summary) = summary {
+        summary.print();
+    }
+    code
+}
+
+async fn token_with(args: &TokenArgs, config: IdentityConfig) -> ExitCode {
+    #[cfg_attr(not(feature = "emulator"), allow(unused_mut))]
+    let mut config = config;
     #[cfg(feature = "emulator")]
     let _emulator = if args.emulator {
         match emulated(&mut config, args.emulator_source).await {

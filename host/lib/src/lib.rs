@@ -73,6 +73,7 @@ mod runtime;
 #[cfg(feature = "serve")]
 pub mod serve;
 mod shared_cache;
+mod telemetry;
 mod validator;
 
 pub use error::{Error, Result, TokenError};
@@ -87,6 +88,7 @@ pub use runtime::engine::COMPONENT_WASM;
 pub use runtime::limits::InstanceStats;
 pub use runtime::{PoolingConfig, Runtime, RuntimeConfig};
 pub use shared_cache::{CACHE_ENV_VARS, CacheConfig, CacheKey};
+pub use telemetry::Telemetry;
 pub use validator::{Validator, ValidatorConfig};
 
 pub use entra_identity_core::validation::{MAX_TOKEN_BYTES, require_role, require_scope};

@@ -29,6 +29,10 @@ pub(super) struct RunArgs {
     #[cfg(feature = "emulator")]
     #[arg(long)]
     emulator: bool,
+    /// Print a summary of the host's metrics (token requests by layer and outcome,
+    /// plugin denials, upstream latency) to stderr at exit.
+    #[arg(long)]
+    metrics: bool,
     /// The plugin's arguments, after `--`.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -40,13 +44,26 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
         let stem = args.plugin.file_stem().map(|s| s.to_string_lossy());
         stem.map_or_else(|| "plugin".into(), |s| s.into_owned())
     });
-    let config = match IdentityConfig::from_env() {
+    let mut config = match IdentityConfig::from_env() {
         Ok(config) => config,
         Err(e) => {
             eprintln!("entra-identity: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let summary = args.metrics.then(|| {
+        let (summary, telemetry) = super::metrics::Summary::start();
+        config.telemetry = telemetry;
+        summary
+    });
+    let code = run_with(&args, &name, config).await;
+    if let Some(summary) = summary {
+        summary.print();
+    }
+    code
+}
+
+async fn run_with(args: &RunArgs, name: &str, config: IdentityConfig) -> ExitCode {
     let policy_text = match &args.policy {
         Some(path) => match std::fs::read_to_string(path) {
             Ok(text) => text,
@@ -81,7 +98,7 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run_plugin(setup.config, policy, &name, &args.plugin, &setup.args).await {
+    match run_plugin(setup.config, policy, name, &args.plugin, &setup.args).await {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             eprintln!("entra-identity: {e}");

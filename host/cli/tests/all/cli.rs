@@ -26,6 +26,34 @@ fn token_from_the_emulator_as_json() {
 }
 
 #[test]
+fn metrics_summarise_the_run_on_stderr_without_the_token() {
+    let out = entra_identity()
+        .args([
+            "token",
+            "--emulator",
+            "--scope",
+            "https://vault.azure.net/.default",
+            "--metrics",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "stdout is the token alone");
+    assert!(stderr.contains("entra-identity metrics:"), "{stderr}");
+    assert!(
+        stderr.contains("entra_identity.token.requests layer=upstream outcome=ok: 1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("entra_identity.upstream.duration"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&token), "the token reached stderr");
+}
+
+#[test]
 fn plain_output_is_the_token_alone() {
     let out = entra_identity()
         .args([

@@ -90,3 +90,38 @@ fn cli_reports_a_bad_policy_and_a_missing_plugin() {
         "{stderr}"
     );
 }
+
+#[test]
+fn run_with_metrics_summarises_tokens_and_denials_on_stderr() {
+    let dir = entra_test_support::temp_dir();
+    let (wasm, policy) = (guest_file(), write_policy(dir.path()));
+    let run = |scope: &str| {
+        entra_identity()
+            .arg("run")
+            .arg(&wasm)
+            .args(["--name", "reporter", "--metrics", "--policy"])
+            .arg(&policy)
+            .args([
+                "--emulator",
+                "--",
+                "{emulator}/secrets/demo?api-version=7.4",
+                scope,
+            ])
+            .output()
+            .unwrap()
+    };
+    let ok = run(VAULT);
+    let stderr = text(&ok.stderr);
+    assert_eq!(ok.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("entra_identity.token.requests layer=upstream outcome=ok: 1"),
+        "{stderr}"
+    );
+    let denied = run(STORAGE);
+    let stderr = text(&denied.stderr);
+    assert_eq!(denied.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("entra_identity.plugin.denials plugin=reporter reason=scope: 1"),
+        "{stderr}"
+    );
+}

@@ -71,6 +71,9 @@ pub struct IdentityConfig {
     /// force-refresh requests). `false`: every call reaches the component, as in
     /// tests and benchmarks of the component itself.
     pub host_fast_path: bool,
+    /// Where its metrics and spans go: [`Telemetry::global`](crate::Telemetry::global)
+    /// by default (no-ops until the application installs OpenTelemetry providers).
+    pub telemetry: crate::Telemetry,
 }
 
 /// The limits the component's instances run under, for an
@@ -140,6 +143,7 @@ impl Default for IdentityConfig {
             cache: CacheConfig::default(),
             limits: InstanceLimits::default(),
             host_fast_path: true,
+            telemetry: crate::Telemetry::global(),
         }
     }
 }
@@ -227,6 +231,12 @@ impl IdentityConfig {
         self
     }
 
+    /// Sets [`Self::telemetry`].
+    pub fn with_telemetry(mut self, telemetry: crate::Telemetry) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
     /// Sets [`Self::host_fast_path`].
     pub fn with_host_fast_path(mut self, on: bool) -> Self {
         self.host_fast_path = on;
@@ -292,7 +302,7 @@ impl IdentityConfig {
         })
     }
 
-    fn managed_identity_source(&self) -> Option<ManagedIdentitySource> {
+    pub(crate) fn managed_identity_source(&self) -> Option<ManagedIdentitySource> {
         let env = |k: &str| self.var(k);
         self.managed_identity
             .source

@@ -56,6 +56,7 @@ struct Inner {
     fresh: Option<FreshTokens>,
     pool: Pool<LiveCredential>,
     flights: SingleFlight<TokenRequest, Result<AccessToken>>,
+    telemetry: crate::telemetry::Recorder,
 }
 
 impl Identity {
@@ -84,6 +85,7 @@ impl Identity {
         runtime.identity_pre()?;
         let blueprint = Blueprint::new(runtime, sandbox(&config, allowlist))?;
         tracing::debug!(allowed = ?blueprint.allowlist.authorities(), "identity component ready");
+        let telemetry = crate::telemetry::Recorder::new(&config);
         Ok(Identity {
             inner: Arc::new(Inner {
                 config,
@@ -91,6 +93,7 @@ impl Identity {
                 fresh,
                 pool,
                 flights: SingleFlight::new(),
+                telemetry,
             }),
         })
     }
@@ -106,17 +109,22 @@ impl Identity {
             // Answering without awaiting anything would let a caller that loops on
             // `get_token` starve its runtime's other tasks; count it as tokio work.
             tokio::task::coop::consume_budget().await;
+            self.inner.telemetry.fast_path();
             return Ok(token);
         }
         let inner = self.inner.clone();
         let (key, request) = (request.clone(), request.clone());
-        self.inner
+        let led = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let leader = led.clone();
+        let result = self
+            .inner
             .flights
             .run(
                 key,
                 move || async move {
+                    leader.store(true, std::sync::atomic::Ordering::Relaxed);
                     let mut live = inner.live().await?;
-                    let result = live.get_token(&request).await;
+                    let result = inner.telemetry.call(live.get_token(&request)).await;
                     live.finish(&result);
                     if result.is_ok() && (request.claims.is_some() || request.force_refresh) {
                         // The component replaced the token in the shared cache; other
@@ -130,7 +138,17 @@ impl Identity {
                 },
                 || Err(Error::Component("the token task panicked".into())),
             )
-            .await
+            .await;
+        if !led.load(std::sync::atomic::Ordering::Relaxed) {
+            self.inner.telemetry.coalesced(&result);
+        }
+        result
+    }
+
+    /// Its metrics recorder (plugin denials are counted against the plugin's identity).
+    #[cfg_attr(not(feature = "plugin"), allow(dead_code))]
+    pub(crate) fn telemetry(&self) -> &crate::telemetry::Recorder {
+        &self.inner.telemetry
     }
 
     /// Which source and endpoint the component uses. Never contains secrets.
@@ -154,6 +172,12 @@ impl Identity {
     /// The runtime its instances run on.
     pub fn runtime(&self) -> &Runtime {
         &self.inner.blueprint.runtime
+    }
+
+    /// What it was built from (named plugin identities start from the host's).
+    #[cfg_attr(not(feature = "plugin"), allow(dead_code))]
+    pub(crate) fn config(&self) -> &IdentityConfig {
+        &self.inner.config
     }
 }
 

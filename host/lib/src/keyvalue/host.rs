@@ -36,7 +36,8 @@ fn check_value(value: &[u8]) -> Result<(), Error> {
 }
 
 /// The guest sees the message; the operator sees a warning.
-fn failed(op: &str, e: StoreError) -> Error {
+fn failed(op: &'static str, e: StoreError) -> Error {
+    crate::telemetry::store_error(op);
     tracing::warn!(op, backend = e.backend, error = %e.message, "key-value store failed");
     Error::Other(e.to_string())
 }
@@ -54,6 +55,7 @@ impl KeyValueView<'_> {
 async fn get(ctx: &KeyValueCtx, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
     check_key(key)?;
     let got = ctx.backend.get(bucket, key).await;
+    crate::telemetry::kv_read(key, matches!(got, Ok(Some(_))));
     got.map_err(|e| failed("get", e))
 }
 
@@ -184,7 +186,10 @@ impl atomics::Host for KeyValueView<'_> {
             .compare_and_swap(&cas.bucket, &cas.key, cas.current.as_deref(), &value, ttl)
             .await;
         match swapped {
-            Ok(true) => Ok(Ok(())),
+            Ok(true) => {
+                crate::telemetry::kv_swapped(&cas.key);
+                Ok(Ok(()))
+            }
             Ok(false) => match get(self.ctx, &cas.bucket, &cas.key).await {
                 Ok(current) => {
                     let fresh = self.table.push(Cas { current, ..cas })?;

@@ -287,7 +287,9 @@ impl WasiHttpHooks for Allowlist {
             .authority()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        Box::new(async move {
+        // Metrics and a span when the component is inside a `get_token` call (src/telemetry.rs).
+        let observed = crate::telemetry::Upstream::begin(request.uri());
+        Box::new(observed.around(async move {
             if !allowed {
                 // Only the authority: paths and queries can name identities.
                 tracing::warn!(%authority, "denied an outbound request not on the allowlist");
@@ -303,7 +305,7 @@ impl WasiHttpHooks for Allowlist {
                 None => None,
             };
             egress?.send(request, options).await
-        })
+        }))
     }
 }
 

@@ -1,5 +1,5 @@
-//! [`PluginHost`]: one linker and one shared [`Identity`] for every plugin, on that
-//! identity's [`Runtime`](crate::Runtime).
+//! [`PluginHost`]: one linker for every plugin, the host's [`Identity`] and one per
+//! named identity of the policy, on the host identity's [`Runtime`](crate::Runtime).
 
 use super::error::PluginError;
 use super::policy::PluginPolicy;
@@ -9,7 +9,7 @@ use super::state::PluginState;
 use super::tokens::TokenGate;
 use crate::Identity;
 use crate::outbound::Resolver;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -19,10 +19,12 @@ use wasmtime::component::{HasData, Linker};
 use wasmtime_wasi::p2::bindings::CommandPre;
 
 /// Runs plugin components (`wasi:cli/run` commands importing `entra:identity/tokens`)
-/// under a [`PluginPolicy`], answering their token requests from one [`Identity`].
+/// under a [`PluginPolicy`], answering their token requests from the host's [`Identity`],
+/// or from the identity their policy names.
 ///
-/// Every plugin shares that identity and so its token cache: two plugins asking for
-/// the same scope cause one upstream request. A plugin never sees the identity's
+/// Every plugin answered by one identity shares it and so its token cache: two such
+/// plugins asking for the same scope cause one upstream request. Plugins answered by
+/// different identities share nothing (cache entries are bound to each credential). A plugin never sees the identity's
 /// configuration, only the tokens its policy allows.
 ///
 /// ```no_run
@@ -46,9 +48,20 @@ pub(crate) struct Shared {
     pub(crate) engine: Engine,
     linker: Linker<PluginState>,
     pub(crate) identity: Identity,
+    /// One identity per `[identities.<name>]`, shared by the plugins naming it.
+    identities: BTreeMap<String, Identity>,
     policy: PluginPolicy,
     /// One bucket per plugin name, so loading a plugin again does not refill it.
     buckets: Mutex<HashMap<String, Arc<Mutex<TokenBucket>>>>,
+}
+
+impl Shared {
+    /// The identity that answers a plugin with `rules` (checked: a named one exists).
+    fn identity_of(&self, rules: &super::PluginRules) -> &Identity {
+        (rules.identity.as_ref())
+            .and_then(|name| self.identities.get(name))
+            .unwrap_or(&self.identity)
+    }
 }
 
 /// `HasData` marker: the `tokens` bindings reach the store's [`TokenGate`].
@@ -63,8 +76,22 @@ impl PluginHost {
     ///
     /// Plugins run on the identity's [`Runtime`](crate::Runtime): its engine, epoch
     /// ticker and compile cache ([`Identity::runtime`]).
+    ///
+    /// The policy's named identities ([`PluginIdentity`](super::PluginIdentity)) are
+    /// built here, from `identity`'s configuration (its endpoints, cache store, clock and
+    /// limits) with their own credential; a secret they reference is read now from this
+    /// process's environment or its file, and a missing one is an error naming the field.
     pub fn new(identity: Identity, policy: PluginPolicy) -> Result<Self, PluginError> {
         policy.check()?;
+        let var = |name: &str| std::env::var(name).ok();
+        let mut identities = BTreeMap::new();
+        for (name, spec) in &policy.identities {
+            let why = |why: String| PluginError::Policy(format!("identities.{name}.{why}"));
+            let config = spec.config(identity.config(), &var).map_err(why)?;
+            let named = Identity::with_runtime(identity.runtime(), config)
+                .map_err(|e| why(format!("kind: this identity cannot start: {e}")))?;
+            identities.insert(name.clone(), named);
+        }
         let host_error = |e: wasmtime::Error| PluginError::Host(format!("{e:#}"));
         let engine = identity.runtime().engine().clone();
         let mut linker = Linker::new(&engine);
@@ -80,6 +107,7 @@ impl PluginHost {
                 engine,
                 linker,
                 identity,
+                identities,
                 policy,
                 buckets: Mutex::default(),
             }),
@@ -97,6 +125,12 @@ impl PluginHost {
     /// The policy plugins run under.
     pub fn policy(&self) -> &PluginPolicy {
         &self.shared.policy
+    }
+
+    /// The identity that answers plugin `name`: the one its policy's `identity` names,
+    /// else the host's own.
+    pub fn identity_of(&self, name: &str) -> &Identity {
+        self.shared.identity_of(&self.shared.policy.rules(name))
     }
 
     /// Compiles (or loads from the compile cache) the component `wasm` as plugin
@@ -134,8 +168,10 @@ impl PluginHost {
                 )))
             })
             .clone();
+        let identity = shared.identity_of(&rules).clone();
         Plugin::new(
             shared.clone(),
+            identity,
             name.into(),
             rules,
             pre,

@@ -1,5 +1,6 @@
 //! The plugin host: run WASI 0.2 command components that import
-//! `entra:identity/tokens`, each under its own policy, all answered by one [`Identity`].
+//! `entra:identity/tokens`, each under its own policy, answered by the host's
+//! [`Identity`] or by the identity its policy names ([`PluginIdentity`]).
 //!
 //! A [`PluginPolicy`] (per plugin: [`PluginRules`]) says what each plugin may do; a
 //! [`PluginHost`] loads plugins on its identity's runtime; [`Plugin::run`] runs one in a
@@ -23,6 +24,7 @@
 
 mod error;
 mod host;
+mod identities;
 mod outbound;
 mod policy;
 mod rate;
@@ -32,5 +34,6 @@ mod tokens;
 
 pub use error::PluginError;
 pub use host::PluginHost;
+pub use identities::PluginIdentity;
 pub use policy::{PluginPolicy, PluginRules, TokenRate};
 pub use run::{CAPTURE_LIMIT, Plugin, RunOutcome};

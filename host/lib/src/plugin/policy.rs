@@ -2,7 +2,12 @@
 //! runs under, read from a TOML file.
 //!
 //! ```toml
+//! [identities.reporter]
+//! kind = "managed-identity"
+//! client_id = "00000000-0000-0000-0000-000000000001"
+//!
 //! [plugins.reporter]
+//! identity = "reporter"
 //! scopes = ["https://vault.azure.net/.default"]
 //! outbound = ["https://myvault.vault.azure.net"]
 //! allow_addresses = ["10.20.0.0/16"]
@@ -14,9 +19,11 @@
 //! ```
 //!
 //! Every field is optional; a plugin without a section gets the defaults, which grant
-//! nothing: no scopes, no outbound hosts, no directories, no environment.
+//! nothing: no scopes, no outbound hosts, no directories, no environment, and the
+//! host's own identity. Named identities are described in [`PluginIdentity`].
 
 use super::error::PluginError;
+use super::identities::PluginIdentity;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,12 +36,19 @@ pub struct PluginPolicy {
     /// Each plugin's rules; a plugin not listed gets [`PluginRules::default`].
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginRules>,
+    /// Identities plugins may be answered by (`[identities.<name>]`), each named by
+    /// some plugin's [`PluginRules::identity`]. Default: none.
+    #[serde(default)]
+    pub identities: BTreeMap<String, PluginIdentity>,
 }
 
 /// What one plugin may do, and the limits it runs under.
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PluginRules {
+    /// Which of the policy's `[identities.<name>]` answers its token requests; `None`:
+    /// the host's own identity.
+    pub identity: Option<String>,
     /// The scopes it may ask tokens for. Matching is exact (case-sensitive) after
     /// removing one trailing `/` from both sides, so `https://vault.azure.net/.default`
     /// allows only that scope, and `api://app/` equals `api://app`. Default: none.
@@ -85,6 +99,7 @@ impl Default for TokenRate {
 impl Default for PluginRules {
     fn default() -> Self {
         PluginRules {
+            identity: None,
             scopes: Vec::new(),
             outbound: Vec::new(),
             allow_addresses: Vec::new(),
@@ -101,6 +116,7 @@ impl fmt::Debug for PluginRules {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // An operator may hand a plugin its own API key through `env`: names only.
         f.debug_struct("PluginRules")
+            .field("identity", &self.identity)
             .field("scopes", &self.scopes)
             .field("outbound", &self.outbound)
             .field("allow_addresses", &self.allow_addresses)
@@ -128,8 +144,16 @@ const MAX_DEADLINE_MS: u64 = 7 * 24 * 3600 * 1000;
 impl PluginPolicy {
     /// Parses and checks a policy; the error names the field to fix.
     pub fn from_toml(text: &str) -> Result<Self, PluginError> {
-        let policy: PluginPolicy =
-            toml::from_str(text).map_err(|e| PluginError::Policy(e.to_string()))?;
+        let policy: PluginPolicy = toml::from_str(text).map_err(|e| {
+            let mut why = e.to_string();
+            if why.contains("unknown field `client_secret`") {
+                why.push_str(
+                    "\nsecrets are not written into the policy: name the variable holding it \
+                     (client_secret_env = \"VAR\") or the file (client_secret_file = \"/path\")",
+                );
+            }
+            PluginError::Policy(why)
+        })?;
         policy.check()?;
         Ok(policy)
     }
@@ -153,6 +177,13 @@ impl PluginPolicy {
         self
     }
 
+    /// Adds (or replaces) the identity `name`, for plugins whose
+    /// [`PluginRules::identity`] names it.
+    pub fn with_identity(mut self, name: impl Into<String>, identity: PluginIdentity) -> Self {
+        self.identities.insert(name.into(), identity);
+        self
+    }
+
     /// The rules of plugin `name`: its section, or the defaults.
     pub fn rules(&self, name: &str) -> PluginRules {
         self.plugins.get(name).cloned().unwrap_or_default()
@@ -160,10 +191,27 @@ impl PluginPolicy {
 
     /// Whether every plugin's rules are usable; the error names the field.
     pub fn check(&self) -> Result<(), PluginError> {
+        for (name, identity) in &self.identities {
+            identity
+                .check()
+                .map_err(|why| PluginError::Policy(format!("identities.{name}.{why}")))?;
+        }
         for (name, rules) in &self.plugins {
             rules
                 .check()
                 .map_err(|why| PluginError::Policy(format!("plugins.{name}.{why}")))?;
+            if let Some(identity) = &rules.identity
+                && !self.identities.contains_key(identity)
+            {
+                return Err(PluginError::Policy(format!(
+                    "plugins.{name}.identity: {identity:?} is not one of the policy's [identities.*] ({})",
+                    self.identities
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
         }
         Ok(())
     }
@@ -419,6 +467,100 @@ mod tests {
             PluginPolicy::from_toml(&format!("[plugins.p]\n{line}\n"))
                 .unwrap_or_else(|e| panic!("{line}: {e}"));
         }
+    }
+
+    #[test]
+    fn identities_are_named_by_plugins_and_checked_naming_the_field() {
+        let policy = PluginPolicy::from_toml(
+            r#"
+            [identities.reporter]
+            kind = "managed-identity"
+            client_id = "11111111-1111-1111-1111-111111111111"
+
+            [identities.billing]
+            kind = "client-secret"
+            tenant_id = "t"
+            client_id = "c"
+            client_secret_env = "BILLING_SECRET"
+
+            [identities.wi]
+            kind = "workload-identity"
+            tenant_id = "t"
+            client_id = "c"
+            token_file = "/var/run/secrets/token"
+
+            [identities.cert]
+            kind = "client-certificate"
+            tenant_id = "t"
+            client_id = "c"
+            certificate_path = "/etc/app/cert.pem"
+
+            [plugins.report]
+            identity = "reporter"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(policy.rules("report").identity.as_deref(), Some("reporter"));
+        assert_eq!(policy.rules("other").identity, None);
+        assert_eq!(
+            policy.identities["reporter"],
+            PluginIdentity::user_assigned_client_id("11111111-1111-1111-1111-111111111111")
+        );
+
+        let cases: &[(&str, &str)] = &[
+            ("[plugins.p]\nidentity = \"nobody\"\n", "plugins.p.identity"),
+            (
+                "[identities.x]\nclient_id = \"c\"\n",
+                "missing field `kind`",
+            ),
+            ("[identities.x]\nkind = \"magic\"\n", "magic"),
+            (
+                "[identities.x]\nkind = \"managed-identity\"\nclientid = \"c\"\n",
+                "unknown field `clientid`",
+            ),
+            (
+                "[identities.x]\nkind = \"managed-identity\"\nclient_id = \"a\"\nobject_id = \"b\"\n",
+                "identities.x.client_id, object_id",
+            ),
+            (
+                "[identities.x]\nkind = \"managed-identity\"\nclient_id = \" \"\n",
+                "identities.x.client_id",
+            ),
+            (
+                "[identities.x]\nkind = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"c\"\n",
+                "identities.x.client_secret_env",
+            ),
+            (
+                "[identities.x]\nkind = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_env = \"A\"\nclient_secret_file = \"/s\"\n",
+                "not both",
+            ),
+            (
+                "[identities.x]\nkind = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret_file = \"rel\"\n",
+                "identities.x.client_secret_file",
+            ),
+            (
+                "[identities.x]\nkind = \"client-secret\"\nclient_id = \"c\"\nclient_secret_env = \"A\"\n",
+                "missing field `tenant_id`",
+            ),
+            (
+                "[identities.x]\nkind = \"workload-identity\"\ntenant_id = \"t\"\nclient_id = \"c\"\ntoken_file = \"token\"\n",
+                "identities.x.token_file",
+            ),
+            (
+                "[identities.x]\nkind = \"client-certificate\"\ntenant_id = \"t\"\nclient_id = \"\"\ncertificate_path = \"/c.pem\"\n",
+                "identities.x.client_id",
+            ),
+        ];
+        for (toml, needle) in cases {
+            let why = error(toml);
+            assert!(why.contains(needle), "{toml}: {why}");
+        }
+        // A secret written inline is refused, and the error says where it goes instead.
+        let inline = error(
+            "[identities.x]\nkind = \"client-secret\"\ntenant_id = \"t\"\nclient_id = \"c\"\nclient_secret = \"hunter2\"\n",
+        );
+        assert!(inline.contains("unknown field `client_secret`"), "{inline}");
+        assert!(inline.contains("client_secret_env"), "{inline}");
     }
 
     /// Rules built in code get the same check when a host is made from them.

@@ -7,6 +7,7 @@ use super::policy::PluginRules;
 use super::rate::TokenBucket;
 use super::state::PluginState;
 use super::tokens::TokenGate;
+use crate::Identity;
 use crate::outbound::{Allowlist, Resolver};
 use crate::runtime::limits::{MeteredLimits, PLUGIN_FIELD_SIZE_LIMIT};
 use std::fmt;
@@ -27,6 +28,8 @@ pub const CAPTURE_LIMIT: usize = 1 << 20;
 #[derive(Clone)]
 pub struct Plugin {
     shared: Arc<Shared>,
+    /// What answers its token requests: its policy's named identity, or the host's.
+    identity: Identity,
     name: Arc<str>,
     rules: Arc<PluginRules>,
     pre: CommandPre<PluginState>,
@@ -73,6 +76,7 @@ enum Output {
 impl Plugin {
     pub(crate) fn new(
         shared: Arc<Shared>,
+        identity: Identity,
         name: Arc<str>,
         rules: Arc<PluginRules>,
         pre: CommandPre<PluginState>,
@@ -87,6 +91,7 @@ impl Plugin {
         }
         Ok(Plugin {
             shared,
+            identity,
             name,
             rules,
             pre,
@@ -236,7 +241,7 @@ impl Plugin {
                 plugin: self.name.clone(),
                 rules: self.rules.clone(),
                 bucket: self.bucket.clone(),
-                identity: self.shared.identity.clone(),
+                identity: self.identity.clone(),
             },
             limits: MeteredLimits::plugin(memory),
         };

@@ -1,5 +1,6 @@
-//! `entra:identity/tokens` for plugins: the plugin's policy and rate limit, then the
-//! host's one shared [`Identity`] (so every plugin shares one token cache).
+//! `entra:identity/tokens` for plugins: the plugin's policy and rate limit, then its
+//! [`Identity`] (the host's, or the named one its policy picks; plugins with the same
+//! identity share its token cache).
 
 use super::policy::PluginRules;
 use super::rate::{TokenBucket, retry_after_secs};
@@ -29,9 +30,13 @@ impl TokenGate {
         if let Err(wait) = taken {
             let secs = retry_after_secs(wait);
             tracing::debug!(plugin = %self.plugin, retry_after = secs, "plugin token request rate-limited");
+            self.identity
+                .telemetry()
+                .denial(&self.plugin, "rate_limited");
             return Err(WitError::RateLimited(secs));
         }
         if let Some(scope) = scopes.iter().find(|s| !self.rules.allows_scope(s)) {
+            self.identity.telemetry().denial(&self.plugin, "scope");
             tracing::warn!(
                 plugin = %self.plugin,
                 %scope,

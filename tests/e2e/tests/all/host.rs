@@ -5,3 +5,4 @@ mod azure_core;
 mod pinned_tls;
 mod plugin;
 mod plugin_limits;
+mod telemetry;
