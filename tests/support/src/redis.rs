@@ -7,7 +7,7 @@
 //! test's admin commands ([`RedisServer::admin`]), as the `default` user with a
 //! password, so a client that does not authenticate gets `NOAUTH`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
