@@ -95,10 +95,7 @@ async fn main() {
         ),
         (
             "Redis",
-            redis.as_ref().map(|redis| KeyValueConfig::Redis {
-                url: redis.url(),
-                prefix: None,
-            }),
+            redis.as_ref().map(|redis| KeyValueConfig::redis(redis.url())),
         ),
     ];
     for (name, store) in stores {

@@ -67,11 +67,17 @@ struct ValidateArgs {
 }
 
 const CACHE_STORE: &str = "ENTRA_IDENTITY_CACHE_STORE";
+const CACHE_REDIS_AUTH: &str = "ENTRA_IDENTITY_CACHE_REDIS_AUTH";
+const CACHE_REDIS_CA_FILE: &str = "ENTRA_IDENTITY_CACHE_REDIS_CA_FILE";
 
 /// The shared cache's settings that are secrets or rarely changed: environment only.
 const CACHE_HELP: &str = "\
 Shared token cache (environment):
   ENTRA_IDENTITY_CACHE_STORE      memory (default) | disk:/path/cache.redb | redis://host:port
+                                  | rediss://host:port (TLS; Azure: 6380, Managed Redis 10000)
+  ENTRA_IDENTITY_CACHE_REDIS_AUTH password (default: the URL's) | entra (the host's own token,
+                                  user = its object id; Azure Cache for Redis, Managed Redis)
+  ENTRA_IDENTITY_CACHE_REDIS_CA_FILE  PEM CA certificates for rediss:// instead of the web PKI's
   ENTRA_IDENTITY_CACHE_KEY        base64 of 32 random bytes (openssl rand -base64 32); comma-separate
                                   several to rotate: the first encrypts, all decrypt. Needed for
                                   disk and Redis; the memory store makes one per process.
@@ -141,6 +147,14 @@ struct TokenArgs {
     /// (survives restarts) or `redis://host:port` (shared by hosts; needs a key).
     #[arg(long, env = CACHE_STORE, hide_env_values = true, value_name = "STORE")]
     cache_store: Option<String>,
+    /// How the host authenticates to a Redis store: `password` (what the URL carries)
+    /// or `entra` (a token of this same identity for https://redis.azure.com, user = its
+    /// object id; needs rediss://).
+    #[arg(long, env = CACHE_REDIS_AUTH, value_name = "password|entra")]
+    redis_auth: Option<String>,
+    /// PEM CA certificates a rediss:// server must chain to, instead of the web PKI roots.
+    #[arg(long, env = CACHE_REDIS_CA_FILE, value_name = "PEM")]
+    redis_ca_file: Option<String>,
     /// Run the local Entra emulator in-process and get the token from it.
     #[cfg(feature = "emulator")]
     #[arg(long)]
@@ -247,6 +261,8 @@ async fn token(args: TokenArgs) -> ExitCode {
     // The flag (or its variable) picks the store; the rest comes from the environment.
     let cache = CacheConfig::from_env(|k| match k {
         CACHE_STORE => args.cache_store.clone(),
+        CACHE_REDIS_AUTH => args.redis_auth.clone(),
+        CACHE_REDIS_CA_FILE => args.redis_ca_file.clone(),
         _ => std::env::var(k).ok(),
     });
     let cache = match cache {

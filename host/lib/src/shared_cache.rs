@@ -6,7 +6,9 @@
 //! on one source of truth.
 
 use crate::error::{Error, Result};
-use crate::keyvalue::{KeyValueConfig, KeyValueCtx, MemoryBackend, redact_url, valid_bucket};
+use crate::keyvalue::{
+    KeyValueConfig, KeyValueCtx, MemoryBackend, RedisAuth, redact_url, valid_bucket,
+};
 use crate::runtime::clock::WallClock;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -17,13 +19,26 @@ use std::time::{Duration, SystemTime};
 
 /// Environment variables of the shared cache. All but `ENTRA_IDENTITY_CACHE_STORE`
 /// reach the component, written by the host from [`CacheConfig`].
-pub const CACHE_ENV_VARS: &[&str] = &[CACHE, CACHE_STORE, CACHE_KEY, CACHE_PLAINTEXT, CACHE_BUCKET];
+pub const CACHE_ENV_VARS: &[&str] = &[
+    CACHE,
+    CACHE_STORE,
+    CACHE_KEY,
+    CACHE_PLAINTEXT,
+    CACHE_BUCKET,
+    CACHE_REDIS_AUTH,
+    CACHE_REDIS_CA_FILE,
+];
 
 const CACHE: &str = "ENTRA_IDENTITY_CACHE";
 const CACHE_STORE: &str = "ENTRA_IDENTITY_CACHE_STORE";
 const CACHE_KEY: &str = "ENTRA_IDENTITY_CACHE_KEY";
 const CACHE_PLAINTEXT: &str = "ENTRA_IDENTITY_CACHE_PLAINTEXT";
 const CACHE_BUCKET: &str = "ENTRA_IDENTITY_CACHE_BUCKET";
+/// `password` (default: what the URL carries) or `entra` (the host's own token; Azure
+/// Cache for Redis, Azure Managed Redis). The host's alone, as is the next.
+const CACHE_REDIS_AUTH: &str = "ENTRA_IDENTITY_CACHE_REDIS_AUTH";
+/// PEM CA certificates a `rediss://` server must chain to, instead of the web PKI roots.
+const CACHE_REDIS_CA_FILE: &str = "ENTRA_IDENTITY_CACHE_REDIS_CA_FILE";
 
 const DEFAULT_BUCKET: &str = "default";
 /// A backend keeps a value this long past the expiry the component wrote in it, so
@@ -145,6 +160,23 @@ impl CacheConfig {
         if let Some(v) = var(CACHE_STORE) {
             config.store = parse_store(&v)?;
         }
+        let (auth, ca_file) = (var(CACHE_REDIS_AUTH), var(CACHE_REDIS_CA_FILE));
+        if auth.is_some() || ca_file.is_some() {
+            let KeyValueConfig::Redis(redis) = &mut config.store else {
+                return Err(Error::Config(format!(
+                    "{CACHE_REDIS_AUTH} and {CACHE_REDIS_CA_FILE} need a Redis store \
+                     ({CACHE_STORE}=rediss://host:port)"
+                )));
+            };
+            if let Some(v) = auth {
+                redis.auth = RedisAuth::parse(&v).ok_or_else(|| {
+                    Error::Config(format!(
+                        "{CACHE_REDIS_AUTH}: expected `password` or `entra`"
+                    ))
+                })?;
+            }
+            redis.ca_file = ca_file.map(Into::into);
+        }
         if let Some(v) = var(CACHE_KEY) {
             config.keys = CacheKey::parse_list(&v)?;
         }
@@ -193,7 +225,7 @@ impl CacheConfig {
             )));
         }
         #[cfg(not(feature = "redis"))]
-        if matches!(self.store, KeyValueConfig::Redis { .. }) {
+        if matches!(self.store, KeyValueConfig::Redis(_)) {
             return Err(Error::Config(format!(
                 "{} needs this crate's feature `redis`",
                 self.store_name()
@@ -249,7 +281,9 @@ impl CacheConfig {
             KeyValueConfig::Memory => "the memory store".into(),
             KeyValueConfig::Shared(_) => "the shared store".into(),
             KeyValueConfig::Disk { path } => format!("the disk store ({})", path.display()),
-            KeyValueConfig::Redis { url, .. } => format!("the Redis store ({})", redact_url(url)),
+            KeyValueConfig::Redis(redis) => {
+                format!("the Redis store ({})", redact_url(&redis.url))
+            }
         }
     }
 }
@@ -263,10 +297,7 @@ fn parse_store(text: &str) -> Result<KeyValueConfig> {
         return Ok(KeyValueConfig::Disk { path: path.into() });
     }
     if text.starts_with("redis://") || text.starts_with("rediss://") {
-        return Ok(KeyValueConfig::Redis {
-            url: text.to_string(),
-            prefix: None,
-        });
+        return Ok(KeyValueConfig::redis(text));
     }
     // The value is not echoed: a mistyped Redis URL can hold a password.
     Err(Error::Config(format!(
@@ -335,9 +366,30 @@ mod tests {
         assert_eq!(c.bucket, "b1");
         assert!(c.enabled);
         let r = from(&[(CACHE_STORE, "redis://10.0.0.1:6379/2"), (CACHE, "off")]).unwrap();
-        assert!(matches!(r.store, KeyValueConfig::Redis { .. }));
+        assert!(matches!(r.store, KeyValueConfig::Redis(_)));
         assert!(!r.enabled);
         assert_eq!(from(&[]).unwrap().store, KeyValueConfig::Memory);
+    }
+
+    #[test]
+    fn redis_tls_and_entra_auth_come_from_the_environment() {
+        let c = from(&[
+            (CACHE_STORE, "rediss://cache.redis.cache.windows.net:6380"),
+            (CACHE_REDIS_AUTH, "Entra"),
+            (CACHE_REDIS_CA_FILE, "/etc/ca.pem"),
+        ])
+        .unwrap();
+        let KeyValueConfig::Redis(redis) = c.store else {
+            panic!("a Redis store")
+        };
+        assert_eq!(redis.auth, RedisAuth::Entra);
+        assert_eq!(redis.ca_file, Some("/etc/ca.pem".into()));
+        let plain = from(&[(CACHE_STORE, "redis://h:6379")]).unwrap();
+        assert!(matches!(plain.store, KeyValueConfig::Redis(r) if r.auth == RedisAuth::Password));
+        let e = from(&[(CACHE_REDIS_AUTH, "entra")]).unwrap_err();
+        assert!(e.to_string().contains("need a Redis store"), "{e}");
+        let e = from(&[(CACHE_STORE, "rediss://h"), (CACHE_REDIS_AUTH, "kerberos")]).unwrap_err();
+        assert!(e.to_string().contains("`password` or `entra`"), "{e}");
     }
 
     #[test]
@@ -406,10 +458,7 @@ mod tests {
         let prepared = keyed.prepare(None).unwrap();
         assert_eq!(env_of(&prepared, CACHE_KEY), Some(format!("{K1},{K2}")));
         let redis = CacheConfig {
-            store: KeyValueConfig::Redis {
-                url: "redis://user:hunter2@127.0.0.1:1/".into(),
-                prefix: None,
-            },
+            store: KeyValueConfig::redis("redis://user:hunter2@127.0.0.1:1/"),
             ..keyed
         };
         let shown = format!("{redis:?}");

@@ -173,6 +173,14 @@ impl Emulator {
         self.state.set_token_lifetime(d);
     }
 
+    /// Calls `hook` with every access token minted from now on (any endpoint, any
+    /// identity), synchronously, before the token is sent: a test's stand-in for a
+    /// resource that validates tokens (a Redis ACL user per token, as Azure Cache for
+    /// Redis accepts any valid token of its user).
+    pub fn on_token_minted(&self, hook: impl Fn(&crate::MintedToken<'_>) + Send + Sync + 'static) {
+        self.state.set_mint_hook(Some(std::sync::Arc::new(hook)));
+    }
+
     /// Lifetime of tokens issued now.
     pub fn token_lifetime(&self) -> Duration {
         self.state.token_lifetime()

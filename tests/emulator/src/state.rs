@@ -50,6 +50,8 @@ struct Knobs {
     arc_legacy_ignores_user_assigned: bool,
     /// Resources (scope prefixes) whose on-behalf-of tokens need a user who did multi-factor authentication.
     mfa_required: Vec<String>,
+    /// Told of every access token minted (`Emulator::on_token_minted`).
+    on_mint: Option<crate::mint_hook::MintHook>,
 }
 
 #[derive(Default)]
@@ -90,6 +92,7 @@ impl EmulatorState {
             refresh_in: None,
             arc_legacy_ignores_user_assigned: config.arc_legacy_ignores_user_assigned,
             mfa_required: Vec::new(),
+            on_mint: None,
         };
         let mut apps = AppDirectory::default();
         for app in &config.apps {
@@ -312,15 +315,28 @@ impl EmulatorState {
     /// Signs an app token with the current key; the token counts as issued for [`Self::revoke_issued_tokens`].
     pub(crate) fn mint(&self, subject: &Subject<'_>, audience: &str, validity: Validity) -> String {
         let uti = self.new_token_id();
-        let keys = lock(&self.keys);
-        token::mint(
-            keys.current(),
+        let token = token::mint(
+            lock(&self.keys).current(),
             &self.config.tenant_id,
             subject,
             audience,
             validity,
             &uti,
-        )
+        );
+        let hook = lock(&self.knobs).on_mint.clone();
+        if let Some(hook) = hook {
+            hook(&crate::mint_hook::MintedToken {
+                audience,
+                object_id: subject.object_id,
+                access_token: &token,
+            });
+        }
+        token
+    }
+
+    /// Sets the hook told of every access token minted from now on.
+    pub(crate) fn set_mint_hook(&self, hook: Option<crate::mint_hook::MintHook>) {
+        lock(&self.knobs).on_mint = hook;
     }
 
     /// Signs a delegated token with the current key; `claims.uti` must come from [`Self::new_token_id`].

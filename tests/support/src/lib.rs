@@ -7,6 +7,8 @@ pub mod guest;
 pub mod keys;
 pub mod logs;
 pub mod redis;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use alone::{in_a_process_of_its_own, test_path};
 pub use command::command;

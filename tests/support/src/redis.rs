@@ -1,16 +1,58 @@
 //! A private `redis-server` on a free loopback port, in a temp dir, persistence off,
 //! killed on drop. A missing `redis-server` fails the test loudly, never skips it:
 //! `scripts/test` installs it.
+//!
+//! [`RedisServer::start_tls`] (feature `tls`) plays Azure's Redis: TLS on its own port
+//! with a certificate from a test CA, and ACL users. The plain port stays open for the
+//! test's admin commands ([`RedisServer::admin`]), as the `default` user with a
+//! password, so a client that does not authenticate gets `NOAUTH`.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct RedisServer {
     child: Child,
     port: u16,
-    _dir: tempfile::TempDir,
+    tls: Option<Tls>,
+    admin_password: Option<String>,
+    dir: tempfile::TempDir,
+}
+
+struct Tls {
+    port: u16,
+    ca_file: PathBuf,
+}
+
+/// A reply of the Redis protocol (RESP2), as [`RedisServer::admin`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Status(String),
+    Error(String),
+    Int(i64),
+    Bulk(Option<String>),
+    Array(Vec<Reply>),
+}
+
+impl Reply {
+    /// The text of a status or bulk reply.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Reply::Status(s) | Reply::Bulk(Some(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    // Bind-then-release: the kernel picks a free port; the race with other
+    // processes in between is negligible on a test machine.
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port()
 }
 
 impl RedisServer {
@@ -27,12 +69,7 @@ impl RedisServer {
     /// benchmarks, which report the row as missing rather than fail.
     pub fn try_start() -> Option<RedisServer> {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
-        // Bind-then-release: the kernel picks a free port; the race with other
-        // processes in between is negligible on a test machine.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
+        let port = free_port();
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -45,10 +82,63 @@ impl RedisServer {
         let mut server = RedisServer {
             child,
             port,
-            _dir: dir,
+            tls: None,
+            admin_password: None,
+            dir,
         };
         server.wait_for_ping();
         Some(server)
+    }
+
+    /// A server as Azure's: TLS on [`Self::tls_port`] with a certificate for
+    /// `127.0.0.1` and `localhost` from a fresh test CA ([`Self::ca_file`]); the plain
+    /// port for [`Self::admin`] only, its `default` user behind a password.
+    #[cfg(feature = "tls")]
+    pub fn start_tls() -> RedisServer {
+        let dir = tempfile::tempdir().expect("temp dir for redis-server");
+        let pki = crate::tls::TestPki::new(&["localhost", "127.0.0.1"]);
+        let write = |name: &str, pem: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, pem).expect("write a PEM file");
+            path
+        };
+        let ca_file = write("ca.pem", &pki.ca_pem);
+        let cert = write("server.pem", &pki.cert_pem);
+        let key = write("server.key", &pki.key_pem);
+        let admin_password = format!("admin-{}", std::process::id());
+        let (port, tls_port) = (free_port(), free_port());
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--tls-port", &tls_port.to_string()])
+            .arg("--tls-cert-file")
+            .arg(&cert)
+            .arg("--tls-key-file")
+            .arg(&key)
+            .arg("--tls-ca-cert-file")
+            .arg(&ca_file)
+            .args(["--tls-auth-clients", "no"])
+            .args(["--requirepass", &admin_password])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): `apt-get install -y redis-server`")
+            });
+        let mut server = RedisServer {
+            child,
+            port,
+            tls: Some(Tls {
+                port: tls_port,
+                ca_file,
+            }),
+            admin_password: Some(admin_password),
+            dir,
+        };
+        server.wait_for_ping();
+        server
     }
 
     pub fn port(&self) -> u16 {
@@ -57,6 +147,58 @@ impl RedisServer {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The TLS port ([`Self::start_tls`]).
+    pub fn tls_port(&self) -> u16 {
+        self.tls.as_ref().expect("a server from start_tls").port
+    }
+
+    /// `rediss://127.0.0.1:{tls_port}` ([`Self::start_tls`]).
+    pub fn tls_url(&self) -> String {
+        format!("rediss://127.0.0.1:{}", self.tls_port())
+    }
+
+    /// The PEM file of the CA the TLS certificate comes from ([`Self::start_tls`]).
+    pub fn ca_file(&self) -> PathBuf {
+        self.tls
+            .as_ref()
+            .expect("a server from start_tls")
+            .ca_file
+            .clone()
+    }
+
+    /// The server's scratch directory (for the test's own files).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Runs one command on a new plain connection (as `default`, authenticated when the
+    /// server has a password) and returns its reply. Blocking; for test setup and
+    /// checks (`ACL SETUSER`, `CLIENT KILL`, `INFO commandstats`).
+    pub fn admin(&self, args: &[&str]) -> Reply {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("redis admin connection");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        if let Some(pw) = &self.admin_password {
+            s.write_all(&encode(&["AUTH", pw])).unwrap();
+            let r = read_reply(&mut reader).expect("AUTH reply");
+            assert_eq!(r, Reply::Status("OK".into()), "admin AUTH");
+        }
+        s.write_all(&encode(args)).unwrap();
+        read_reply(&mut reader).expect("a reply")
+    }
+
+    /// `INFO commandstats`' `calls` of `command` (e.g. `auth`), 0 if never called.
+    pub fn command_calls(&self, command: &str) -> u64 {
+        let info = self.admin(&["INFO", "commandstats"]);
+        let text = info.text().unwrap_or_default().to_string();
+        let prefix = format!("cmdstat_{command}:calls=");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Kills the server now: what uses it must then fail, not panic or hang.
@@ -71,7 +213,7 @@ impl RedisServer {
             if let Some(status) = self.child.try_wait().expect("redis-server status") {
                 panic!("redis-server exited at startup: {status}");
             }
-            if ping(self.port) {
+            if self.ping() {
                 return;
             }
             // Polling a child process's readiness; no test outcome depends on this pause.
@@ -79,18 +221,76 @@ impl RedisServer {
         }
         panic!("redis-server on port {} did not answer PING", self.port);
     }
+
+    fn ping(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut out = Vec::new();
+        if let Some(pw) = &self.admin_password {
+            out.extend(encode(&["AUTH", pw]));
+        }
+        out.extend(encode(&["PING"]));
+        let Ok(clone) = s.try_clone() else {
+            return false;
+        };
+        let mut reader = BufReader::new(clone);
+        if s.write_all(&out).is_err() {
+            return false;
+        }
+        if self.admin_password.is_some()
+            && read_reply(&mut reader).ok() != Some(Reply::Status("OK".into()))
+        {
+            return false;
+        }
+        read_reply(&mut reader).ok() == Some(Reply::Status("PONG".into()))
+    }
 }
 
-fn ping(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut pong = [0u8; 7];
-    s.write_all(b"PING\r\n").is_ok()
-        && s.shutdown(Shutdown::Write).is_ok()
-        && s.read_exact(&mut pong).is_ok()
-        && &pong == b"+PONG\r\n"
+fn encode(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        out.extend(format!("${}\r\n", a.len()).into_bytes());
+        out.extend(a.as_bytes());
+        out.extend(b"\r\n");
+    }
+    out
+}
+
+fn read_reply(r: &mut impl BufRead) -> std::io::Result<Reply> {
+    let mut line = String::new();
+    if r.read_line(&mut line)? == 0 {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    let line = line.trim_end_matches("\r\n");
+    let (kind, rest) = line.split_at(1.min(line.len()));
+    let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "bad RESP");
+    Ok(match kind {
+        "+" => Reply::Status(rest.into()),
+        "-" => Reply::Error(rest.into()),
+        ":" => Reply::Int(rest.parse().map_err(|_| bad())?),
+        "$" => {
+            let n: i64 = rest.parse().map_err(|_| bad())?;
+            if n < 0 {
+                Reply::Bulk(None)
+            } else {
+                let mut buf = vec![0u8; n as usize + 2];
+                r.read_exact(&mut buf)?;
+                buf.truncate(n as usize);
+                Reply::Bulk(Some(String::from_utf8_lossy(&buf).into_owned()))
+            }
+        }
+        "*" => {
+            let n: i64 = rest.parse().map_err(|_| bad())?;
+            let mut items = Vec::new();
+            for _ in 0..n.max(0) {
+                items.push(read_reply(r)?);
+            }
+            Reply::Array(items)
+        }
+        _ => return Err(bad()),
+    })
 }
 
 impl Drop for RedisServer {

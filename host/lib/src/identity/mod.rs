@@ -10,6 +10,7 @@ pub(crate) mod credential_kind;
 pub(crate) mod fresh;
 pub(crate) mod instance;
 pub(crate) mod pool;
+pub(crate) mod redis_tokens;
 pub(crate) mod singleflight;
 
 pub use config::{IDENTITY_ENV_VARS, IdentityConfig, InstanceLimits};
@@ -77,6 +78,9 @@ impl Identity {
 
     /// [`Self::new`] on `runtime`: its engine, compiled component and epoch ticker.
     pub fn with_runtime(runtime: &Runtime, config: IdentityConfig) -> Result<Self> {
+        // A Redis cache with Entra authentication gets its tokens from this identity's
+        // configuration, cached in memory only.
+        let config = redis_tokens::attach(runtime, config)?;
         let allowlist = outbound_policy(&config, &[])?;
         let limits = &config.limits;
         let pool = Pool::new(limits.max_instances, limits.reuse_instances);

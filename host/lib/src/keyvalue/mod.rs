@@ -29,6 +29,9 @@ mod host;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod redis_config;
+#[cfg(feature = "redis")]
+mod redis_entra;
 
 pub use backend::{Backend, KeyPage, PAGE_SIZE, StoreError, StoreResult};
 #[cfg(feature = "disk")]
@@ -37,6 +40,7 @@ pub(crate) use host::valid_bucket;
 pub use memory::MemoryBackend;
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
+pub use redis_config::{REDIS_SCOPE, RedisAuth, RedisConfig, RedisToken, RedisTokenProvider};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -61,17 +65,18 @@ pub enum KeyValueConfig {
         /// The database file; created with its directory if missing.
         path: PathBuf,
     },
-    /// A Redis server shared by several hosts. Feature `redis`; without it, opening one
-    /// is an error.
-    Redis {
-        /// `redis://[user:password@]host:port[/db]`.
-        url: String,
-        /// Prepended to every key; `RedisBackend::DEFAULT_PREFIX` when `None`.
-        prefix: Option<String>,
-    },
+    /// A Redis server shared by several hosts: URL, TLS trust, password or Entra
+    /// authentication ([`RedisConfig`]). Feature `redis`; without it, opening one is an
+    /// error.
+    Redis(RedisConfig),
 }
 
 impl KeyValueConfig {
+    /// Redis at `url`, with the defaults of [`RedisConfig::new`].
+    pub fn redis(url: impl Into<String>) -> Self {
+        Self::Redis(RedisConfig::new(url))
+    }
+
     /// Open the configured backend. Redis connects lazily, so this does not fail
     /// because the server is down; call inside a tokio runtime.
     pub fn open(&self) -> StoreResult<Arc<dyn Backend>> {
@@ -85,12 +90,9 @@ impl KeyValueConfig {
                 return Err(StoreError::new("disk", "built without feature `disk`"));
             }
             #[cfg(feature = "redis")]
-            Self::Redis { url, prefix } => {
-                let prefix = prefix.as_deref().unwrap_or(RedisBackend::DEFAULT_PREFIX);
-                Arc::new(RedisBackend::new(url, prefix)?)
-            }
+            Self::Redis(config) => Arc::new(RedisBackend::from_config(config)?),
             #[cfg(not(feature = "redis"))]
-            Self::Redis { .. } => {
+            Self::Redis(_) => {
                 return Err(StoreError::new("redis", "built without feature `redis`"));
             }
         })
@@ -103,12 +105,8 @@ impl std::fmt::Debug for KeyValueConfig {
             Self::Memory => f.write_str("Memory"),
             Self::Shared(shared) => f.debug_tuple("Shared").field(shared).finish(),
             Self::Disk { path } => f.debug_struct("Disk").field("path", path).finish(),
-            // A Redis URL can carry a password.
-            Self::Redis { url, prefix } => f
-                .debug_struct("Redis")
-                .field("url", &redact_url(url))
-                .field("prefix", prefix)
-                .finish(),
+            // A Redis URL can carry a password; RedisConfig's Debug hides it.
+            Self::Redis(config) => f.debug_tuple("Redis").field(config).finish(),
         }
     }
 }

@@ -253,12 +253,10 @@ fn disk_open_failure_is_an_error_and_config_falls_back_to_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_backend() {
     let server = RedisServer::start();
-    let b: Dyn = KeyValueConfig::Redis {
-        url: server.url(),
-        prefix: Some("test:".into()),
-    }
-    .open()
-    .unwrap();
+    let b: Dyn =
+        KeyValueConfig::Redis(RedisConfig::new(server.url()).with_prefix(Some("test:".into())))
+            .open()
+            .unwrap();
     suite(b.clone(), "suite").await;
     contention(b.clone(), "race").await;
     // Glob characters in the prefix match literally when listing.
@@ -294,10 +292,7 @@ async fn redis_killed_mid_run_is_an_error_not_a_panic() {
 #[tokio::test]
 async fn redis_down_at_start_does_not_stop_the_host() {
     // Nothing listens on port 1: opening succeeds (lazy), operations fail.
-    let config = KeyValueConfig::Redis {
-        url: "redis://127.0.0.1:1/".into(),
-        prefix: None,
-    };
+    let config = KeyValueConfig::redis("redis://127.0.0.1:1/");
     let ctx = KeyValueCtx::from_config(&config);
     assert_eq!(ctx.backend().kind(), "redis");
     assert!(ctx.backend().get("b", "k").await.is_err());

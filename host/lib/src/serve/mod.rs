@@ -137,7 +137,9 @@ pub async fn serve(options: ServeOptions) -> Result<Server> {
         Some(runtime) => runtime,
         None => Runtime::shared()?,
     };
-    let blueprint = Blueprint::new(&runtime, sandbox(&options.identity, allowlist))?;
+    // An Entra-authenticated Redis cache gets its tokens as an `Identity` does.
+    let identity = crate::identity::redis_tokens::attach(&runtime, options.identity.clone())?;
+    let blueprint = Blueprint::new(&runtime, sandbox(&identity, allowlist))?;
     let component = runtime.load_component(&app).map_err(Error::component)?;
     let (pre, reuse) = link(runtime.engine(), &component)?;
     let handler = ProxyHandler::new(App {

@@ -272,7 +272,7 @@ async fn run_cell(kind: Kind, case: &Case) -> Outcome {
             let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let url = format!("redis://{}", closed.local_addr().unwrap());
             drop(closed);
-            config.cache.store = KeyValueConfig::Redis { url, prefix: None };
+            config.cache.store = KeyValueConfig::redis(url);
             config.cache.keys = vec![CacheKey::from_bytes([7; 32])];
         }
         Case::StoreCorrupt => {

@@ -10,6 +10,7 @@ use entra_identity_host::{CacheKey, Error, Identity, IdentityConfig, KeyValueCon
 use std::time::Duration;
 
 mod isolation;
+mod redis;
 
 const STORAGE: &str = "https://storage.azure.com/.default";
 /// Only turns a would-be deadlock into a failure; no outcome depends on it.
@@ -307,10 +308,7 @@ async fn a_dead_redis_costs_requests_not_tokens_and_says_so() {
     let world = World::start().await;
     let mut redis = RedisServer::start();
     let key = CacheKey::random().unwrap();
-    let store = KeyValueConfig::Redis {
-        url: redis.url(),
-        prefix: None,
-    };
+    let store = KeyValueConfig::redis(redis.url());
     let config = with_store(world.config(Source::Imds), store, &[&key]);
     let before = identity(config.clone());
     let token = before.get_token(&[VAULT]).await.unwrap();

@@ -115,10 +115,7 @@ async fn managed_identities_on_different_endpoints_sharing_redis_never_share_tok
     let on = |world: &World| {
         let mut config = world.config(Source::Imds);
         config.cache = CacheConfig {
-            store: KeyValueConfig::Redis {
-                url: redis.url(),
-                prefix: None,
-            },
+            store: KeyValueConfig::redis(redis.url()),
             keys: vec![key.clone()],
             bucket: "shared-by-both".into(),
             ..Default::default()
