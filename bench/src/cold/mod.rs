@@ -201,6 +201,7 @@ pub async fn cold_acquisition(emulator: &Emulator, n: usize) {
         CredentialKind::WorkloadIdentity {
             app: setup.app(WORKLOAD_APP),
             token_file: Some(setup.token_file.to_string_lossy().into()),
+            enable_azure_proxy: false,
         },
         [],
     );

@@ -119,6 +119,18 @@ impl wit::GuestCredential for CredentialResource {
         ))
     }
 
+    fn workload_identity_with_options(
+        app: wit::AppOptions,
+        options: wit::WorkloadIdentityOptions,
+    ) -> Result<wit::Credential, wit::Error> {
+        Self::single(confidential::workload_identity_with_options(
+            app.into(),
+            options.token_file,
+            options.enable_azure_proxy,
+            &env,
+        ))
+    }
+
     fn managed_identity_as_federated(
         app: wit::AppOptions,
         managed_identity: wit::ManagedIdentityOptions,

@@ -114,6 +114,11 @@ struct TokenArgs {
     /// The federated token file (workload-identity); else AZURE_FEDERATED_TOKEN_FILE.
     #[arg(long)]
     token_file: Option<String>,
+    /// AKS identity binding (workload-identity): send the token request to
+    /// AZURE_KUBERNETES_TOKEN_PROXY, trusting AZURE_KUBERNETES_CA_FILE/_CA_DATA with
+    /// AZURE_KUBERNETES_SNI_NAME. Off: those variables are ignored.
+    #[arg(long)]
+    enable_azure_proxy: bool,
     /// A user-assigned identity by client id.
     #[arg(long, group = "uami")]
     client_id: Option<String>,
@@ -362,6 +367,7 @@ fn credential_kind(
         CredentialArg::WorkloadIdentity => CredentialKind::WorkloadIdentity {
             app,
             token_file: args.token_file.clone(),
+            enable_azure_proxy: args.enable_azure_proxy,
         },
         CredentialArg::ClientSecret => CredentialKind::ClientSecret {
             app,

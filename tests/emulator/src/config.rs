@@ -42,6 +42,10 @@ pub struct EmulatorConfig {
     pub ml_secret: String,
     /// TCP port on 127.0.0.1 for the Service Fabric HTTPS endpoint; 0 picks a free one.
     pub service_fabric_port: u16,
+    /// TCP port of the AKS token proxy's HTTPS listener; 0 picks a free one.
+    pub aks_proxy_port: u16,
+    /// The name the AKS token proxy's certificate is issued for, and the only SNI name it answers.
+    pub aks_proxy_sni_name: String,
 }
 
 impl Default for EmulatorConfig {
@@ -71,6 +75,8 @@ impl Default for EmulatorConfig {
             arc_legacy_ignores_user_assigned: false,
             ml_secret: uuid::Uuid::new_v4().to_string(),
             service_fabric_port: 0,
+            aks_proxy_port: 0,
+            aks_proxy_sni_name: "aks-proxy.emulator.invalid".to_owned(),
         }
     }
 }

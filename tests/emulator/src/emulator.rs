@@ -18,7 +18,7 @@ use crate::identity::ManagedIdentity;
 use crate::recording::RecordedRequest;
 use crate::routes;
 use crate::state::EmulatorState;
-use crate::tls::{ServerCertificate, TlsListener};
+use crate::tls::{ProxyCertificates, ServerCertificate, TlsListener};
 use crate::user_token::UserToken;
 
 /// How long [`Emulator::shutdown`] lets in-flight requests finish before cutting them off.
@@ -31,6 +31,9 @@ pub struct Emulator {
     /// Service Fabric's HTTPS listener.
     tls_addr: SocketAddr,
     tls_certificate: ServerCertificate,
+    /// The AKS token proxy's HTTPS listener and its certificates.
+    aks_proxy_addr: SocketAddr,
+    aks_proxy: Arc<ProxyCertificates>,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     /// Whether start created the Arc key directory, and so must remove it.
@@ -47,6 +50,10 @@ impl Emulator {
         let tls_certificate = ServerCertificate::generate()?;
         let tls_listener = TlsListener::bind(config.service_fabric_port, &tls_certificate).await?;
         let tls_addr = axum::serve::Listener::local_addr(&tls_listener)?;
+        let aks_proxy = ProxyCertificates::generate(&config.aks_proxy_sni_name)?;
+        let aks_listener =
+            TlsListener::bind_with(config.aks_proxy_port, aks_proxy.server_config()?).await?;
+        let aks_proxy_addr = axum::serve::Listener::local_addr(&aks_listener)?;
         let (stop, stopped) = watch::channel(false);
         let state = Arc::new(EmulatorState::new(
             Arc::new(config),
@@ -57,7 +64,14 @@ impl Emulator {
             .with_graceful_shutdown(state.shutting_down());
         let tls = axum::serve(tls_listener, routes::tls_router(Arc::clone(&state)))
             .with_graceful_shutdown(state.shutting_down());
+        let aks = axum::serve(aks_listener, routes::aks_proxy_router(Arc::clone(&state)))
+            .with_graceful_shutdown(state.shutting_down());
         let servers = vec![
+            tokio::spawn(async move {
+                if let Err(error) = aks.await {
+                    tracing::error!(%error, "emulator AKS token proxy failed");
+                }
+            }),
             tokio::spawn(async move {
                 if let Err(error) = plain.await {
                     tracing::error!(%error, "emulator server failed");
@@ -69,12 +83,14 @@ impl Emulator {
                 }
             }),
         ];
-        tracing::info!(%addr, %tls_addr, "emulator listening");
+        tracing::info!(%addr, %tls_addr, %aks_proxy_addr, "emulator listening");
         Ok(Emulator {
             state,
             addr,
             tls_addr,
             tls_certificate,
+            aks_proxy_addr,
+            aks_proxy,
             stop,
             servers,
             created_arc_dir,
@@ -290,6 +306,41 @@ impl Emulator {
     /// The HTTPS certificate, PEM.
     pub fn service_fabric_certificate_pem(&self) -> &str {
         &self.tls_certificate.pem
+    }
+
+    /// The value for `AZURE_KUBERNETES_TOKEN_PROXY`: `https://127.0.0.1:PORT/aks/identity-binding`, the AKS token
+    /// proxy of identity binding on its own HTTPS port. Its certificate is issued by [`Emulator::aks_proxy_ca_pem`]
+    /// for [`Emulator::aks_proxy_sni_name`] only, so a client must trust that CA and send that SNI name. Requests are
+    /// recorded under [`Endpoint::AksProxy`] as received; `{url}/{tenant}/oauth2/v2.0/token` is answered as the
+    /// token endpoint answers.
+    pub fn aks_proxy_url(&self) -> String {
+        format!("https://{}{}", self.aks_proxy_addr, routes::AKS_PROXY_PATH)
+    }
+
+    /// The value for `AZURE_KUBERNETES_SNI_NAME` (the config's `aks_proxy_sni_name`, by default
+    /// `aks-proxy.emulator.invalid`): the one name the proxy's certificate is for and the one SNI it answers.
+    pub fn aks_proxy_sni_name(&self) -> &str {
+        self.aks_proxy.sni_name()
+    }
+
+    /// The CA that issued the proxy's current certificate, PEM: the value for `AZURE_KUBERNETES_CA_DATA`, or the
+    /// content of `AZURE_KUBERNETES_CA_FILE`.
+    pub fn aks_proxy_ca_pem(&self) -> String {
+        self.aks_proxy.ca_pem()
+    }
+
+    /// Replaces the proxy's CA and certificate with new ones, as a cluster's CA rotation does: handshakes from now on
+    /// present a certificate only the new [`Emulator::aks_proxy_ca_pem`] trusts.
+    pub fn rotate_aks_proxy_ca(&self) {
+        self.aks_proxy
+            .rotate()
+            .expect("rcgen makes a CA and a certificate");
+    }
+
+    /// The SNI name of every TLS handshake the proxy saw, in order (`None`: the client sent none), refused ones
+    /// included.
+    pub fn aks_proxy_sni_seen(&self) -> Vec<Option<String>> {
+        self.aks_proxy.seen()
     }
 
     /// `<base_url>/oidc`: the issuer of [`Emulator::mint_service_account_token`]'s tokens, to put in a federated

@@ -26,4 +26,7 @@ pub enum Endpoint {
     OidcIssuer,
     /// Key Vault's secrets: `GET /secrets/{name}[/{version}]`, on both the plain and the HTTPS port.
     KeyVault,
+    /// The AKS token proxy of identity binding, HTTPS only, on its own port with its own CA: any path; one
+    /// ending in `/{tenant}/oauth2/v2.0/token` after the proxy's path is answered as the token endpoint would.
+    AksProxy,
 }

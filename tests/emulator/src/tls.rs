@@ -1,12 +1,17 @@
 //! HTTPS for Service Fabric: a self-signed certificate made at start, and a listener that hands axum only
-//! connections whose TLS handshake finished.
+//! connections whose TLS handshake finished. The AKS token proxy has its own listener, whose certificate an
+//! emulator-made CA issues for one SNI name, and which a test can re-issue from a new CA ([`ProxyCertificates`]).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::sync::{Mutex, RwLock};
+
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use sha1::{Digest as _, Sha1};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -71,9 +76,13 @@ pub(crate) struct TlsListener {
 
 impl TlsListener {
     pub(crate) async fn bind(port: u16, certificate: &ServerCertificate) -> std::io::Result<Self> {
+        Self::bind_with(port, certificate.server_config()?).await
+    }
+
+    pub(crate) async fn bind_with(port: u16, config: ServerConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
         let addr = listener.local_addr()?;
-        let acceptor = TlsAcceptor::from(Arc::new(certificate.server_config()?));
+        let acceptor = TlsAcceptor::from(Arc::new(config));
         let (sender, ready) = mpsc::channel(64);
         let accepting = tokio::spawn(accept_loop(listener, acceptor, sender));
         Ok(Self {
@@ -135,4 +144,111 @@ impl axum::serve::Listener for TlsListener {
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.addr)
     }
+}
+
+/// The AKS token proxy's certificates: a CA made by the emulator, and a leaf it issued for the SNI name only
+/// (not for `127.0.0.1`: a client must send and check the SNI name). A handshake naming anything else, or
+/// nothing, is refused. Every SNI name a client sent is kept, in order.
+#[derive(Debug)]
+pub(crate) struct ProxyCertificates {
+    sni_name: String,
+    current: RwLock<(String, Arc<CertifiedKey>)>,
+    seen: Mutex<Vec<Option<String>>>,
+}
+
+impl ProxyCertificates {
+    pub(crate) fn generate(sni_name: &str) -> std::io::Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            sni_name: sni_name.to_owned(),
+            current: RwLock::new(issue(sni_name)?),
+            seen: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// A new CA, and a new leaf from it; handshakes from now on present the new leaf.
+    pub(crate) fn rotate(&self) -> std::io::Result<()> {
+        let fresh = issue(&self.sni_name)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        Ok(())
+    }
+
+    pub(crate) fn sni_name(&self) -> &str {
+        &self.sni_name
+    }
+
+    /// The current CA certificate, PEM.
+    pub(crate) fn ca_pem(&self) -> String {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
+    }
+
+    pub(crate) fn seen(&self) -> Vec<Option<String>> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn server_config(self: &Arc<Self>) -> std::io::Result<ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Ok(ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(std::io::Error::other)?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>))
+    }
+}
+
+impl ResolvesServerCert for ProxyCertificates {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let name = hello.server_name().map(str::to_owned);
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(name.clone());
+        if name.as_deref() != Some(self.sni_name.as_str()) {
+            tracing::info!(?name, expected = %self.sni_name, "AKS proxy: refused a handshake for another name");
+            return None;
+        }
+        Some(Arc::clone(
+            &self.current.read().unwrap_or_else(|e| e.into_inner()).1,
+        ))
+    }
+}
+
+/// A fresh CA (PEM) and a leaf it issued for `sni_name`, ready to serve.
+fn issue(sni_name: &str) -> std::io::Result<(String, Arc<CertifiedKey>)> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+    let ca_key = KeyPair::generate().map_err(std::io::Error::other)?;
+    let mut ca_params =
+        CertificateParams::new(Vec::<String>::new()).map_err(std::io::Error::other)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "entra-emulator AKS token proxy CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = ca_params
+        .self_signed(&ca_key)
+        .map_err(std::io::Error::other)?;
+    let leaf_key = KeyPair::generate().map_err(std::io::Error::other)?;
+    let mut leaf_params =
+        CertificateParams::new(vec![sni_name.to_owned()]).map_err(std::io::Error::other)?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, sni_name);
+    let leaf = leaf_params
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .map_err(std::io::Error::other)?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+    let signing =
+        rustls::crypto::ring::sign::any_supported_type(&key).map_err(std::io::Error::other)?;
+    let chain = vec![
+        CertificateDer::from(leaf.der().to_vec()),
+        CertificateDer::from(ca.der().to_vec()),
+    ];
+    Ok((ca.pem(), Arc::new(CertifiedKey::new(chain, signing))))
 }

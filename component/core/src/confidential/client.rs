@@ -6,6 +6,7 @@ use super::authority::{AllowedTenants, resolve_tenant, token_endpoint};
 use super::certificate::{ClientCertificate, parse_pem};
 use super::form::{ClientAuth, Grant as GrantForm};
 use super::on_behalf_of::UserAssertion;
+use super::token_proxy::TokenProxy;
 use super::{entra_error, form};
 use crate::binding::Proof;
 use crate::claims::{Capabilities, request_claims};
@@ -81,6 +82,8 @@ pub struct ConfidentialClient {
     capabilities: Capabilities,
     retry: RetryPolicy,
     certificate: RefCell<Option<Rc<ClientCertificate>>>,
+    /// AKS identity binding: token requests go to this proxy instead.
+    proxy: Option<TokenProxy>,
     /// The last assertion sent and the tenant it went to: the assertion is a secret to
     /// scrub, the tenant names the refusal.
     sent: RefCell<(Option<String>, String)>,
@@ -109,7 +112,15 @@ impl ConfidentialClient {
             capabilities: Capabilities::default(),
             retry: RetryPolicy::sts(),
             certificate: RefCell::new(None),
+            proxy: None,
         }
+    }
+
+    /// Sends every token request to the AKS token proxy `proxy` instead of the token
+    /// endpoint (the URL rewritten, headers and body unchanged).
+    pub fn with_token_proxy(mut self, proxy: Option<TokenProxy>) -> Self {
+        self.proxy = proxy;
+        self
     }
 
     /// Declares `capabilities` on every token request (see [`crate::claims`]).
@@ -202,7 +213,11 @@ impl ConfidentialClient {
         };
         let fields = form::token_form(&self.client_id, auth, grant, &scope);
         *self.sent.borrow_mut() = (assertion, tenant);
-        Ok(form::token_request(&endpoint, fields, claims.as_deref()))
+        let mut request = form::token_request(&endpoint, fields, claims.as_deref());
+        if let Some(proxy) = &self.proxy {
+            request.url = proxy.rewrite(&request.url)?;
+        }
+        Ok(request)
     }
 }
 
@@ -261,8 +276,12 @@ impl Flow for ConfidentialClient {
             ClientCredential::Certificate { .. } => "a client certificate".to_string(),
             ClientCredential::Assertion(source) => source.describe(),
         };
+        let through = match &self.proxy {
+            Some(proxy) => format!(", through the AKS token proxy at {}", proxy.url()),
+            None => String::new(),
+        };
         format!(
-            "{} for app {} in tenant {} at {}, with {how}",
+            "{} for app {} in tenant {} at {}, with {how}{through}",
             self.kind, self.client_id, self.tenant_id, self.host
         )
     }

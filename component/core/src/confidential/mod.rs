@@ -12,6 +12,7 @@ mod mi_fic;
 crate::parses_untrusted_input!(
     mod on_behalf_of;
 );
+pub mod token_proxy;
 mod workload_identity;
 
 pub use assertion::SigningAlgorithm;
@@ -19,7 +20,10 @@ pub use authority::{AllowedTenants, Cloud};
 pub use client::{AssertionSource, CertificateInput, ClientCredential, ConfidentialClient};
 pub use mi_fic::{ManagedIdentityAssertion, managed_identity_as_federated_credential};
 pub use on_behalf_of::{client_credential, on_behalf_of};
-pub use workload_identity::{MAX_TOKEN_FILE, REREAD_AFTER, TokenFile, workload_identity};
+pub use token_proxy::{ProxyCa, TokenProxy};
+pub use workload_identity::{
+    MAX_TOKEN_FILE, REREAD_AFTER, TokenFile, workload_identity, workload_identity_with_options,
+};
 
 use crate::claims::Capabilities;
 use crate::credential::Flow;

@@ -3,6 +3,7 @@
 
 use super::AppOptions;
 use super::client::{AssertionSource, ClientCredential};
+use super::token_proxy::TokenProxy;
 use crate::binding::Proof;
 use crate::credential::Flow;
 use crate::error::Error;
@@ -91,10 +92,24 @@ impl AssertionSource for TokenFile {
 
 /// The workload identity flow. Reads `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`,
 /// `AZURE_FEDERATED_TOKEN_FILE`, `AZURE_AUTHORITY_HOST` and
-/// `AZURE_ADDITIONALLY_ALLOWED_TENANTS`; `app` and `token_file` override them.
+/// `AZURE_ADDITIONALLY_ALLOWED_TENANTS`; `app` and `token_file` override them. The
+/// `AZURE_KUBERNETES_*` variables are ignored (see [`workload_identity_with_options`]).
 pub fn workload_identity(
     app: AppOptions,
     token_file: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn Flow>, Error> {
+    workload_identity_with_options(app, token_file, false, env)
+}
+
+/// [`workload_identity`], and with `enable_azure_proxy` AKS identity binding: when
+/// `AZURE_KUBERNETES_TOKEN_PROXY` is set the token request goes to that proxy (see
+/// [`super::token_proxy`]); invalid `AZURE_KUBERNETES_*` settings are refused here.
+/// Without `enable_azure_proxy` those variables are ignored, as in the Azure SDKs.
+pub fn workload_identity_with_options(
+    app: AppOptions,
+    token_file: Option<String>,
+    enable_azure_proxy: bool,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Flow>, Error> {
     let path = token_file
@@ -103,9 +118,17 @@ pub fn workload_identity(
         .ok_or_else(|| {
             Error::InvalidInput("workload identity needs AZURE_FEDERATED_TOKEN_FILE (set by the workload identity webhook) or a token file option".into())
         })?;
+    let proxy = if enable_azure_proxy {
+        TokenProxy::from_env(env)?
+    } else {
+        None
+    };
     let app = super::resolve(app, "workload identity", true, env)?;
-    Ok(Box::new(app.client(
-        "workload identity",
-        ClientCredential::Assertion(Box::new(TokenFile::new(path))),
-    )))
+    Ok(Box::new(
+        app.client(
+            "workload identity",
+            ClientCredential::Assertion(Box::new(TokenFile::new(path))),
+        )
+        .with_token_proxy(proxy),
+    ))
 }

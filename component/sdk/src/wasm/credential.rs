@@ -59,6 +59,25 @@ impl Credential {
         Self::wrap(wit::Credential::workload_identity(&app.into(), token_file))
     }
 
+    /// Workload identity with AKS identity binding when `enable_azure_proxy` (default
+    /// off in the Azure SDKs): the token request goes to `AZURE_KUBERNETES_TOKEN_PROXY`,
+    /// and the host trusts it with `AZURE_KUBERNETES_CA_FILE`/`_CA_DATA` and
+    /// `AZURE_KUBERNETES_SNI_NAME`.
+    pub fn workload_identity_with_options(
+        app: AppOptions,
+        token_file: Option<&str>,
+        enable_azure_proxy: bool,
+    ) -> Result<Self, Error> {
+        let options = wit::WorkloadIdentityOptions {
+            token_file: token_file.map(str::to_string),
+            enable_azure_proxy,
+        };
+        Self::wrap(wit::Credential::workload_identity_with_options(
+            &app.into(),
+            &options,
+        ))
+    }
+
     /// Managed identity as a federated credential of an app registration.
     pub fn managed_identity_as_federated(
         app: AppOptions,

@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::identity::credential_kind::{CertificateSource, CredentialKind};
 use crate::runtime::clock::WallClock;
 use crate::shared_cache::CacheConfig;
+use entra_identity_core::confidential::TokenProxy;
 use entra_identity_core::managed_identity::{self, ManagedIdentityOptions, ManagedIdentitySource};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -31,6 +32,11 @@ pub const IDENTITY_ENV_VARS: &[&str] = &[
     "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
     "AZURE_ADDITIONALLY_ALLOWED_TENANTS",
     "AZURE_TOKEN_CREDENTIALS",
+    // AKS identity binding, read only by a workload identity that enables it.
+    "AZURE_KUBERNETES_TOKEN_PROXY",
+    "AZURE_KUBERNETES_SNI_NAME",
+    "AZURE_KUBERNETES_CA_FILE",
+    "AZURE_KUBERNETES_CA_DATA",
 ];
 
 const PUBLIC_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -271,7 +277,10 @@ impl IdentityConfig {
         if self.credential.uses_managed_identity() {
             urls.extend(self.managed_identity_url());
         }
-        if matches!(self.credential, CredentialKind::DefaultChain)
+        if let Some(proxy) = self.aks_token_proxy() {
+            // Identity binding: the token request goes to the proxy, never to Entra.
+            urls.push(proxy.url());
+        } else if matches!(self.credential, CredentialKind::DefaultChain)
             || self.credential.app().is_some()
         {
             urls.push(self.authority_host());
@@ -353,6 +362,23 @@ impl IdentityConfig {
         ))
     }
 
+    /// AKS identity binding's settings, when the credential is a workload identity that
+    /// enables it and `AZURE_KUBERNETES_TOKEN_PROXY` is set. Invalid settings are `None`
+    /// here: the component refuses them, with the error that says what to fix, when
+    /// the credential is created.
+    pub fn aks_token_proxy(&self) -> Option<TokenProxy> {
+        if !matches!(
+            self.credential,
+            CredentialKind::WorkloadIdentity {
+                enable_azure_proxy: true,
+                ..
+            }
+        ) {
+            return None;
+        }
+        TokenProxy::from_env(&|k: &str| self.var(k)).ok().flatten()
+    }
+
     /// Directories the component may read (read-only): those of the federated token
     /// file and the certificate file, and the Arc agent's key directory when Arc is
     /// the managed-identity source.
@@ -424,6 +450,7 @@ mod tests {
         let app = IdentityConfig::new(CredentialKind::WorkloadIdentity {
             app: crate::AppOptions::default(),
             token_file: None,
+            enable_azure_proxy: false,
         })
         .with_client_capabilities(&["cp1"]);
         assert_eq!(app.credential.app().unwrap().client_capabilities, ["cp1"]);

@@ -48,9 +48,26 @@ impl LiveCredential {
                     .call_client_certificate(store, &app.into(), &options.into())
                     .await
             }
-            CredentialKind::WorkloadIdentity { app, token_file } => {
+            CredentialKind::WorkloadIdentity {
+                app,
+                token_file,
+                enable_azure_proxy: false,
+            } => {
                 constructors
                     .call_workload_identity(store, &app.into(), token_file.as_deref())
+                    .await
+            }
+            CredentialKind::WorkloadIdentity {
+                app,
+                token_file,
+                enable_azure_proxy: true,
+            } => {
+                let options = wit::WorkloadIdentityOptions {
+                    token_file: token_file.clone(),
+                    enable_azure_proxy: true,
+                };
+                constructors
+                    .call_workload_identity_with_options(store, &app.into(), &options)
                     .await
             }
             CredentialKind::ManagedIdentityAsFederated { app } => {

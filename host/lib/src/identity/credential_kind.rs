@@ -38,6 +38,12 @@ pub enum CredentialKind {
         app: AppOptions,
         /// The token file; `None` reads `AZURE_FEDERATED_TOKEN_FILE`.
         token_file: Option<String>,
+        /// AKS identity binding (default off, as in the Azure SDKs): when
+        /// `AZURE_KUBERNETES_TOKEN_PROXY` is set, the token request goes to that proxy,
+        /// over TLS that trusts only `AZURE_KUBERNETES_CA_FILE`/`AZURE_KUBERNETES_CA_DATA`
+        /// with `AZURE_KUBERNETES_SNI_NAME` as the server name. Off: those variables
+        /// are ignored.
+        enable_azure_proxy: bool,
     },
     /// Managed identity as a federated credential of `app`.
     ManagedIdentityAsFederated {
@@ -76,10 +82,14 @@ impl fmt::Debug for CredentialKind {
                     "ClientCertificate {{ app: {app:?}, certificate: {source} }}"
                 )
             }
-            CredentialKind::WorkloadIdentity { app, token_file } => {
+            CredentialKind::WorkloadIdentity {
+                app,
+                token_file,
+                enable_azure_proxy,
+            } => {
                 write!(
                     f,
-                    "WorkloadIdentity {{ app: {app:?}, token_file: {token_file:?} }}"
+                    "WorkloadIdentity {{ app: {app:?}, token_file: {token_file:?}, enable_azure_proxy: {enable_azure_proxy} }}"
                 )
             }
             CredentialKind::ManagedIdentityAsFederated { app } => {

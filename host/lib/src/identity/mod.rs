@@ -221,5 +221,10 @@ pub(crate) fn outbound_policy(config: &IdentityConfig, extra: &[String]) -> Resu
             .with_pinned_certificate(&endpoint, &thumbprint)
             .map_err(|why| Error::Config(format!("IDENTITY_SERVER_THUMBPRINT: {why}")))?;
     }
+    if let Some(proxy) = config.aks_token_proxy() {
+        allowlist = allowlist
+            .with_token_proxy(&proxy)
+            .map_err(|why| Error::Config(format!("AKS identity binding: {why}")))?;
+    }
     Ok(allowlist)
 }

@@ -7,12 +7,15 @@
 //! literal or `localhost` in a URL, or [`Allowlist::with_allowed_addresses`]).
 //! Pinned authorities (Service Fabric's self-signed endpoint) are reached over TLS that
 //! trusts only their pinned certificate (`pinned_tls`); every other https authority gets
-//! the web PKI verification wasmtime-wasi-http's default_send_request uses.
+//! the web PKI verification wasmtime-wasi-http's default_send_request uses. The AKS
+//! token proxy (identity binding) is reached over TLS that trusts only its CA, with its
+//! SNI name (`token_proxy`).
 
 mod address;
 pub(crate) mod concurrency;
 mod connect;
 mod pinned_tls;
+mod token_proxy;
 
 pub use concurrency::IMDS_MAX_CONCURRENT;
 pub use connect::Resolver;
@@ -23,6 +26,7 @@ use pinned_tls::{PinnedTls, Thumbprint};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+use token_proxy::ProxyTls;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 /// Authorities (`host:port`) the component may reach.
@@ -31,6 +35,8 @@ pub struct Allowlist {
     authorities: Arc<Vec<String>>,
     /// Authorities whose TLS is pinned to a certificate thumbprint; each is also in `authorities`.
     pinned: Arc<Vec<(String, PinnedTls)>>,
+    /// AKS token proxies and their TLS; each is also in `authorities`.
+    proxies: Arc<Vec<(String, ProxyTls)>>,
     /// Authorities with a cap on concurrent requests (process-wide).
     limits: Arc<Vec<(String, Arc<tokio::sync::Semaphore>)>>,
     /// Restricted addresses a listed name may still resolve to, because the list says so.
@@ -125,6 +131,41 @@ impl Allowlist {
         })
     }
 
+    /// Allows the AKS token proxy of identity binding and reaches it over TLS that
+    /// trusts only its CA (`AZURE_KUBERNETES_CA_FILE`, re-read as it rotates, or
+    /// `AZURE_KUBERNETES_CA_DATA`; the web PKI roots when neither is given), sending and
+    /// checking `AZURE_KUBERNETES_SNI_NAME` when set. Never over plain HTTP.
+    pub fn with_token_proxy(
+        self,
+        proxy: &entra_identity_core::confidential::TokenProxy,
+    ) -> Result<Self, String> {
+        let url = proxy.url();
+        let authority =
+            authority_of(&url).ok_or_else(|| format!("the token proxy URL {url} has no host"))?;
+        let tls = ProxyTls::new(proxy)?;
+        let mut authorities = Arc::unwrap_or_clone(self.authorities);
+        if let Err(at) = authorities.binary_search(&authority) {
+            authorities.insert(at, authority.clone());
+        }
+        let mut proxies = Arc::unwrap_or_clone(self.proxies);
+        proxies.retain(|(a, _)| *a != authority);
+        proxies.push((authority, tls));
+        Ok(Allowlist {
+            authorities: Arc::new(authorities),
+            proxies: Arc::new(proxies),
+            ..self
+        })
+    }
+
+    /// The token proxy TLS of `uri`'s authority, if it is one.
+    fn proxy_tls(&self, uri: &http::Uri) -> Option<ProxyTls> {
+        let authority = authority_of(&uri.to_string())?;
+        self.proxies
+            .iter()
+            .find(|(a, _)| *a == authority)
+            .map(|(_, tls)| tls.clone())
+    }
+
     /// The allowed `host:port` pairs.
     pub fn authorities(&self) -> &[String] {
         &self.authorities
@@ -174,6 +215,7 @@ struct Egress {
     explicit: Arc<Vec<IpNet>>,
     resolver: Resolver,
     pinned: Option<PinnedTls>,
+    proxy: Option<ProxyTls>,
 }
 
 impl Egress {
@@ -194,6 +236,7 @@ impl Egress {
         }
         Ok(Egress {
             pinned: list.pinned_tls(uri),
+            proxy: list.proxy_tls(uri),
             authority,
             host,
             port,
@@ -252,22 +295,28 @@ impl Egress {
         request: http::Request<WasiBody>,
         options: Option<RequestOptions>,
     ) -> Result<connect::Sent, HttpError> {
-        if self.pinned.is_some() && !self.https {
-            // A pinned authority is only ever spoken to over its pinned TLS.
+        if (self.pinned.is_some() || self.proxy.is_some()) && !self.https {
+            // A pinned authority is only ever spoken to over its pinned TLS, a token
+            // proxy over TLS that trusts its CA.
             return Err(HttpError::HttpRequestDenied);
         }
         let timeouts = Timeouts::of(options);
-        let addrs = self.addresses(timeouts.connect).await?;
-        let stream = connect::tcp(&addrs, timeouts.connect).await?;
+        // The proxy's CA file is read before anything connects: a CA that cannot be
+        // trusted fails the request without a byte sent.
         let tls = if self.https {
-            let config = match self.pinned {
-                Some(pinned) => pinned.client_config(),
-                None => connect::web_pki(),
-            };
-            Some((config, connect::tls_server_name(&self.host)?))
+            Some(match (&self.pinned, &self.proxy) {
+                (Some(pinned), _) => (
+                    pinned.client_config(),
+                    connect::tls_server_name(&self.host)?,
+                ),
+                (None, Some(proxy)) => (proxy.client_config()?, proxy.server_name(&self.host)?),
+                (None, None) => (connect::web_pki(), connect::tls_server_name(&self.host)?),
+            })
         } else {
             None
         };
+        let addrs = self.addresses(timeouts.connect).await?;
+        let stream = connect::tcp(&addrs, timeouts.connect).await?;
         connect::send(stream, request, timeouts, tls).await
     }
 }

@@ -195,6 +195,7 @@ async fn workload_identity_presents_the_token_file_and_rereads_it() {
         CredentialKind::WorkloadIdentity {
             app: app(&world),
             token_file: Some(file.to_string_lossy().into()),
+            enable_azure_proxy: false,
         },
     );
     identity.get_token(&[VAULT]).await.unwrap();

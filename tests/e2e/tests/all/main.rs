@@ -30,6 +30,7 @@ mod fault_matrix;
 mod host;
 mod support;
 
+mod aks;
 mod bad_responses;
 mod cache;
 mod claims;

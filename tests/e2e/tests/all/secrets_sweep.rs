@@ -151,6 +151,7 @@ async fn no_credential_leaks_a_secret_anywhere() {
         .with_credential(CredentialKind::WorkloadIdentity {
             app: app(&world),
             token_file: Some(file.to_string_lossy().into()),
+            enable_azure_proxy: false,
         })
         .with_env(Default::default());
     exercise(

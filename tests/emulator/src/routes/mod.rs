@@ -1,5 +1,6 @@
 //! The HTTP surface: which path reaches which emulated service.
 
+mod aks_proxy;
 mod app_service;
 mod arc;
 mod azure_ml;
@@ -20,6 +21,7 @@ use axum::http::{Request, StatusCode};
 use axum::response::Response;
 use axum::routing::any;
 
+pub(crate) use aks_proxy::PATH as AKS_PROXY_PATH;
 pub(crate) use discovery::v2_issuer;
 pub(crate) use token_endpoint::OIDC_SCOPES;
 
@@ -85,6 +87,13 @@ pub(crate) fn tls_router(state: Arc<EmulatorState>) -> Router {
         )
         .merge(key_vault_routes::<true>())
         .fallback(not_found)
+        .with_state(state)
+}
+
+/// The AKS token proxy's listener: every path is the proxy's, recorded, and forwarded when it is a token request.
+pub(crate) fn aks_proxy_router(state: Arc<EmulatorState>) -> Router {
+    Router::new()
+        .fallback(serve::<aks_proxy::AksProxy>)
         .with_state(state)
 }
 

@@ -267,3 +267,65 @@ fn the_exchange_audience_follows_the_cloud_and_mi_failures_pass_through() {
     ));
     assert_eq!(app.transport.count(), 0);
 }
+
+/// AKS identity binding: with the proxy enabled the same request goes to the proxy
+/// (path and query rewritten, headers and body as they were); without it the
+/// `AZURE_KUBERNETES_*` variables are ignored, even invalid ones.
+#[test]
+fn identity_binding_sends_the_same_request_to_the_proxy() {
+    let mut vars = VARS.to_vec();
+    vars.push((
+        "AZURE_KUBERNETES_TOKEN_PROXY",
+        "https://10.0.0.1:8443/aks/proxy/",
+    ));
+    vars.push(("AZURE_KUBERNETES_SNI_NAME", "aks-proxy.example.invalid"));
+    let plain = wi();
+    plain.transport.then(ok("t"));
+    let request = TokenRequest::new(&["https://vault.azure.net/.default"])
+        .claims(r#"{"access_token":{"nbf":{"essential":true,"value":"1"}}}"#);
+    plain.credential.get_token(&request).unwrap();
+    let direct = plain.transport.last();
+
+    let rig = Rig::new(
+        workload_identity_with_options(AppOptions::default(), None, true, &env(&vars)).unwrap(),
+    );
+    rig.files.write(FILE, format!("{SA1}\n"));
+    rig.transport.then(ok("via-proxy"));
+    assert_eq!(
+        rig.credential.get_token(&request).unwrap().secret(),
+        "via-proxy"
+    );
+    let proxied = rig.transport.last();
+    assert_eq!(
+        proxied.url,
+        "https://10.0.0.1:8443/aks/proxy/wi-tenant/oauth2/v2.0/token"
+    );
+    assert_eq!(
+        (proxied.method, &proxied.headers, &proxied.body),
+        (direct.method, &direct.headers, &direct.body)
+    );
+    assert!(
+        rig.credential
+            .describe()
+            .contains("through the AKS token proxy at https://10.0.0.1:8443/aks/proxy")
+    );
+
+    // Off: the variables are not even read, so invalid ones do not matter.
+    vars.push(("AZURE_KUBERNETES_CA_DATA", "junk"));
+    let off = Rig::new(
+        workload_identity_with_options(AppOptions::default(), None, false, &env(&vars)).unwrap(),
+    );
+    off.files.write(FILE, SA1);
+    off.transport.then(ok("t"));
+    off.get("https://vault.azure.net/.default").unwrap();
+    assert_eq!(
+        off.transport.last().url,
+        "https://login.microsoftonline.com/wi-tenant/oauth2/v2.0/token"
+    );
+    // On: refused when the credential is made, before anything is sent.
+    let e = workload_identity_with_options(AppOptions::default(), None, true, &env(&vars)).err();
+    assert!(
+        matches!(&e, Some(Error::InvalidInput(m)) if m.starts_with("invalid AZURE_KUBERNETES_CA_DATA: contains no certificates")),
+        "{e:?}"
+    );
+}
