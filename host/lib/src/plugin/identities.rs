@@ -351,6 +351,9 @@ impl PluginIdentity {
             } => CredentialKind::WorkloadIdentity {
                 app: app(tenant_id, client_id, authority_host),
                 token_file: Some(token_file.to_string_lossy().into()),
+                // A named identity reaches Entra directly; the AKS token proxy is the
+                // host's own opt-in (`IdentityConfig`), not yet a policy setting.
+                enable_azure_proxy: false,
             },
         };
         Ok(config)

@@ -587,7 +587,7 @@ async fn each_plugin_is_answered_by_the_identity_its_policy_names_and_no_other()
         imds_client_ids(&world.emulator, 0),
         [Some(alpha.client_id.clone())]
     );
-    assert_eq!(vault_oids(&world.emulator, 0), [alpha.object_id.clone()]);
+    assert_eq!(vault_oids(&world.emulator, 0), [alpha.object_id.as_str()]);
 
     // B, same scope: not A's cached token; beta's, fetched naming only beta.
     run("plugin-b").await;
@@ -595,7 +595,7 @@ async fn each_plugin_is_answered_by_the_identity_its_policy_names_and_no_other()
         imds_client_ids(&world.emulator, 1),
         [Some(beta.client_id.clone())]
     );
-    assert_eq!(vault_oids(&world.emulator, 1), [beta.object_id.clone()]);
+    assert_eq!(vault_oids(&world.emulator, 1), [beta.object_id.as_str()]);
 
     // Each again, alternating: from each identity's own cache, each its own oid.
     for name in ["plugin-a", "plugin-b", "plugin-a"] {
@@ -614,7 +614,7 @@ async fn each_plugin_is_answered_by_the_identity_its_policy_names_and_no_other()
     // A plugin naming no identity gets the host's (system-assigned), not alpha's or beta's.
     run("plugin-host").await;
     assert_eq!(imds_client_ids(&world.emulator, 2), [None]);
-    assert_eq!(vault_oids(&world.emulator, 5), [system.object_id.clone()]);
+    assert_eq!(vault_oids(&world.emulator, 5), [system.object_id.as_str()]);
 
     // The host's handles say the same, and several loads share one identity per name.
     let token_of = |name: &'static str| {
