@@ -112,7 +112,10 @@ async fn aks_token_through_the_proxy() {
         .next()
         .unwrap()
         .to_string();
-    assert_eq!(identity.allowed_authorities(), std::slice::from_ref(&proxy_authority));
+    assert_eq!(
+        identity.allowed_authorities(),
+        std::slice::from_ref(&proxy_authority)
+    );
     assert!(identity.describe().await.unwrap().contains(&format!(
         "through the AKS token proxy at {}",
         emulator.aks_proxy_url()
