@@ -52,9 +52,10 @@ struct ValidateArgs {
     /// A further tenant whose tokens are accepted; `*` for any. Repeatable.
     #[arg(long = "allowed-tenant")]
     allowed_tenants: Vec<String>,
-    /// The Entra authority host.
-    #[arg(long, default_value = "https://login.microsoftonline.com")]
-    authority: String,
+    /// The Entra authority host; else AZURE_AUTHORITY_HOST, else
+    /// https://login.microsoftonline.com.
+    #[arg(long)]
+    authority: Option<String>,
     /// Tolerated clock skew on exp/nbf, in seconds.
     #[arg(long, default_value_t = 300)]
     leeway: u64,
@@ -219,10 +220,14 @@ async fn validate(args: ValidateArgs) -> ExitCode {
         eprintln!("entra-identity: could not read the token from standard input: {e}");
         return ExitCode::FAILURE;
     }
-    let options = ValidatorOptions::new(args.tenant, &args.audiences)
+    // The same fallback `token` has (sovereign clouds set it once for both).
+    let authority = args
+        .authority
+        .or_else(|| non_empty_var(&IdentityConfig::env_from_process(), "AZURE_AUTHORITY_HOST"));
+    let mut options = ValidatorOptions::new(args.tenant, &args.audiences)
         .allow_tenants(&args.allowed_tenants)
-        .leeway(Duration::from_secs(args.leeway))
-        .authority(args.authority);
+        .leeway(Duration::from_secs(args.leeway));
+    options.authority = authority;
     let result = async {
         let config = ValidatorConfig::default().with_cache(CacheConfig::from_process_env()?);
         let claims = Validator::new(options, config)?.validate(&bearer).await?;
@@ -357,16 +362,22 @@ fn credential_kind(
     args: &TokenArgs,
     env: &BTreeMap<String, String>,
 ) -> Result<CredentialKind, String> {
+    // Each flag falls back to its variable here, for every credential, as its help
+    // says: the component itself reads them only for some credentials (managed identity
+    // as a federated credential does not, because there AZURE_CLIENT_ID could name the
+    // managed identity; on this command line the flags say which id is which).
+    let or_var =
+        |flag: &Option<String>, var: &str| flag.clone().or_else(|| non_empty_var(env, var));
     let mut app = AppOptions::default();
-    app.client_id = args.app_id.clone();
-    app.tenant_id = args.tenant_id.clone();
-    app.authority_host = args.authority_host.clone();
+    app.client_id = or_var(&args.app_id, "AZURE_CLIENT_ID");
+    app.tenant_id = or_var(&args.tenant_id, "AZURE_TENANT_ID");
+    app.authority_host = or_var(&args.authority_host, "AZURE_AUTHORITY_HOST");
     Ok(match args.credential {
         CredentialArg::Default => CredentialKind::DefaultChain,
         CredentialArg::ManagedIdentity => CredentialKind::ManagedIdentity,
         CredentialArg::WorkloadIdentity => CredentialKind::WorkloadIdentity {
             app,
-            token_file: args.token_file.clone(),
+            token_file: or_var(&args.token_file, "AZURE_FEDERATED_TOKEN_FILE"),
             enable_azure_proxy: args.enable_azure_proxy,
         },
         CredentialArg::ClientSecret => CredentialKind::ClientSecret {
@@ -379,9 +390,7 @@ fn credential_kind(
         CredentialArg::ClientCertificate => CredentialKind::ClientCertificate {
             app,
             certificate: CertificateSource::Path(
-                args.certificate
-                    .clone()
-                    .or_else(|| env.get("AZURE_CLIENT_CERTIFICATE_PATH").cloned())
+                or_var(&args.certificate, "AZURE_CLIENT_CERTIFICATE_PATH")
                     .ok_or("--credential client-certificate needs --certificate or AZURE_CLIENT_CERTIFICATE_PATH")?,
             ),
             send_certificate_chain: None,
@@ -389,6 +398,11 @@ fn credential_kind(
         },
         CredentialArg::ManagedIdentityFic => CredentialKind::ManagedIdentityAsFederated { app },
     })
+}
+
+/// `var` from `env`, unless it is unset or blank (as the Azure SDKs treat blank).
+fn non_empty_var(env: &BTreeMap<String, String>, var: &str) -> Option<String> {
+    env.get(var).filter(|v| !v.trim().is_empty()).cloned()
 }
 
 /// One paragraph: what was tried, what it answered, what to check.

@@ -3,6 +3,7 @@
 use std::process::Command;
 
 mod cli;
+mod env_fallback;
 mod run;
 mod shared_cache;
 
