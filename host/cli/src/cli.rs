@@ -12,8 +12,11 @@ use std::time::Duration;
 
 mod compose;
 mod metrics;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod run;
 mod serve;
+mod telemetry;
 
 #[derive(Parser)]
 #[command(
@@ -293,15 +296,15 @@ async fn token(args: TokenArgs) -> ExitCode {
             mi
         })
         .with_client_capabilities(&args.client_capabilities);
-    let summary = args.metrics.then(|| {
-        let (summary, telemetry) = metrics::Summary::start();
-        config.telemetry = telemetry;
-        summary
-    });
+    let sink = match telemetry::Sink::start(args.metrics, &mut config) {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("entra-identity: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let code = token_with(&args, config).await;
-    if let Some(summary) = summary {
-        summary.print();
-    }
+    sink.finish();
     code
 }
 

@@ -2,7 +2,7 @@
 //! killed on drop. A missing `redis-server` fails the test loudly, never skips it:
 //! `scripts/test` installs it.
 //!
-//! [`RedisServer::start_tls`] (feature `tls`) plays Azure's Redis: TLS on its own port
+//! `RedisServer::start_tls` (feature `tls`) plays Azure's Redis: TLS on its own port
 //! with a certificate from a test CA, and ACL users. The plain port stays open for the
 //! test's admin commands ([`RedisServer::admin`]), as the `default` user with a
 //! password, so a client that does not authenticate gets `NOAUTH`.
@@ -149,17 +149,17 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    /// The TLS port ([`Self::start_tls`]).
+    /// The TLS port (`start_tls`).
     pub fn tls_port(&self) -> u16 {
         self.tls.as_ref().expect("a server from start_tls").port
     }
 
-    /// `rediss://127.0.0.1:{tls_port}` ([`Self::start_tls`]).
+    /// `rediss://127.0.0.1:{tls_port}` (`start_tls`).
     pub fn tls_url(&self) -> String {
         format!("rediss://127.0.0.1:{}", self.tls_port())
     }
 
-    /// The PEM file of the CA the TLS certificate comes from ([`Self::start_tls`]).
+    /// The PEM file of the CA the TLS certificate comes from (`start_tls`).
     pub fn ca_file(&self) -> PathBuf {
         self.tls
             .as_ref()

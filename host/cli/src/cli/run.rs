@@ -51,15 +51,15 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let summary = args.metrics.then(|| {
-        let (summary, telemetry) = super::metrics::Summary::start();
-        config.telemetry = telemetry;
-        summary
-    });
+    let sink = match super::telemetry::Sink::start(args.metrics, &mut config) {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("entra-identity: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let code = run_with(&args, &name, config).await;
-    if let Some(summary) = summary {
-        summary.print();
-    }
+    sink.finish();
     code
 }
 

@@ -4,6 +4,8 @@ use std::process::Command;
 
 mod cli;
 mod env_fallback;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod run;
 mod shared_cache;
 
