@@ -132,8 +132,8 @@ fn emulator_token(scope: &str) -> String {
 }
 
 fn validate(authority: &str, token: &str, extra: &[&str]) -> std::process::Output {
-    use std::io::Write;
-    let mut child = entra_identity()
+    let mut command = entra_identity();
+    command
         .args([
             "validate",
             "--tenant",
@@ -142,19 +142,8 @@ fn validate(authority: &str, token: &str, extra: &[&str]) -> std::process::Outpu
             "api://protected",
         ])
         .args(["--authority", authority])
-        .args(extra)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(token.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+        .args(extra);
+    crate::with_stdin(command, token)
 }
 
 #[tokio::test(flavor = "multi_thread")]

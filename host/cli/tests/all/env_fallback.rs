@@ -143,34 +143,13 @@ async fn validate_takes_the_authority_host_from_the_environment_as_token_does() 
         "--audience",
         "api://protected",
     ];
-    let vars = [("AZURE_AUTHORITY_HOST", emulator.base_url())];
-    let out = {
-        use std::io::Write;
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        tokio::task::spawn_blocking(move || {
-            let mut child = entra_identity()
-                .args(&args)
-                .envs(vars)
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(token.as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
-        })
+    let mut command = entra_identity();
+    command
+        .args(args)
+        .env("AZURE_AUTHORITY_HOST", emulator.base_url());
+    let out = tokio::task::spawn_blocking(move || crate::with_stdin(command, &token))
         .await
-        .unwrap()
-    };
+        .unwrap();
     assert!(
         out.status.success(),
         "the keys come from the emulator named by AZURE_AUTHORITY_HOST: {}",

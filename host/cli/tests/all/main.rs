@@ -17,3 +17,22 @@ fn entra_identity() -> Command {
         entra_identity_host::IDENTITY_ENV_VARS,
     )
 }
+
+/// Runs `command` with `input` on its standard input; its output once it exits.
+fn with_stdin(mut command: Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
