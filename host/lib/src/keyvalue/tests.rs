@@ -2,6 +2,7 @@
 //! persistence (disk), a server dying mid-run (Redis), and the WIT glue.
 
 use super::*;
+#[cfg(feature = "redis")]
 use entra_test_support::RedisServer;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -198,6 +199,7 @@ fn memory_is_private_to_each_opening_unless_shared_on_purpose() {
     assert!(std::ptr::addr_eq(Arc::as_ptr(&c), Arc::as_ptr(&d)));
 }
 
+#[cfg(feature = "disk")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn disk_backend() {
     let dir = tempfile::tempdir().unwrap();
@@ -206,6 +208,7 @@ async fn disk_backend() {
     contention(b, "race").await;
 }
 
+#[cfg(feature = "disk")]
 #[tokio::test]
 async fn disk_survives_reopen_and_shares_open_paths() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,6 +239,7 @@ async fn disk_survives_reopen_and_shares_open_paths() {
     assert_eq!(b.get("tokens", "c").await.unwrap(), None);
 }
 
+#[cfg(feature = "disk")]
 #[test]
 fn disk_open_failure_is_an_error_and_config_falls_back_to_memory() {
     let dir = tempfile::tempdir().unwrap();
@@ -250,6 +254,7 @@ fn disk_open_failure_is_an_error_and_config_falls_back_to_memory() {
     assert_eq!(ctx.backend().kind(), "memory");
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_backend() {
     let server = RedisServer::start();
@@ -266,6 +271,7 @@ async fn redis_backend() {
     assert_eq!(all_keys(&b, "b").await, set_of(&[]));
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_killed_mid_run_is_an_error_not_a_panic() {
     let mut server = RedisServer::start();
@@ -289,6 +295,7 @@ async fn redis_killed_mid_run_is_an_error_not_a_panic() {
     );
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_down_at_start_does_not_stop_the_host() {
     // Nothing listens on port 1: opening succeeds (lazy), operations fail.

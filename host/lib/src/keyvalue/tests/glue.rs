@@ -127,6 +127,7 @@ async fn keyvalue_entry_ttl_expires_guest_writes() {
     );
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn keyvalue_backend_failure_is_error_other_not_a_trap() {
     // Nothing listens on port 1.
