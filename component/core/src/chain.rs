@@ -74,12 +74,16 @@ pub fn default_chain(
     let env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     let selected = selection(env("AZURE_TOKEN_CREDENTIALS").as_deref())?;
     let whole_chain = selected.len() > 1;
+    // The capabilities are the application's, not one member's: every member that can
+    // send them does (managed identity only where its source can).
+    let app =
+        AppOptions::default().client_capabilities(&options.managed_identity.client_capabilities);
     let members = selected
         .into_iter()
         .map(|name| {
             let flow = match name {
-                "EnvironmentCredential" => confidential::environment(&env),
-                "WorkloadIdentityCredential" => workload_identity(&env),
+                "EnvironmentCredential" => confidential::environment_with(app.clone(), &env),
+                "WorkloadIdentityCredential" => workload_identity(app.clone(), &env),
                 _ => managed_identity(&options, whole_chain, &env),
             };
             Member {
@@ -95,7 +99,10 @@ pub fn default_chain(
 }
 
 /// Workload identity in a chain: unavailable unless all three variables are set.
-fn workload_identity(env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Flow>, Error> {
+fn workload_identity(
+    app: AppOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn Flow>, Error> {
     let vars = [
         "AZURE_CLIENT_ID",
         "AZURE_TENANT_ID",
@@ -108,7 +115,7 @@ fn workload_identity(env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Flo
             missing.join(", ")
         )));
     }
-    confidential::workload_identity(AppOptions::default(), None, env)
+    confidential::workload_identity(app, None, env)
 }
 
 /// Managed identity in a chain probes IMDS first, so hosts without it fall through in

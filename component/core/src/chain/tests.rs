@@ -8,6 +8,13 @@ use std::rc::Rc;
 
 /// A chain whose members all share one fake transport, clock and file system.
 fn chain(vars: &[(&str, &str)]) -> (Result<ChainedCredential, Error>, FakeTransport, FakeTime) {
+    chain_with(ChainOptions::default(), vars)
+}
+
+fn chain_with(
+    options: ChainOptions,
+    vars: &[(&str, &str)],
+) -> (Result<ChainedCredential, Error>, FakeTransport, FakeTime) {
     let time = FakeTime::at(T0);
     let transport = FakeTransport::new(&time);
     let store: SharedStore = Rc::new(RefCell::new(MemoryStore::default()));
@@ -20,11 +27,7 @@ fn chain(vars: &[(&str, &str)]) -> (Result<ChainedCredential, Error>, FakeTransp
             Rc::clone(&store),
         )
     };
-    (
-        default_chain(ChainOptions::default(), &env(vars), &make),
-        transport,
-        time,
-    )
+    (default_chain(options, &env(vars), &make), transport, time)
 }
 
 fn get(c: &ChainedCredential) -> Result<AccessToken, Error> {
@@ -96,6 +99,30 @@ fn the_environment_wins_and_stays_chosen() {
             .borrow()
             .iter()
             .all(|r| r.url.contains("login.microsoftonline.com"))
+    );
+}
+
+#[test]
+fn the_chains_client_capabilities_reach_the_environment_credential() {
+    let options = ChainOptions {
+        managed_identity: ManagedIdentityOptions::default().client_capabilities(&["cp1"]),
+    };
+    let (c, transport, _) = chain_with(
+        options,
+        &[
+            ("AZURE_CLIENT_ID", "app"),
+            ("AZURE_TENANT_ID", "tenant"),
+            ("AZURE_CLIENT_SECRET", "s3cr3t-value-123"),
+        ],
+    );
+    transport.then(entra_ok());
+    get(&c.unwrap()).unwrap();
+    let claims = form(&transport.last().body)
+        .into_iter()
+        .find_map(|(k, v)| (k == "claims").then_some(v));
+    assert_eq!(
+        claims.as_deref(),
+        Some(r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#)
     );
 }
 

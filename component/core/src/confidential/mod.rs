@@ -172,6 +172,15 @@ pub fn certificate_credential(
 /// `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (PEM). Not configured is
 /// *unavailable*, so a chain moves on.
 pub fn environment(env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Flow>, Error> {
+    environment_with(AppOptions::default(), env)
+}
+
+/// [`environment`], with `app`'s settings (client capabilities) where the environment
+/// has none: the ids and the secret or certificate still come from the environment.
+pub fn environment_with(
+    app: AppOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn Flow>, Error> {
     let get = |k: &str| env(k).filter(|v| !v.trim().is_empty());
     let missing: Vec<&str> = ["AZURE_TENANT_ID", "AZURE_CLIENT_ID"]
         .into_iter()
@@ -193,12 +202,8 @@ pub fn environment(env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Flow>
         )));
     }
     match (secret, cert) {
-        (Some(secret), _) => client_secret(AppOptions::default(), secret, &get),
-        (None, Some(path)) => client_certificate(
-            AppOptions::default(),
-            CertificateOptions::from_path(path),
-            &get,
-        ),
+        (Some(secret), _) => client_secret(app, secret, &get),
+        (None, Some(path)) => client_certificate(app, CertificateOptions::from_path(path), &get),
         (None, None) => unreachable!("checked above"),
     }
 }
