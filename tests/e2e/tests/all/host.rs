@@ -4,5 +4,6 @@
 mod azure_core;
 mod pinned_tls;
 mod plugin;
+mod plugin_identities;
 mod plugin_limits;
 mod telemetry;

@@ -54,20 +54,6 @@ async fn read_secret(addr: SocketAddr, token: &str) -> serde_json::Value {
     serde_json::from_str(&a.body).unwrap()
 }
 
-/// The `oid` of the bearer token on each request Key Vault received, in order.
-fn vault_callers(world: &World) -> Vec<String> {
-    world
-        .emulator
-        .requests(Endpoint::KeyVault)
-        .iter()
-        .map(|r| {
-            let bearer = r.header("authorization").unwrap();
-            let token = bearer.strip_prefix("Bearer ").unwrap();
-            jwt_claims(token)["oid"].as_str().unwrap().to_string()
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn each_caller_reads_as_themselves_and_a_second_call_is_a_cache_hit() {
     let world = World::start().await;
@@ -109,7 +95,7 @@ async fn each_caller_reads_as_themselves_and_a_second_call_is_a_cache_hit() {
         "one exchange per user"
     );
     assert_eq!(
-        vault_callers(&world),
+        vault_oids(&world.emulator, 0),
         [ALICE, ALICE, BOB, ALICE, BOB],
         "Key Vault saw each user's own token, never the other's"
     );

@@ -142,3 +142,19 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
 }
 
 pub const HOUR: Duration = Duration::from_secs(3600);
+
+/// The `oid` of the bearer token on every Key Vault request since `from`, in order:
+/// who the vault saw calling.
+pub fn vault_oids(emulator: &entra_emulator::Emulator, from: usize) -> Vec<String> {
+    emulator.requests(entra_emulator::Endpoint::KeyVault)[from..]
+        .iter()
+        .map(|r| {
+            let bearer = r.header("authorization").expect("a bearer token");
+            let token = bearer.strip_prefix("Bearer ").expect("a bearer token");
+            jwt_claims(token)["oid"]
+                .as_str()
+                .expect("an oid")
+                .to_string()
+        })
+        .collect()
+}
