@@ -4,7 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const APPS: [&str; 3] = ["spin-call-azure", "spin-protected-api", "wasi-http-token"];
+const APPS: [&str; 4] = [
+    "spin-call-azure",
+    "spin-protected-api",
+    "wasi-http-token",
+    "wasmtime-plugin-guest",
+];
 
 /// The component of the example package `name`.
 pub fn example(name: &str) -> Vec<u8> {

@@ -37,6 +37,7 @@ mod claims;
 mod composition;
 mod concurrency;
 mod credentials;
+mod hosts;
 mod instances;
 mod managed_identity;
 mod obo;
