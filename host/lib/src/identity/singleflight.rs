@@ -1,27 +1,41 @@
 //! Coalescing concurrent identical requests: one runs, every caller gets its result.
+//!
+//! The caller that starts a flight drives it in its own task, so a call that nobody
+//! else is waiting for costs no task spawn and no cross-thread wake-up. If that caller
+//! goes away mid-flight (its future dropped: a timeout, a closed connection), the rest
+//! of the flight moves onto a task of its own and finishes there, so the work already
+//! sent (a token request upstream) is not thrown away and its joiners still get it.
 
 use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
+use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+type Flights<K, V> = Arc<Mutex<HashMap<K, watch::Receiver<Option<V>>>>>;
 
 /// At most one flight per key; callers that arrive while it is in the air share
 /// its outcome, success or failure.
 pub(crate) struct SingleFlight<K, V: Clone> {
-    flights: Mutex<HashMap<K, Shared<BoxFuture<'static, V>>>>,
+    flights: Flights<K, V>,
 }
 
-impl<K: Hash + Eq + Clone, V: Clone + Send + Sync + 'static> SingleFlight<K, V> {
+impl<K, V> SingleFlight<K, V>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Clone + Send + Sync + 'static,
+{
     pub(crate) fn new() -> Self {
         SingleFlight {
-            flights: Mutex::new(HashMap::new()),
+            flights: Arc::default(),
         }
     }
 
-    /// Joins the flight for `key`, or starts one with `start`. The work is spawned, so
-    /// it completes (and its result is shared) even if the caller that started it
-    /// goes away.
+    /// Joins the flight for `key`, or starts one with `start` and drives it here. The
+    /// flight completes, and its result is shared, even if the caller that started it
+    /// goes away; a panic in it is every caller's `on_panic()`.
     pub(crate) async fn run<F>(
         &self,
         key: K,
@@ -31,37 +45,123 @@ impl<K: Hash + Eq + Clone, V: Clone + Send + Sync + 'static> SingleFlight<K, V> 
     where
         F: Future<Output = V> + Send + 'static,
     {
-        let flight = {
-            let mut flights = self.flights.lock().unwrap();
-            match flights.get(&key) {
-                Some(flight) => {
-                    // Joining: whatever `start` captured is not needed while we wait.
-                    drop(start);
-                    flight.clone()
-                }
-                None => {
-                    let task = tokio::spawn(start());
-                    let flight = async move { task.await.unwrap_or_else(|_| on_panic()) }
-                        .boxed()
-                        .shared();
-                    flights.insert(key.clone(), flight.clone());
-                    flight
-                }
+        let sender = match self.join_or_open(&key) {
+            Ok(sender) => sender,
+            Err(mut flight) => {
+                // Joining: whatever `start` captured is not needed while we wait.
+                drop(start);
+                let landed = flight.wait_for(Option::is_some).await.map(|v| v.clone());
+                // `Err`: the flight was dropped unfinished (no runtime to finish it on).
+                return landed.ok().flatten().unwrap_or_else(on_panic);
             }
         };
-        let value = flight.clone().await;
-        let mut flights = self.flights.lock().unwrap();
-        if flights.get(&key).is_some_and(|f| f.ptr_eq(&flight)) {
-            flights.remove(&key);
-        }
+        let mut lead = Lead {
+            work: None,
+            sender: Some(sender),
+            flights: self.flights.clone(),
+            key,
+        };
+        lead.work = Some(
+            AssertUnwindSafe(start())
+                .catch_unwind()
+                .map(|outcome| outcome.unwrap_or_else(|_| on_panic()))
+                .boxed(),
+        );
+        let value = lead.work.as_mut().expect("not yet landed").await;
+        lead.land(value.clone());
         value
+    }
+
+    /// The flight in the air for `key` to join (`Err`), or a new one this caller leads.
+    fn join_or_open(
+        &self,
+        key: &K,
+    ) -> Result<watch::Sender<Option<V>>, watch::Receiver<Option<V>>> {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(flight) = flights.get(key) {
+            return Err(flight.clone());
+        }
+        let (sender, receiver) = watch::channel(None);
+        flights.insert(key.clone(), receiver);
+        Ok(sender)
+    }
+}
+
+/// The flight a caller leads: its remaining work, and where its result goes.
+struct Lead<K, V>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Send + Sync + 'static,
+{
+    work: Option<BoxFuture<'static, V>>,
+    sender: Option<watch::Sender<Option<V>>>,
+    flights: Flights<K, V>,
+    key: K,
+}
+
+impl<K, V> Lead<K, V>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Send + Sync + 'static,
+{
+    /// Publishes the result to the joiners and closes the flight.
+    fn land(&mut self, value: V) {
+        self.work = None;
+        if let Some(sender) = self.sender.take() {
+            land(&self.flights, &self.key, &sender, value);
+        }
+    }
+}
+
+impl<K, V> Drop for Lead<K, V>
+where
+    K: Hash + Eq + Clone + Send + 'static,
+    V: Send + Sync + 'static,
+{
+    /// The leading caller went away mid-flight: finish the flight on a task of its own.
+    fn drop(&mut self) {
+        let Some(sender) = self.sender.take() else {
+            return;
+        };
+        let (flights, key) = (self.flights.clone(), self.key.clone());
+        match (self.work.take(), tokio::runtime::Handle::try_current()) {
+            (Some(work), Ok(runtime)) => {
+                runtime.spawn(async move {
+                    let value = work.await;
+                    land(&flights, &key, &sender, value);
+                });
+            }
+            // Nothing to finish, or nowhere to finish it: the joiners wake to a closed
+            // flight.
+            _ => close(&flights, &key, &sender),
+        }
+    }
+}
+
+fn land<K: Hash + Eq, V>(
+    flights: &Flights<K, V>,
+    key: &K,
+    sender: &watch::Sender<Option<V>>,
+    value: V,
+) {
+    close(flights, key, sender);
+    sender.send_replace(Some(value));
+}
+
+/// Removes the flight of `sender` from the map, unless a newer one took its place.
+fn close<K: Hash + Eq, V>(flights: &Flights<K, V>, key: &K, sender: &watch::Sender<Option<V>>) {
+    let mut flights = flights.lock().unwrap_or_else(|e| e.into_inner());
+    if flights
+        .get(key)
+        .is_some_and(|r| r.same_channel(&sender.subscribe()))
+    {
+        flights.remove(key);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[tokio::test]
@@ -100,5 +200,94 @@ mod tests {
             .run("k", || async { Ok(7) }, || Err("panicked".into()))
             .await;
         assert_eq!(again, Ok(7));
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_goes_away_leaves_its_flight_to_finish_for_the_joiners() {
+        let flights = Arc::new(SingleFlight::<&str, Result<u32, String>>::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (release, gate) = tokio::sync::watch::channel(false);
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let leader = tokio::spawn({
+            let (flights, runs) = (flights.clone(), runs.clone());
+            async move {
+                flights
+                    .run(
+                        "k",
+                        move || async move {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            started_tx.send(()).unwrap();
+                            let mut gate = gate;
+                            gate.wait_for(|open| *open).await.unwrap();
+                            Ok(7)
+                        },
+                        || Err("panicked".into()),
+                    )
+                    .await
+            }
+        });
+        started.await.unwrap();
+        let joiner = tokio::spawn({
+            let flights = flights.clone();
+            async move {
+                flights
+                    .run("k", || async { Ok(0) }, || Err("panicked".into()))
+                    .await
+            }
+        });
+        // On this single-threaded runtime one yield runs the joiner up to its wait on
+        // the flight, before the leader goes.
+        tokio::task::yield_now().await;
+        leader.abort();
+        assert!(leader.await.unwrap_err().is_cancelled());
+        release.send(true).unwrap();
+        assert_eq!(joiner.await.unwrap(), Ok(7));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_flight_with_no_joiners_still_finishes_and_then_closes() {
+        let flights = SingleFlight::<&str, Result<u32, String>>::new();
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        let (release, gate) = tokio::sync::watch::channel(false);
+        let call = flights.run(
+            "k",
+            move || async move {
+                let mut gate = gate;
+                gate.wait_for(|open| *open).await.unwrap();
+                done_tx.send(()).unwrap();
+                Ok(1)
+            },
+            || Err("panicked".into()),
+        );
+        // Poll it once, so that the flight starts, then give up on it.
+        assert!(futures::poll!(Box::pin(call)).is_pending());
+        release.send(true).unwrap();
+        done.await.expect("the abandoned work ran to its end");
+        // Landed and closed: the next call is a new flight.
+        while flights.flights.lock().unwrap().contains_key("k") {
+            tokio::task::yield_now().await;
+        }
+        let next = flights
+            .run("k", || async { Ok(2) }, || Err("panicked".into()))
+            .await;
+        assert_eq!(next, Ok(2));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_flight_is_every_callers_on_panic_and_does_not_stick() {
+        let flights = SingleFlight::<&str, Result<u32, String>>::new();
+        let panicked = flights
+            .run(
+                "k",
+                || async { panic!("in the flight") },
+                || Err("panicked".into()),
+            )
+            .await;
+        assert_eq!(panicked, Err("panicked".to_string()));
+        let next = flights
+            .run("k", || async { Ok(3) }, || Err("panicked".into()))
+            .await;
+        assert_eq!(next, Ok(3));
     }
 }
