@@ -5,14 +5,18 @@
 //
 // Environment: the App Service endpoint and header, ENTRA_IDENTITY_CACHE_KEY.
 
-import { createKeyValue, instantiateIdentity } from './identity.js';
+import { createConfig, createKeyValue, instantiateIdentity } from './identity.js';
 
 const [generated, failingImds] = process.argv.slice(2);
 const SCOPE = 'https://vault.azure.net/.default';
 const request = { scopes: [SCOPE], forceRefresh: false };
 const keyValue = createKeyValue();
+// Which settings the component asked wasi:config for (the cache key is not in its environment).
+const configAsked = new Set();
+const environment = createConfig();
+const config = { ...environment, get: (key) => (configAsked.add(key), environment.get(key)) };
 
-const { Credential } = await instantiateIdentity({ generated, keyValue });
+const { Credential } = await instantiateIdentity({ generated, keyValue, config });
 const first = Credential.managedIdentity({ clientCapabilities: [] });
 const token = first.getToken(request);
 let sameToken = 0;
@@ -53,6 +57,7 @@ console.log(
     sameToken,
     fromStore,
     failure,
+    configAsked: [...configAsked],
     store,
   }),
 );

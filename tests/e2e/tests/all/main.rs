@@ -39,6 +39,7 @@ mod concurrency;
 mod credentials;
 mod instances;
 mod managed_identity;
+mod node;
 mod obo;
 mod retries;
 mod sandbox;
