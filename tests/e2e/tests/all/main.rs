@@ -40,6 +40,7 @@ mod credentials;
 mod hosts;
 mod instances;
 mod managed_identity;
+mod node;
 mod obo;
 mod retries;
 mod sandbox;
