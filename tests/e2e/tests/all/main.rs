@@ -49,3 +49,4 @@ mod serve_limits;
 mod shared_cache;
 mod sources;
 mod validation;
+mod wasmtime_serve;
