@@ -138,3 +138,28 @@ fn standalone_composition_refuses_an_app_without_identity_imports() {
     let e = compose_standalone(&app, COMPONENT_WASM, b"not wasm").unwrap_err();
     assert!(e.to_string().contains("standalone adapter"), "{e}");
 }
+
+#[test]
+fn standalone_composition_also_satisfies_the_apps_own_wasi_config_import() {
+    let app = example("spin-call-azure");
+    let before = interfaces(&app).unwrap();
+    assert!(
+        before.imports.iter().any(|i| i.starts_with("wasi:config/")),
+        "{:?}",
+        before.imports
+    );
+    let composed = compose_standalone(&app, COMPONENT_WASM, STANDALONE_WASM).unwrap();
+    let found = interfaces(&composed).unwrap();
+    eprintln!(
+        "spin-call-azure composed standalone imports: {}",
+        found.imports.join(", ")
+    );
+    let left: Vec<_> = (found.imports.iter())
+        .filter(|i| {
+            ["wasi:config/", "wasi:keyvalue/", "entra:"]
+                .iter()
+                .any(|p| i.starts_with(p))
+        })
+        .collect();
+    assert!(left.is_empty(), "not plugged: {left:?}");
+}

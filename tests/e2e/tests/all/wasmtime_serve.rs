@@ -48,11 +48,11 @@ fn wasmtime() -> PathBuf {
     );
 }
 
-/// `wasi-http-token` composed for a host without wasi:keyvalue or wasi:config.
-fn composed_app(dir: &std::path::Path) -> PathBuf {
-    let composed = compose_standalone(&example("wasi-http-token"), COMPONENT_WASM, STANDALONE_WASM)
-        .expect("composes");
-    let file = dir.join("wasi-http-token.standalone.wasm");
+/// The example `app` composed for a host without wasi:keyvalue or wasi:config.
+fn composed_app(dir: &std::path::Path, app: &str) -> PathBuf {
+    let composed =
+        compose_standalone(&example(app), COMPONENT_WASM, STANDALONE_WASM).expect("composes");
+    let file = dir.join(format!("{app}.standalone.wasm"));
     std::fs::write(&file, composed).unwrap();
     file
 }
@@ -70,8 +70,12 @@ impl Wasmtime {
     /// Serves the composed app with `env` in wasmtime's own environment, passed on by
     /// name (`--env NAME`) so that no value, secret or not, is on its command line.
     fn start(env: &[(&str, String)], extra: &[&str]) -> Wasmtime {
+        Wasmtime::start_app("wasi-http-token", env, extra)
+    }
+
+    fn start_app(app: &str, env: &[(&str, String)], extra: &[&str]) -> Wasmtime {
         let dir = temp_dir();
-        let app = composed_app(dir.path());
+        let app = composed_app(dir.path(), app);
         let mut command = Command::new(wasmtime());
         command
             .args(["serve", "-Scli", "--addr", "127.0.0.1:0"])
@@ -264,6 +268,30 @@ async fn a_reused_instance_answers_from_its_cache() {
         world.emulator.count(Endpoint::Imds),
         instances.len(),
         "one token per instance, not per request\n{output}"
+    );
+}
+
+/// An app's own `wasi:config` import is the adapter's too: spin-call-azure's
+/// `vault_url` variable comes from `VAULT_URL` (a WASIp3 handler, which wasmtime serve
+/// runs as such).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spin_app_reads_its_variable_from_the_environment() {
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", "s3cr3t-value");
+    let mut env = imds(&world);
+    env.push(("VAULT_URL", world.emulator.key_vault_url()));
+    let served = Wasmtime::start_app("spin-call-azure", &env, &[]);
+    let a = served.get("/secrets/db-password").await;
+    assert_eq!(a.status, 200, "{} {}\n{}", a.head, a.body, served.output());
+    assert_eq!(a.body, "s3cr3t-value");
+    assert_eq!(world.emulator.count(Endpoint::Imds), 1);
+    let sent = world.emulator.requests(Endpoint::KeyVault);
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0]
+            .header("authorization")
+            .is_some_and(|h| h.starts_with("Bearer ")),
+        "the vault got the identity component's token"
     );
 }
 
