@@ -1,5 +1,6 @@
-//! Builds the `entra-identity` component for `wasm32-wasip2` so that `cargo build`
-//! alone produces a host with the component inside it.
+//! Builds the `entra-identity` component and the standalone adapter (one cargo
+//! invocation) for `wasm32-wasip2` so that `cargo build` alone produces a host with
+//! both inside it.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,8 @@ fn main() {
         "component/core/Cargo.toml",
         "component/wasm/src",
         "component/wasm/Cargo.toml",
+        "component/standalone/src",
+        "component/standalone/Cargo.toml",
         "wit",
         "Cargo.lock",
     ] {
@@ -30,7 +33,8 @@ fn main() {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(&root)
-        .args(["build", "--package", "entra-identity", "--target", TARGET])
+        .args(["build", "--package", "entra-identity"])
+        .args(["--package", "entra-identity-standalone", "--target", TARGET])
         .args(["--profile", "component", "--target-dir"])
         .arg(&target_dir)
         // Flags meant for the host build must not leak into the wasm build.
@@ -42,17 +46,23 @@ fn main() {
         .expect("failed to run cargo to build the component");
     assert!(
         status.success(),
-        "building the entra-identity component failed"
+        "building the entra-identity component and the standalone adapter failed"
     );
 
-    let built = target_dir
-        .join(TARGET)
-        .join("component")
-        .join("entra_identity.wasm");
-    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("entra_identity.wasm");
-    std::fs::copy(&built, &out)
-        .unwrap_or_else(|e| panic!("copying {} failed: {e}", built.display()));
-    println!("cargo:rustc-env=ENTRA_IDENTITY_WASM={}", out.display());
+    let built = target_dir.join(TARGET).join("component");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
+    for (file, var) in [
+        ("entra_identity.wasm", "ENTRA_IDENTITY_WASM"),
+        (
+            "entra_identity_standalone.wasm",
+            "ENTRA_IDENTITY_STANDALONE_WASM",
+        ),
+    ] {
+        let (from, to) = (built.join(file), out_dir.join(file));
+        std::fs::copy(&from, &to)
+            .unwrap_or_else(|e| panic!("copying {} failed: {e}", from.display()));
+        println!("cargo:rustc-env={var}={}", to.display());
+    }
 }
 
 /// `RUSTUP_AUTO_INSTALL=0` leaves targets from rust-toolchain.toml uninstalled; add

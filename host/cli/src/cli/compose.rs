@@ -1,9 +1,11 @@
-//! `entra-identity compose APP.wasm -o OUT.wasm`: `wac plug` with the identity component
-//! built in, through the same library (`wac-graph`) and the same code `serve` uses.
+//! `entra-identity compose APP.wasm -o OUT.wasm [--standalone]`: `wac plug` with the
+//! identity component built in, through the same library (`wac-graph`) and the same code
+//! `serve` uses; `--standalone` also plugs the built-in adapter for hosts without
+//! `wasi:keyvalue` and `wasi:config` (such as `wasmtime serve`).
 
 use clap::Args;
 use entra_identity_host::COMPONENT_WASM;
-use entra_identity_host::serve::compose;
+use entra_identity_host::serve::{STANDALONE_WASM, compose, compose_standalone};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,12 +16,25 @@ pub(super) struct ComposeArgs {
     /// Where to write the composed component.
     #[arg(short, long)]
     output: PathBuf,
+    /// Also satisfy wasi:keyvalue (draft2) with a store inside the instance and
+    /// wasi:config from environment variables, for hosts that provide neither (e.g.
+    /// `wasmtime serve`): the result imports only wasi:http, cli, clocks, random,
+    /// filesystem and io.
+    #[arg(long)]
+    standalone: bool,
 }
 
 pub(super) fn run(args: ComposeArgs) -> ExitCode {
     let composed = std::fs::read(&args.app)
         .map_err(|e| format!("cannot read {}: {e}", args.app.display()))
-        .and_then(|app| compose(&app, COMPONENT_WASM).map_err(|e| e.to_string()))
+        .and_then(|app| {
+            if args.standalone {
+                compose_standalone(&app, COMPONENT_WASM, STANDALONE_WASM)
+            } else {
+                compose(&app, COMPONENT_WASM)
+            }
+            .map_err(|e| e.to_string())
+        })
         .and_then(|bytes| {
             std::fs::write(&args.output, &bytes)
                 .map(|()| bytes.len())

@@ -3,6 +3,7 @@
 use std::process::Command;
 
 mod cli;
+mod compose;
 mod env_fallback;
 #[cfg(feature = "otlp")]
 mod otlp;

@@ -1,16 +1,38 @@
 //! Plugging an app's `entra:identity` imports with the identity component, as
 //! `wac plug app.wasm --plug entra_identity.wasm` does and as Spin does for
-//! `[component.<app>.dependencies]`.
+//! `[component.<app>.dependencies]`; with [`compose_standalone`], also plugging the
+//! identity component's `wasi:keyvalue` and `wasi:config` imports for hosts without them.
 
 use crate::error::{Error, Result};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, PlugError};
 
+/// The standalone adapter, built by `build.rs` with the identity component: it exports
+/// `wasi:keyvalue/{store,atomics}@0.2.0-draft2` as a store inside its instance and
+/// `wasi:config/store@0.2.0-draft-2024-09-27` from environment variables.
+pub const STANDALONE_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_STANDALONE_WASM"));
+
+const APP: &str = "app:app";
+const IDENTITY: &str = "entra:identity-component";
+const ADAPTER: &str = "entra:standalone-adapter";
+
+fn bad(what: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::Config(format!("{what}: {e}"))
+}
+
+fn no_identity_imports() -> Error {
+    Error::Config(
+        "the app imports nothing the identity component exports \
+         (entra:identity/credentials, validation or tokens @0.1.x)"
+            .into(),
+    )
+}
+
 /// Whether `app` imports anything from `entra:identity`.
 pub fn imports_identity(app: &[u8]) -> Result<bool> {
     let mut graph = CompositionGraph::new();
-    let package = Package::from_bytes("app:app", None, app.to_vec(), graph.types_mut())
-        .map_err(|e| Error::Config(format!("the app is not a WebAssembly component: {e}")))?;
+    let package = Package::from_bytes(APP, None, app.to_vec(), graph.types_mut())
+        .map_err(|e| bad("the app is not a WebAssembly component", &e))?;
     let world = &graph.types()[package.ty()];
     Ok(world
         .imports
@@ -21,32 +43,72 @@ pub fn imports_identity(app: &[u8]) -> Result<bool> {
 /// `app` with its `entra:identity/*` imports satisfied by `identity`'s exports: one
 /// component that imports only what a host provides.
 pub fn compose(app: &[u8], identity: &[u8]) -> Result<Vec<u8>> {
-    let bad = |what: &str, e: &dyn std::fmt::Display| Error::Config(format!("{what}: {e}"));
+    plug(APP, app, &[(IDENTITY, identity)]).map_err(|e| match e {
+        PlugFailure::NothingPlugged => no_identity_imports(),
+        PlugFailure::Other(e) => e,
+    })
+}
+
+/// [`compose`] for hosts without `wasi:keyvalue` or `wasi:config`: `adapter` (normally
+/// [`STANDALONE_WASM`]) satisfies those imports of `identity`, and of `app` when it has
+/// them, so the result imports only `wasi:http`, `wasi:cli`, `wasi:clocks`,
+/// `wasi:random`, `wasi:filesystem` and `wasi:io`.
+///
+/// The identity component and the app each get their own adapter instance: the app
+/// cannot open the identity component's bucket and read its cached tokens.
+pub fn compose_standalone(app: &[u8], identity: &[u8], adapter: &[u8]) -> Result<Vec<u8>> {
+    // Checked first: the adapter alone could satisfy an app's keyvalue imports.
+    if !imports_identity(app)? {
+        return Err(no_identity_imports());
+    }
+    let identity = match plug(IDENTITY, identity, &[(ADAPTER, adapter)]) {
+        Ok(adapted) => adapted,
+        // An identity component that imports neither interface needs no adapter.
+        Err(PlugFailure::NothingPlugged) => identity.to_vec(),
+        Err(PlugFailure::Other(e)) => return Err(e),
+    };
+    plug(APP, app, &[(IDENTITY, &identity), (ADAPTER, adapter)]).map_err(|e| match e {
+        PlugFailure::NothingPlugged => no_identity_imports(),
+        PlugFailure::Other(e) => e,
+    })
+}
+
+enum PlugFailure {
+    NothingPlugged,
+    Other(Error),
+}
+
+/// `wac plug`: `socket`'s imports that a plug exports are satisfied by an instance of
+/// that plug (one per plug that matches anything); the rest stay imports.
+fn plug(
+    socket_name: &str,
+    socket: &[u8],
+    plugs: &[(&str, &[u8])],
+) -> std::result::Result<Vec<u8>, PlugFailure> {
+    let other = |what: &str, e: &dyn std::fmt::Display| PlugFailure::Other(bad(what, e));
+    let describe = |name: &str| match name {
+        APP => "the app",
+        IDENTITY => "the identity component",
+        _ => "the standalone adapter",
+    };
     let mut graph = CompositionGraph::new();
-    let socket = Package::from_bytes("app:app", None, app.to_vec(), graph.types_mut())
-        .map_err(|e| bad("the app is not a WebAssembly component", &e))?;
-    let socket = graph
-        .register_package(socket)
-        .map_err(|e| bad("registering the app", &e))?;
-    let plug = Package::from_bytes(
-        "entra:identity-component",
-        None,
-        identity.to_vec(),
-        graph.types_mut(),
-    )
-    .map_err(|e| bad("the identity component", &e))?;
-    let plug = graph
-        .register_package(plug)
-        .map_err(|e| bad("registering the identity component", &e))?;
-    wac_graph::plug(&mut graph, vec![plug], socket).map_err(|e| match e {
-        PlugError::NoPlugHappened => Error::Config(
-            "the app imports nothing the identity component exports \
-             (entra:identity/credentials, validation or tokens @0.1.x)"
-                .into(),
-        ),
-        other => bad("composing the app with the identity component", &other),
+    let mut register = |name: &str, bytes: &[u8]| {
+        let what = describe(name);
+        let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut())
+            .map_err(|e| other(&format!("{what} is not a WebAssembly component"), &e))?;
+        graph
+            .register_package(package)
+            .map_err(|e| other(&format!("registering {what}"), &e))
+    };
+    let socket = register(socket_name, socket)?;
+    let plugs = (plugs.iter())
+        .map(|(name, bytes)| register(name, bytes))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    wac_graph::plug(&mut graph, plugs, socket).map_err(|e| match e {
+        PlugError::NoPlugHappened => PlugFailure::NothingPlugged,
+        e => other(&format!("composing {}", describe(socket_name)), &e),
     })?;
     graph
         .encode(EncodeOptions::default())
-        .map_err(|e| bad("encoding the composed component", &e))
+        .map_err(|e| other("encoding the composed component", &e))
 }

@@ -19,7 +19,7 @@ mod listen;
 mod timeouts;
 mod worker;
 
-pub use compose::{compose, imports_identity};
+pub use compose::{STANDALONE_WASM, compose, compose_standalone, imports_identity};
 pub use limits::ServeLimits;
 
 use crate::error::{Error, Result};

@@ -50,4 +50,6 @@ mod serve;
 mod serve_limits;
 mod shared_cache;
 mod sources;
+mod standalone_adapter;
 mod validation;
+mod wasmtime_serve;

@@ -1,0 +1,59 @@
+//! `entra-identity compose`: the file it writes is what the library composes.
+
+use crate::entra_identity;
+use entra_identity_host::COMPONENT_WASM;
+use entra_identity_host::serve::{STANDALONE_WASM, compose, compose_standalone};
+use entra_test_support::{plugin_guest_wasm, temp_dir};
+
+fn compose_with_the_cli(extra: &[&str]) -> Vec<u8> {
+    let dir = temp_dir();
+    let (app, out) = (dir.path().join("app.wasm"), dir.path().join("out.wasm"));
+    std::fs::write(&app, plugin_guest_wasm()).unwrap();
+    let run = entra_identity()
+        .arg("compose")
+        .arg(&app)
+        .arg("-o")
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("wrote"), "{stderr}");
+    std::fs::read(&out).unwrap()
+}
+
+#[test]
+fn compose_standalone_writes_the_composition_with_the_adapter() {
+    let standalone = compose_with_the_cli(&["--standalone"]);
+    let expected =
+        compose_standalone(plugin_guest_wasm(), COMPONENT_WASM, STANDALONE_WASM).unwrap();
+    assert!(
+        standalone == expected,
+        "the CLI wrote other bytes than the library"
+    );
+
+    let plain = compose_with_the_cli(&[]);
+    assert!(plain == compose(plugin_guest_wasm(), COMPONENT_WASM).unwrap());
+    assert!(plain != standalone, "--standalone changed nothing");
+}
+
+#[test]
+fn compose_standalone_refuses_a_file_that_is_not_a_component() {
+    let dir = temp_dir();
+    let app = dir.path().join("app.wasm");
+    std::fs::write(&app, b"not wasm").unwrap();
+    let out = dir.path().join("out.wasm");
+    let run = entra_identity()
+        .arg("compose")
+        .arg(&app)
+        .arg("-o")
+        .arg(&out)
+        .arg("--standalone")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("not a WebAssembly component"), "{stderr}");
+    assert!(!out.exists(), "nothing written for bad input");
+}
