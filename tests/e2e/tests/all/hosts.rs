@@ -10,7 +10,7 @@
 
 use crate::examples::example;
 use entra_identity_host::COMPONENT_WASM;
-use entra_identity_host::serve::compose;
+use entra_identity_host::serve::{STANDALONE_WASM, compose, compose_standalone};
 use examples_imports_check::{in_package, interfaces, parse_list, satisfies};
 use std::path::{Path, PathBuf};
 
@@ -116,6 +116,10 @@ fn artifacts() -> Vec<Artifact> {
             "`spin-call-azure`, composed",
             compose(&example("spin-call-azure"), COMPONENT_WASM).unwrap(),
         ),
+        app(
+            "`spin-call-azure`, composed `--standalone`",
+            standalone(&example("spin-call-azure")),
+        ),
         app("`spin-protected-api`", example("spin-protected-api")),
         app(
             "`spin-protected-api`, composed",
@@ -126,8 +130,16 @@ fn artifacts() -> Vec<Artifact> {
             "`wasi-http-token`, composed",
             compose(&example("wasi-http-token"), COMPONENT_WASM).unwrap(),
         ),
+        app(
+            "`wasi-http-token`, composed `--standalone`",
+            standalone(&example("wasi-http-token")),
+        ),
         app("`wasmtime-plugin-guest`", example("wasmtime-plugin-guest")),
     ]
+}
+
+fn standalone(app: &[u8]) -> Vec<u8> {
+    compose_standalone(app, COMPONENT_WASM, STANDALONE_WASM).unwrap()
 }
 
 /// The rows of the table under "Which artifact runs where": header cells, then rows.
