@@ -119,6 +119,8 @@ fn access_token_only(claims: &Map<String, Value>) -> Result<(), ValidationError>
     Ok(())
 }
 
+/// The signature and claims of `parsed`; also its `nbf`, which [`Claims`] does not
+/// carry, so that a token answered from memory later meets the same time checks.
 pub(super) fn check(
     parsed: &Parsed<'_>,
     key: &SigningKey,
@@ -126,7 +128,7 @@ pub(super) fn check(
     issuer_template: &str,
     home_tenant: &str,
     now: u64,
-) -> Result<Claims, ValidationError> {
+) -> Result<(Claims, Option<u64>), ValidationError> {
     if key.alg.as_deref().is_some_and(|alg| alg != "RS256") {
         return Err(ValidationError::UnsupportedAlgorithm(
             key.alg.clone().unwrap_or_default(),
@@ -149,7 +151,8 @@ pub(super) fn check(
     if now > exp.saturating_add(options.leeway.as_secs()) {
         return Err(ValidationError::Expired { exp, now });
     }
-    if let Some(nbf) = number("nbf")
+    let nbf = number("nbf");
+    if let Some(nbf) = nbf
         && nbf > now.saturating_add(options.leeway.as_secs())
     {
         return Err(ValidationError::NotYetValid { nbf, now });
@@ -197,5 +200,5 @@ pub(super) fn check(
     valid.issued_at = number("iat");
     valid.version = text("ver").unwrap_or_else(|| "1.0".into());
     valid.raw = Value::Object(claims).to_string();
-    Ok(valid)
+    Ok((valid, nbf))
 }

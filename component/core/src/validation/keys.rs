@@ -3,6 +3,7 @@
 use super::ValidationError;
 use jsonwebtoken::DecodingKey;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Keys are fetched again after this long.
@@ -28,6 +29,10 @@ pub struct KeyCache {
     issuer: Option<String>,
     fetched_at: Option<u64>,
     last_attempt: Option<u64>,
+    /// What the key set was, and how many times it has changed: tokens validated
+    /// under one generation are not trusted from memory under the next.
+    fingerprint: [u8; 32],
+    generation: u64,
 }
 
 impl KeyCache {
@@ -55,6 +60,12 @@ impl KeyCache {
     /// When the keys held were fetched (by this instance or the one that shared them).
     pub(super) fn fetched_at(&self) -> Option<u64> {
         self.fetched_at
+    }
+
+    /// Counts the changes of the key set (a refresh that returns the same keys is
+    /// not one).
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub(super) fn has_keys(&self) -> bool {
@@ -99,6 +110,7 @@ impl KeyCache {
             .and_then(Value::as_array)
             .ok_or_else(|| unavailable("the key set has no keys array"))?;
         let mut parsed = HashMap::new();
+        let mut usable_keys = Vec::new();
         for jwk in keys {
             let field = |k: &str| jwk.get(k).and_then(Value::as_str);
             let usable = field("kty") == Some("RSA") && field("use").is_none_or(|u| u == "sig");
@@ -110,11 +122,23 @@ impl KeyCache {
             }
             if let Ok(key) = DecodingKey::from_rsa_components(n, e) {
                 let alg = field("alg").map(str::to_string);
+                usable_keys.push([kid, n, e, field("alg").unwrap_or("")]);
                 parsed.insert(kid.to_string(), SigningKey { key, alg });
             }
         }
         if parsed.is_empty() {
             return Err(unavailable("the key set has no RSA signing keys"));
+        }
+        usable_keys.sort_unstable();
+        let mut fingerprint = Sha256::new();
+        for field in usable_keys.iter().flatten() {
+            fingerprint.update((field.len() as u64).to_be_bytes());
+            fingerprint.update(field.as_bytes());
+        }
+        let fingerprint: [u8; 32] = fingerprint.finalize().into();
+        if fingerprint != self.fingerprint {
+            self.fingerprint = fingerprint;
+            self.generation += 1;
         }
         self.keys = parsed;
         self.issuer = Some(issuer);
