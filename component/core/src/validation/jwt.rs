@@ -6,7 +6,8 @@ use super::options::allows_tenant_of;
 use super::{ValidationError, ValidatorOptions};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
+use rsa::pkcs1v15::Signature;
+use rsa::signature::Verifier;
 use serde_json::{Map, Value};
 
 /// Tokens larger than this are rejected before any parsing. Entra access tokens are
@@ -134,15 +135,14 @@ pub(super) fn check(
             key.alg.clone().unwrap_or_default(),
         ));
     }
-    let verified = jsonwebtoken::crypto::verify(
-        parsed.signature,
-        parsed.message.as_bytes(),
-        &key.key,
-        Algorithm::RS256,
-    );
-    if !matches!(verified, Ok(true)) {
-        return Err(ValidationError::BadSignature);
-    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(parsed.signature)
+        .ok()
+        .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok())
+        .ok_or(ValidationError::BadSignature)?;
+    key.key
+        .verify(parsed.message.as_bytes(), &signature)
+        .map_err(|_| ValidationError::BadSignature)?;
     let claims = decode_json(parsed.payload, "payload")?;
     let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
     let number = |k: &str| claims.get(k).and_then(Value::as_u64);

@@ -1,7 +1,10 @@
 //! The authority's signing keys, and when fetching them again is allowed.
 
 use super::ValidationError;
-use jsonwebtoken::DecodingKey;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rsa::pkcs1v15::VerifyingKey;
+use rsa::{BigUint, RsaPublicKey};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -17,7 +20,8 @@ const COLD_RETRY_INTERVAL: u64 = 10;
 const DEFAULT_ISSUER: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
 
 pub(super) struct SigningKey {
-    pub(super) key: DecodingKey,
+    /// Built once per key set, not per token.
+    pub(super) key: VerifyingKey<Sha256>,
     /// The `alg` the JWK declares, if any.
     pub(super) alg: Option<String>,
 }
@@ -120,7 +124,7 @@ impl KeyCache {
             if !usable {
                 continue;
             }
-            if let Ok(key) = DecodingKey::from_rsa_components(n, e) {
+            if let Some(key) = rsa_key(n, e) {
                 let alg = field("alg").map(str::to_string);
                 usable_keys.push([kid, n, e, field("alg").unwrap_or("")]);
                 parsed.insert(kid.to_string(), SigningKey { key, alg });
@@ -138,13 +142,22 @@ impl KeyCache {
         let fingerprint: [u8; 32] = fingerprint.finalize().into();
         if fingerprint != self.fingerprint {
             self.fingerprint = fingerprint;
-            self.generation += 1;
+            self.generation = self.generation.wrapping_add(1);
         }
         self.keys = parsed;
         self.issuer = Some(issuer);
         self.fetched_at = Some(now);
         Ok(())
     }
+}
+
+/// An RS256 verifier from a JWK's base64url `n` and `e`; `None` for anything the
+/// `rsa` crate refuses (an even modulus, more than 4096 bits, a tiny exponent).
+fn rsa_key(n: &str, e: &str) -> Option<VerifyingKey<Sha256>> {
+    let n = URL_SAFE_NO_PAD.decode(n).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(e).ok()?;
+    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).ok()?;
+    Some(VerifyingKey::new(key))
 }
 
 /// `issuer` and `jwks_uri` from OpenID metadata.

@@ -297,6 +297,6 @@ pub fn require_scope(claims: &Claims, scope: &str) -> Result<(), ValidationError
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod seen_tests;
+#[cfg(test)]
+mod tests;

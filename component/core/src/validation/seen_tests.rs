@@ -30,7 +30,12 @@ fn a_token_that_failed_is_never_remembered() {
     let token = sign(&wrong_audience, "k1", KEY_PEM);
     let good = sign(&v1_claims(TENANT), "k1", KEY_PEM);
     let parts: Vec<&str> = good.split('.').collect();
-    let forged = format!("{}.{}.{}", parts[0], parts[1], &parts[2][..parts[2].len() - 4]);
+    let forged = format!(
+        "{}.{}.{}",
+        parts[0],
+        parts[1],
+        &parts[2][..parts[2].len() - 4]
+    );
     for _ in 0..2 {
         assert!(matches!(
             rejected(&h, &token),
@@ -114,7 +119,10 @@ fn the_memory_never_holds_the_token() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert!(dump.contains(&hex), "entries are keyed by the token's SHA-256");
+    assert!(
+        dump.contains(&hex),
+        "entries are keyed by the token's SHA-256"
+    );
 }
 
 fn claims_until(exp: u64) -> Claims {
@@ -126,7 +134,12 @@ fn claims_until(exp: u64) -> Claims {
 #[test]
 fn the_memory_is_bounded_and_makes_room_from_the_soonest_to_expire() {
     let mut seen = SeenTokens::with_capacity(3);
-    for (i, exp) in [(1u8, NOW + 300), (2, NOW + 100), (3, NOW + 200), (4, NOW + 400)] {
+    for (i, exp) in [
+        (1u8, NOW + 300),
+        (2, NOW + 100),
+        (3, NOW + 200),
+        (4, NOW + 400),
+    ] {
         seen.insert([i; 32], &claims_until(exp), None, 0, NOW, 0);
     }
     assert_eq!(seen.len(), 3);

@@ -13,8 +13,10 @@ const OTHER_TENANT: &str = "0babe000-0000-4000-8000-000000000002";
 pub(super) const AUDIENCE: &str = "api://my-api";
 const AUTHORITY: &str = "https://login.microsoftonline.com";
 // Test-only keys shipped with the emulator.
-pub(super) const KEY_PEM: &str = include_str!("../../../../tests/support/keys/emulator-signing-1.pem");
-pub(super) const OTHER_KEY_PEM: &str = include_str!("../../../../tests/support/keys/emulator-signing-2.pem");
+pub(super) const KEY_PEM: &str =
+    include_str!("../../../../tests/support/keys/emulator-signing-1.pem");
+pub(super) const OTHER_KEY_PEM: &str =
+    include_str!("../../../../tests/support/keys/emulator-signing-2.pem");
 
 pub(super) fn jwk(pem: &str, kid: &str) -> Value {
     let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem).unwrap();
