@@ -14,6 +14,7 @@ mod cold;
 mod core_native;
 mod footprint;
 mod refresh;
+mod validation;
 
 const VAULT: &str = "https://vault.azure.net/.default";
 
@@ -143,9 +144,18 @@ async fn main() {
         fast_hit.p50.as_secs_f64() / native_hit.p50.as_secs_f64()
     );
 
+    // Validating incoming tokens: see validation.rs. `BENCH_ONLY=validate` runs
+    // sections 1 and this one only.
+    let only = std::env::var("BENCH_ONLY").ok();
+    if only.as_deref().is_none_or(|s| s == "validate") {
+        validation::validation(&emulator, 2_000, 500).await;
+    }
+    if only.as_deref() == Some("validate") {
+        return;
+    }
+
     // 3. Cold acquisition, every credential: see cold.rs. `BENCH_ONLY=cold` runs
     // sections 1 and 3 only.
-    let only = std::env::var("BENCH_ONLY").ok();
     if only.as_deref().is_none_or(|s| s == "cold") {
         cold::cold_acquisition(&emulator, 300).await;
     }

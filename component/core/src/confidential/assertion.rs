@@ -2,11 +2,15 @@
 
 use super::certificate::ClientCertificate;
 use crate::error::Error;
+use crate::platform::Platform;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::pkcs1v15;
+use rsa::pss::BlindedSigningKey;
+use rsa::rand_core::{CryptoRng, RngCore};
+use rsa::signature::{RandomizedSigner, SignatureEncoding};
 use serde::Serialize;
-use sha2::Digest;
+use sha2::{Digest, Sha256};
 
 /// Assertions live 10 minutes, as MSAL's do: long enough for clock skew, short
 /// enough that a leaked one is soon useless.
@@ -20,6 +24,18 @@ pub enum SigningAlgorithm {
     Ps256,
     /// RSASSA-PKCS1-v1_5 with SHA-256, for authorities without PSS support (AD FS).
     Rs256,
+}
+
+#[derive(Serialize)]
+struct Header {
+    typ: &'static str,
+    alg: &'static str,
+    #[serde(rename = "x5t#S256")]
+    x5t_s256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x5t: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x5c: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -45,31 +61,32 @@ pub struct AssertionClaims<'a> {
 }
 
 /// Signs a client assertion with `cert`; `send_chain` adds `x5c` (leaf first), which
-/// subject-name/issuer registrations need.
+/// subject-name/issuer registrations need. PSS salts and RSA blinding draw on
+/// `platform`'s randomness (wasi:random in the component).
 pub fn sign(
     cert: &ClientCertificate,
     claims: &AssertionClaims<'_>,
     algorithm: SigningAlgorithm,
     send_chain: bool,
+    platform: &dyn Platform,
 ) -> Result<String, Error> {
-    let mut header = Header::new(match algorithm {
-        SigningAlgorithm::Ps256 => Algorithm::PS256,
-        SigningAlgorithm::Rs256 => Algorithm::RS256,
-    });
-    header.typ = Some("JWT".into());
-    header.x5t_s256 = Some(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&cert.leaf)));
-    if algorithm == SigningAlgorithm::Rs256 {
+    let header = Header {
+        typ: "JWT",
+        alg: match algorithm {
+            SigningAlgorithm::Ps256 => "PS256",
+            SigningAlgorithm::Rs256 => "RS256",
+        },
+        x5t_s256: URL_SAFE_NO_PAD.encode(Sha256::digest(&cert.leaf)),
         // Authorities that need RS256 predate x5t#S256 and look keys up by SHA-1.
-        header.x5t = Some(URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&cert.leaf)));
-    }
-    if send_chain {
-        header.x5c = Some(
+        x5t: (algorithm == SigningAlgorithm::Rs256)
+            .then(|| URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&cert.leaf))),
+        x5c: send_chain.then(|| {
             std::iter::once(&cert.leaf)
                 .chain(&cert.chain)
                 .map(|der| STANDARD.encode(der))
-                .collect(),
-        );
-    }
+                .collect()
+        }),
+    };
     let body = Claims {
         aud: claims.audience,
         iss: claims.client_id,
@@ -78,9 +95,50 @@ pub fn sign(
         nbf: claims.now,
         exp: claims.now + ASSERTION_LIFETIME,
     };
-    jsonwebtoken::encode(&header, &body, &EncodingKey::from_rsa_der(cert.key_pkcs1()))
-        .map_err(|e| Error::InvalidInput(format!("cannot sign the client assertion: {e}")))
+    let message = format!("{}.{}", base64_json(&header)?, base64_json(&body)?);
+    let mut rng = PlatformRng(platform);
+    let key = cert.key().clone();
+    let signature = match algorithm {
+        SigningAlgorithm::Ps256 => BlindedSigningKey::<Sha256>::new(key)
+            .sign_with_rng(&mut rng, message.as_bytes())
+            .to_vec(),
+        SigningAlgorithm::Rs256 => pkcs1v15::SigningKey::<Sha256>::new(key)
+            .sign_with_rng(&mut rng, message.as_bytes())
+            .to_vec(),
+    };
+    Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
+
+fn base64_json(value: &impl Serialize) -> Result<String, Error> {
+    serde_json::to_vec(value)
+        .map(|json| URL_SAFE_NO_PAD.encode(json))
+        .map_err(|e| Error::InvalidInput(format!("cannot encode the client assertion: {e}")))
+}
+
+/// The platform's random source as the `rand_core` RNG the signer takes.
+/// `Platform::random_u64` is a CSPRNG (wasi:random's `get-random-u64`).
+struct PlatformRng<'a>(&'a dyn Platform);
+
+impl RngCore for PlatformRng<'_> {
+    fn next_u32(&mut self) -> u32 {
+        self.0.random_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0.random_u64()
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            let word = self.0.random_u64().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for PlatformRng<'_> {}
 
 /// A random (version 4) UUID from two random words.
 pub fn uuid_v4(a: u64, b: u64) -> String {

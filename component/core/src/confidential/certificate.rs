@@ -4,7 +4,8 @@
 use crate::error::Error;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::RsaPrivateKey;
+use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use std::fmt;
@@ -15,8 +16,8 @@ const RSA_OID: &str = "1.2.840.113549.1.1.1";
 /// A parsed client certificate. `Debug` never shows the key.
 #[derive(Clone)]
 pub struct ClientCertificate {
-    /// The private key as PKCS#1 DER, as the signer wants it.
-    key_pkcs1: Vec<u8>,
+    /// The private key, parsed (and its CRT values computed) once.
+    key: RsaPrivateKey,
     /// DER of the certificate whose public key is the private key's.
     pub leaf: Vec<u8>,
     /// DER of the other certificates, in file order.
@@ -117,13 +118,8 @@ pub fn parse_pem(pem: &[u8]) -> Result<ClientCertificate, Error> {
         .position(|c| c.windows(modulus.len()).any(|w| w == modulus))
         .ok_or_else(|| invalid("has no certificate for its private key"))?;
     let leaf = certs.remove(leaf_at);
-    let key_pkcs1 = key
-        .to_pkcs1_der()
-        .map_err(|_| invalid("has a key that cannot be re-encoded"))?
-        .as_bytes()
-        .to_vec();
     Ok(ClientCertificate {
-        key_pkcs1,
+        key,
         leaf,
         chain: certs,
     })
@@ -149,11 +145,13 @@ fn not_rsa(what: &str) -> Error {
 }
 
 impl ClientCertificate {
-    /// The private key, PKCS#1 DER.
-    pub(super) fn key_pkcs1(&self) -> &[u8] {
-        &self.key_pkcs1
+    /// The private key.
+    pub(super) fn key(&self) -> &RsaPrivateKey {
+        &self.key
     }
 }
 
+#[cfg(test)]
+mod kept_tests;
 #[cfg(test)]
 mod tests;

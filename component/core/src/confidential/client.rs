@@ -5,6 +5,7 @@ use super::assertion::{self, AssertionClaims, SigningAlgorithm};
 use super::authority::{AllowedTenants, resolve_tenant, token_endpoint};
 use super::certificate::{ClientCertificate, parse_pem};
 use super::form::{ClientAuth, Grant as GrantForm};
+use super::kept_assertion::{KeptAssertion, SignedFor};
 use super::on_behalf_of::UserAssertion;
 use super::token_proxy::TokenProxy;
 use super::{entra_error, form};
@@ -15,6 +16,7 @@ use crate::error::{Error, ServiceError};
 use crate::http::{Request, Response};
 use crate::platform::{FileError, Platform};
 use crate::retry::RetryPolicy;
+use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -49,7 +51,8 @@ pub enum CertificateInput {
 pub enum ClientCredential {
     /// A client secret.
     Secret(String),
-    /// A certificate whose key signs a fresh assertion for every request.
+    /// A certificate whose key signs the assertions, each reused for up to
+    /// [`ASSERTION_REUSE`](super::ASSERTION_REUSE) seconds by this credential alone.
     Certificate {
         /// Where the PEM is.
         input: CertificateInput,
@@ -82,6 +85,8 @@ pub struct ConfidentialClient {
     capabilities: Capabilities,
     retry: RetryPolicy,
     certificate: RefCell<Option<Rc<ClientCertificate>>>,
+    /// The certificate credential's last signed assertion, for reuse.
+    kept: KeptAssertion,
     /// AKS identity binding: token requests go to this proxy instead.
     proxy: Option<TokenProxy>,
     /// The last assertion sent and the tenant it went to: the assertion is a secret to
@@ -112,6 +117,7 @@ impl ConfidentialClient {
             capabilities: Capabilities::default(),
             retry: RetryPolicy::sts(),
             certificate: RefCell::new(None),
+            kept: KeptAssertion::default(),
             proxy: None,
         }
     }
@@ -189,14 +195,28 @@ impl ConfidentialClient {
                 algorithm,
             } => {
                 let cert = self.certificate(input, platform)?;
-                let jti = assertion::uuid_v4(platform.random_u64(), platform.random_u64());
-                let claims = AssertionClaims {
-                    audience: &endpoint,
+                let now = platform.now_unix();
+                let signed_for = SignedFor {
+                    thumbprint: Sha256::digest(&cert.leaf).into(),
                     client_id: &self.client_id,
-                    now: platform.now_unix(),
-                    jti: &jti,
+                    audience: &endpoint,
                 };
-                Some(assertion::sign(&cert, &claims, *algorithm, *send_chain)?)
+                match self.kept.get(&signed_for, now).filter(|_| !fresh) {
+                    Some(kept) => Some(kept),
+                    None => {
+                        let jti = assertion::uuid_v4(platform.random_u64(), platform.random_u64());
+                        let claims = AssertionClaims {
+                            audience: &endpoint,
+                            client_id: &self.client_id,
+                            now,
+                            jti: &jti,
+                        };
+                        let signed =
+                            assertion::sign(&cert, &claims, *algorithm, *send_chain, platform)?;
+                        self.kept.keep(&signed_for, now, &signed);
+                        Some(signed)
+                    }
+                }
             }
             ClientCredential::Assertion(source) => Some(source.assertion(platform, fresh)?),
         };
@@ -300,20 +320,29 @@ impl Flow for ConfidentialClient {
 
     /// On AADSTS700024 ("assertion expired") an assertion from elsewhere is fetched
     /// again and sent once more, but only if it changed: resending the same one
-    /// would only be refused again.
+    /// would only be refused again. A kept certificate assertion is dropped and one
+    /// signed now is sent instead (a clock far off Entra's can make it look expired).
     fn challenge(
         &self,
         request: &FlowRequest<'_>,
         response: &Response,
         platform: &dyn Platform,
     ) -> Option<Result<Request, Error>> {
-        let ClientCredential::Assertion(source) = &self.credential else {
-            return None;
-        };
         let body = String::from_utf8_lossy(&response.body);
         if response.status != 400 && response.status != 401 || !body.contains("AADSTS700024") {
             return None;
         }
+        let source = match &self.credential {
+            ClientCredential::Assertion(source) => source,
+            ClientCredential::Certificate { .. } => {
+                let sent = self.sent.borrow().0.clone()?;
+                return self
+                    .kept
+                    .forget(&sent)
+                    .then(|| self.request(request, platform, true));
+            }
+            ClientCredential::Secret(_) => return None,
+        };
         let before = self.sent.borrow().0.clone();
         match source.assertion(platform, true) {
             Ok(now) if Some(&now) != before.as_ref() => {

@@ -8,6 +8,7 @@ pub mod certificate;
 mod client;
 pub mod entra_error;
 pub mod form;
+mod kept_assertion;
 mod mi_fic;
 crate::parses_untrusted_input!(
     mod on_behalf_of;
@@ -18,6 +19,7 @@ mod workload_identity;
 pub use assertion::SigningAlgorithm;
 pub use authority::{AllowedTenants, Cloud};
 pub use client::{AssertionSource, CertificateInput, ClientCredential, ConfidentialClient};
+pub use kept_assertion::ASSERTION_REUSE;
 pub use mi_fic::{ManagedIdentityAssertion, managed_identity_as_federated_credential};
 pub use on_behalf_of::{client_credential, on_behalf_of};
 pub use token_proxy::{ProxyCa, TokenProxy};

@@ -6,7 +6,8 @@ use super::options::allows_tenant_of;
 use super::{ValidationError, ValidatorOptions};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
+use rsa::pkcs1v15::Signature;
+use rsa::signature::Verifier;
 use serde_json::{Map, Value};
 
 /// Tokens larger than this are rejected before any parsing. Entra access tokens are
@@ -119,6 +120,8 @@ fn access_token_only(claims: &Map<String, Value>) -> Result<(), ValidationError>
     Ok(())
 }
 
+/// The signature and claims of `parsed`; also its `nbf`, which [`Claims`] does not
+/// carry, so that a token answered from memory later meets the same time checks.
 pub(super) fn check(
     parsed: &Parsed<'_>,
     key: &SigningKey,
@@ -126,21 +129,20 @@ pub(super) fn check(
     issuer_template: &str,
     home_tenant: &str,
     now: u64,
-) -> Result<Claims, ValidationError> {
+) -> Result<(Claims, Option<u64>), ValidationError> {
     if key.alg.as_deref().is_some_and(|alg| alg != "RS256") {
         return Err(ValidationError::UnsupportedAlgorithm(
             key.alg.clone().unwrap_or_default(),
         ));
     }
-    let verified = jsonwebtoken::crypto::verify(
-        parsed.signature,
-        parsed.message.as_bytes(),
-        &key.key,
-        Algorithm::RS256,
-    );
-    if !matches!(verified, Ok(true)) {
-        return Err(ValidationError::BadSignature);
-    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(parsed.signature)
+        .ok()
+        .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok())
+        .ok_or(ValidationError::BadSignature)?;
+    key.key
+        .verify(parsed.message.as_bytes(), &signature)
+        .map_err(|_| ValidationError::BadSignature)?;
     let claims = decode_json(parsed.payload, "payload")?;
     let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
     let number = |k: &str| claims.get(k).and_then(Value::as_u64);
@@ -149,7 +151,8 @@ pub(super) fn check(
     if now > exp.saturating_add(options.leeway.as_secs()) {
         return Err(ValidationError::Expired { exp, now });
     }
-    if let Some(nbf) = number("nbf")
+    let nbf = number("nbf");
+    if let Some(nbf) = nbf
         && nbf > now.saturating_add(options.leeway.as_secs())
     {
         return Err(ValidationError::NotYetValid { nbf, now });
@@ -197,5 +200,5 @@ pub(super) fn check(
     valid.issued_at = number("iat");
     valid.version = text("ver").unwrap_or_else(|| "1.0".into());
     valid.raw = Value::Object(claims).to_string();
-    Ok(valid)
+    Ok((valid, nbf))
 }

@@ -1,8 +1,12 @@
 //! The authority's signing keys, and when fetching them again is allowed.
 
 use super::ValidationError;
-use jsonwebtoken::DecodingKey;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rsa::pkcs1v15::VerifyingKey;
+use rsa::{BigUint, RsaPublicKey};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Keys are fetched again after this long.
@@ -16,7 +20,8 @@ const COLD_RETRY_INTERVAL: u64 = 10;
 const DEFAULT_ISSUER: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
 
 pub(super) struct SigningKey {
-    pub(super) key: DecodingKey,
+    /// Built once per key set, not per token.
+    pub(super) key: VerifyingKey<Sha256>,
     /// The `alg` the JWK declares, if any.
     pub(super) alg: Option<String>,
 }
@@ -28,6 +33,10 @@ pub struct KeyCache {
     issuer: Option<String>,
     fetched_at: Option<u64>,
     last_attempt: Option<u64>,
+    /// What the key set was, and how many times it has changed: tokens validated
+    /// under one generation are not trusted from memory under the next.
+    fingerprint: [u8; 32],
+    generation: u64,
 }
 
 impl KeyCache {
@@ -55,6 +64,12 @@ impl KeyCache {
     /// When the keys held were fetched (by this instance or the one that shared them).
     pub(super) fn fetched_at(&self) -> Option<u64> {
         self.fetched_at
+    }
+
+    /// Counts the changes of the key set (a refresh that returns the same keys is
+    /// not one).
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
     }
 
     pub(super) fn has_keys(&self) -> bool {
@@ -99,6 +114,7 @@ impl KeyCache {
             .and_then(Value::as_array)
             .ok_or_else(|| unavailable("the key set has no keys array"))?;
         let mut parsed = HashMap::new();
+        let mut usable_keys = Vec::new();
         for jwk in keys {
             let field = |k: &str| jwk.get(k).and_then(Value::as_str);
             let usable = field("kty") == Some("RSA") && field("use").is_none_or(|u| u == "sig");
@@ -108,19 +124,40 @@ impl KeyCache {
             if !usable {
                 continue;
             }
-            if let Ok(key) = DecodingKey::from_rsa_components(n, e) {
+            if let Some(key) = rsa_key(n, e) {
                 let alg = field("alg").map(str::to_string);
+                usable_keys.push([kid, n, e, field("alg").unwrap_or("")]);
                 parsed.insert(kid.to_string(), SigningKey { key, alg });
             }
         }
         if parsed.is_empty() {
             return Err(unavailable("the key set has no RSA signing keys"));
         }
+        usable_keys.sort_unstable();
+        let mut fingerprint = Sha256::new();
+        for field in usable_keys.iter().flatten() {
+            fingerprint.update((field.len() as u64).to_be_bytes());
+            fingerprint.update(field.as_bytes());
+        }
+        let fingerprint: [u8; 32] = fingerprint.finalize().into();
+        if fingerprint != self.fingerprint {
+            self.fingerprint = fingerprint;
+            self.generation = self.generation.wrapping_add(1);
+        }
         self.keys = parsed;
         self.issuer = Some(issuer);
         self.fetched_at = Some(now);
         Ok(())
     }
+}
+
+/// An RS256 verifier from a JWK's base64url `n` and `e`; `None` for anything the
+/// `rsa` crate refuses (an even modulus, more than 4096 bits, a tiny exponent).
+fn rsa_key(n: &str, e: &str) -> Option<VerifyingKey<Sha256>> {
+    let n = URL_SAFE_NO_PAD.decode(n).ok()?;
+    let e = URL_SAFE_NO_PAD.decode(e).ok()?;
+    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).ok()?;
+    Some(VerifyingKey::new(key))
 }
 
 /// `issuer` and `jwks_uri` from OpenID metadata.

@@ -21,15 +21,18 @@ crate::parses_untrusted_input!(
     mod keys;
 );
 mod options;
+mod seen;
 
 pub use error::ValidationError;
 pub use jwt::{Claims, MAX_TOKEN_BYTES};
 pub use keys::{KEYS_TTL, KeyCache, MIN_REFRESH_INTERVAL};
 pub use options::{ValidatorOptions, allows_tenant, metadata_url, names_domain};
+pub use seen::SEEN_TOKENS_CAPACITY;
 
 use crate::http::{Request, UrlParts};
 use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport};
 use crate::shared_cache::SharedCache;
+use seen::SeenTokens;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -45,6 +48,18 @@ pub struct Validator {
     transport: Box<dyn Transport>,
     platform: Box<dyn Platform>,
     shared: Option<Rc<SharedCache>>,
+    /// Tokens this validator accepted, by hash: options differ per validator, so
+    /// this cache is not shared the way the keys are.
+    seen: RefCell<SeenTokens>,
+}
+
+/// What a validator's memory of accepted tokens holds: see [`Validator::validate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RememberedTokens {
+    /// Tokens remembered (at most [`SEEN_TOKENS_CAPACITY`]).
+    pub entries: usize,
+    /// Validations answered from memory.
+    pub hits: u64,
 }
 
 /// Metadata and keys as kept in the shared cache, so a fresh instance (one per request,
@@ -71,6 +86,7 @@ impl Validator {
             transport,
             platform,
             shared: None,
+            seen: RefCell::new(SeenTokens::with_capacity(SEEN_TOKENS_CAPACITY)),
         })
     }
 
@@ -86,12 +102,44 @@ impl Validator {
     }
 
     /// Validates `bearer` (with or without the `Bearer ` prefix) and returns its claims.
+    /// A token this validator accepted before is answered from memory while its `exp`
+    /// and `nbf` still pass and the signing keys have not changed.
     pub fn validate(&self, bearer: &str) -> Result<Claims, ValidationError> {
         let token = strip_bearer(bearer);
+        let now = self.platform.now_unix();
+        let leeway = self.options.leeway.as_secs();
+        let hash = seen::hash(token);
+        let generation = self.keys.borrow().generation();
+        if let Some(claims) = self.seen.borrow_mut().get(&hash, generation, now, leeway) {
+            return Ok(claims);
+        }
+        let (claims, nbf) = self.validate_new(token, now)?;
+        let generation = self.keys.borrow().generation();
+        self.seen
+            .borrow_mut()
+            .insert(hash, &claims, nbf, generation, now, leeway);
+        Ok(claims)
+    }
+
+    /// How many validated tokens are remembered, and how many validations they
+    /// answered.
+    pub fn remembered_tokens(&self) -> RememberedTokens {
+        let seen = self.seen.borrow();
+        RememberedTokens {
+            entries: seen.len(),
+            hits: seen.hits(),
+        }
+    }
+
+    /// The full checks on a token not answered from memory; also its `nbf`.
+    fn validate_new(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> Result<(Claims, Option<u64>), ValidationError> {
         // Everything about the token's shape is checked before any key is fetched, so
         // garbage cannot make the validator call the authority.
         let parsed = jwt::parse(token)?;
-        let now = self.platform.now_unix();
         if self.keys.borrow().should_fetch(&parsed.header.kid, now)
             && !self.load_shared_keys(&parsed.header.kid, now)
         {
@@ -248,5 +296,7 @@ pub fn require_scope(claims: &Claims, scope: &str) -> Result<(), ValidationError
     claims.require_scope(scope)
 }
 
+#[cfg(test)]
+mod seen_tests;
 #[cfg(test)]
 mod tests;

@@ -7,22 +7,24 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
 
-const NOW: u64 = 1_800_000_000;
-const TENANT: &str = "7e57e000-0000-4000-8000-000000000001";
+pub(super) const NOW: u64 = 1_800_000_000;
+pub(super) const TENANT: &str = "7e57e000-0000-4000-8000-000000000001";
 const OTHER_TENANT: &str = "0babe000-0000-4000-8000-000000000002";
-const AUDIENCE: &str = "api://my-api";
+pub(super) const AUDIENCE: &str = "api://my-api";
 const AUTHORITY: &str = "https://login.microsoftonline.com";
 // Test-only keys shipped with the emulator.
-const KEY_PEM: &str = include_str!("../../../../tests/support/keys/emulator-signing-1.pem");
-const OTHER_KEY_PEM: &str = include_str!("../../../../tests/support/keys/emulator-signing-2.pem");
+pub(super) const KEY_PEM: &str =
+    include_str!("../../../../tests/support/keys/emulator-signing-1.pem");
+pub(super) const OTHER_KEY_PEM: &str =
+    include_str!("../../../../tests/support/keys/emulator-signing-2.pem");
 
-fn jwk(pem: &str, kid: &str) -> Value {
+pub(super) fn jwk(pem: &str, kid: &str) -> Value {
     let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem).unwrap();
     let b64 = |b: Vec<u8>| URL_SAFE_NO_PAD.encode(b);
     json!({"kty": "RSA", "use": "sig", "kid": kid, "n": b64(key.n().to_bytes_be()), "e": b64(key.e().to_bytes_be())})
 }
 
-fn sign(claims: &Value, kid: &str, pem: &str) -> String {
+pub(super) fn sign(claims: &Value, kid: &str, pem: &str) -> String {
     let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some(kid.into());
     encode(
@@ -33,7 +35,7 @@ fn sign(claims: &Value, kid: &str, pem: &str) -> String {
     .unwrap()
 }
 
-fn v1_claims(tid: &str) -> Value {
+pub(super) fn v1_claims(tid: &str) -> Value {
     json!({
         "aud": AUDIENCE, "iss": format!("https://sts.windows.net/{tid}/"), "tid": tid,
         "oid": "oid-1", "sub": "oid-1", "appid": "app-1", "roles": ["Secrets.Read"],
@@ -49,13 +51,13 @@ fn v2_claims(tid: &str) -> Value {
     })
 }
 
-struct Harness {
-    transport: FakeTransport,
-    validator: Validator,
-    time: FakeTime,
+pub(super) struct Harness {
+    pub(super) transport: FakeTransport,
+    pub(super) validator: Validator,
+    pub(super) time: FakeTime,
 }
 
-fn serve_keys(transport: &FakeTransport, keys: Vec<Value>) {
+pub(super) fn serve_keys(transport: &FakeTransport, keys: Vec<Value>) {
     transport.then(json(
         200,
         &json!({"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
@@ -65,7 +67,7 @@ fn serve_keys(transport: &FakeTransport, keys: Vec<Value>) {
     transport.then(json(200, &json!({ "keys": keys }).to_string()));
 }
 
-fn harness(options: ValidatorOptions) -> Harness {
+pub(super) fn harness(options: ValidatorOptions) -> Harness {
     let time = FakeTime::at(NOW);
     let transport = FakeTransport::new(&time);
     let platform = FakePlatform {
@@ -87,7 +89,7 @@ fn harness(options: ValidatorOptions) -> Harness {
     }
 }
 
-fn single_tenant() -> Harness {
+pub(super) fn single_tenant() -> Harness {
     let h = harness(ValidatorOptions::new(TENANT, &[AUDIENCE, "client-id-guid"]));
     serve_keys(&h.transport, vec![jwk(KEY_PEM, "k1")]);
     h
@@ -125,7 +127,7 @@ fn valid_v1_and_v2_tokens_give_their_claims() {
     );
 }
 
-fn rejected(h: &Harness, token: &str) -> ValidationError {
+pub(super) fn rejected(h: &Harness, token: &str) -> ValidationError {
     h.validator.validate(token).unwrap_err()
 }
 

@@ -34,6 +34,7 @@ mod aks;
 mod bad_responses;
 mod cache;
 mod claims;
+mod component_costs;
 mod composition;
 mod concurrency;
 mod credentials;

@@ -10,15 +10,16 @@ use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use serde_json::Value;
 use sha2::Digest;
 
-const CERT: &str = include_str!("../../../../../tests/support/keys/client-cert.pem");
-const KEY_PKCS8: &str = include_str!("../../../../../tests/support/keys/client-cert-key.pem");
+pub(super) const CERT: &str = include_str!("../../../../../tests/support/keys/client-cert.pem");
+pub(super) const KEY_PKCS8: &str =
+    include_str!("../../../../../tests/support/keys/client-cert-key.pem");
 const KEY_PKCS1: &str = include_str!("../testdata/client-key-pkcs1.pem");
 const OTHER_CERT: &str = include_str!("../../../../../tests/support/keys/client-cert-2.pem");
 const EC_PKCS8: &str = include_str!("../testdata/ec-key-pkcs8.pem");
 const EC_SEC1: &str = include_str!("../testdata/ec-key-sec1.pem");
-const TENANT: &str = "tenant-1";
+pub(super) const TENANT: &str = "tenant-1";
 
-fn pem(parts: &[&str]) -> Vec<u8> {
+pub(super) fn pem(parts: &[&str]) -> Vec<u8> {
     parts.concat().into_bytes()
 }
 
@@ -65,7 +66,7 @@ fn bad_pems_are_invalid_input_that_says_what_is_wrong() {
     );
 }
 
-fn claims(jwt: &str) -> (Value, Value) {
+pub(super) fn claims(jwt: &str) -> (Value, Value) {
     let part = |i: usize| -> Value {
         serde_json::from_slice(
             &URL_SAFE_NO_PAD
@@ -77,7 +78,7 @@ fn claims(jwt: &str) -> (Value, Value) {
     (part(0), part(1))
 }
 
-fn verify(jwt: &str, alg: Algorithm, aud: &str) {
+pub(super) fn verify(jwt: &str, alg: Algorithm, aud: &str) {
     let key = rsa::RsaPrivateKey::from_pkcs8_pem(KEY_PKCS8).unwrap();
     let public = key
         .to_public_key()
@@ -114,7 +115,7 @@ fn cert_rig(send_chain: Option<bool>, algorithm: SigningAlgorithm, vars: &[(&str
     rig
 }
 
-fn ok() -> Result<crate::http::Response, crate::platform::TransportError> {
+pub(super) fn ok() -> Result<crate::http::Response, crate::platform::TransportError> {
     json(
         200,
         r#"{"access_token":"t","expires_in":3600,"token_type":"Bearer"}"#,
