@@ -76,7 +76,7 @@ pub fn sign(
             SigningAlgorithm::Ps256 => "PS256",
             SigningAlgorithm::Rs256 => "RS256",
         },
-        x5t_s256: URL_SAFE_NO_PAD.encode(Sha256::digest(&cert.leaf)),
+        x5t_s256: URL_SAFE_NO_PAD.encode(cert.leaf_sha256),
         // Authorities that need RS256 predate x5t#S256 and look keys up by SHA-1.
         x5t: (algorithm == SigningAlgorithm::Rs256)
             .then(|| URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(&cert.leaf))),

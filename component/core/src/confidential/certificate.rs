@@ -8,6 +8,7 @@ use rsa::RsaPrivateKey;
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
+use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// `rsaEncryption`, the only key algorithm Entra's certificate credentials take here.
@@ -20,6 +21,9 @@ pub struct ClientCertificate {
     key: RsaPrivateKey,
     /// DER of the certificate whose public key is the private key's.
     pub leaf: Vec<u8>,
+    /// SHA-256 of `leaf`: the assertion's `x5t#S256`, and what a kept assertion was
+    /// signed with.
+    pub leaf_sha256: [u8; 32],
     /// DER of the other certificates, in file order.
     pub chain: Vec<Vec<u8>>,
 }
@@ -120,6 +124,7 @@ pub fn parse_pem(pem: &[u8]) -> Result<ClientCertificate, Error> {
     let leaf = certs.remove(leaf_at);
     Ok(ClientCertificate {
         key,
+        leaf_sha256: Sha256::digest(&leaf).into(),
         leaf,
         chain: certs,
     })

@@ -16,7 +16,6 @@ use crate::error::{Error, ServiceError};
 use crate::http::{Request, Response};
 use crate::platform::{FileError, Platform};
 use crate::retry::RetryPolicy;
-use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -197,7 +196,7 @@ impl ConfidentialClient {
                 let cert = self.certificate(input, platform)?;
                 let now = platform.now_unix();
                 let signed_for = SignedFor {
-                    thumbprint: Sha256::digest(&cert.leaf).into(),
+                    thumbprint: cert.leaf_sha256,
                     client_id: &self.client_id,
                     audience: &endpoint,
                 };
