@@ -42,13 +42,19 @@ fn decode_json(part: &str, what: &str) -> Result<Map<String, Value>, ValidationE
     }
 }
 
-pub(super) fn parse(token: &str) -> Result<Parsed<'_>, ValidationError> {
+/// Refuses a token over [`MAX_TOKEN_BYTES`] before anything reads all of it.
+pub(super) fn check_size(token: &str) -> Result<(), ValidationError> {
     if token.len() > MAX_TOKEN_BYTES {
         return Err(ValidationError::TooLarge {
             size: token.len(),
             limit: MAX_TOKEN_BYTES,
         });
     }
+    Ok(())
+}
+
+pub(super) fn parse(token: &str) -> Result<Parsed<'_>, ValidationError> {
+    check_size(token)?;
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

@@ -106,6 +106,8 @@ impl Validator {
     /// and `nbf` still pass and the signing keys have not changed.
     pub fn validate(&self, bearer: &str) -> Result<Claims, ValidationError> {
         let token = strip_bearer(bearer);
+        // Before hashing: an oversized token costs nothing but its refusal.
+        jwt::check_size(token)?;
         let now = self.platform.now_unix();
         let leeway = self.options.leeway.as_secs();
         let hash = seen::hash(token);
