@@ -12,7 +12,7 @@
 use super::{Expect, SCOPE};
 use crate::{Stats, stats};
 use entra_identity_core::confidential::ASSERTION_REUSE;
-use entra_identity_host::{Identity, IdentityConfig, TokenRequest, WallClock};
+use entra_identity_host::{Identity, IdentityConfig, WallClock};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -36,23 +36,12 @@ pub(super) async fn fresh_signatures(
     config: IdentityConfig,
     n: usize,
 ) -> Stats {
-    expect.start();
     let behind = Arc::new(AtomicBool::new(false));
     let config = config.with_wall_clock(Some(Arc::new(Alternating(behind.clone()))));
-    let identity = Identity::new(config).expect("identity starts");
-    identity.get_token(&[SCOPE]).await.expect("warm-up token");
-    let mut samples = Vec::with_capacity(n);
-    for _ in 0..n {
+    super::component_each(expect, config, n, || {
         behind.fetch_xor(true, Ordering::Relaxed);
-        let t = Instant::now();
-        identity
-            .get_token_for(&TokenRequest::new(&[SCOPE]).force_refresh())
-            .await
-            .expect("component token");
-        samples.push(t.elapsed());
-    }
-    expect.check(n + 1);
-    stats(samples)
+    })
+    .await
 }
 
 /// `n` first tokens for new scopes through one `Identity`: the assertion reused.

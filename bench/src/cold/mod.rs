@@ -428,11 +428,22 @@ fn expect(emulator: &Emulator, endpoint: Endpoint, per_token: usize) -> Expect<'
 
 /// `n` forced refreshes through one warmed `Identity`.
 async fn component(expect: Expect<'_>, config: IdentityConfig, n: usize) -> Stats {
+    component_each(expect, config, n, || {}).await
+}
+
+/// [`component`], calling `before_sample` (untimed) before each sample.
+async fn component_each(
+    expect: Expect<'_>,
+    config: IdentityConfig,
+    n: usize,
+    mut before_sample: impl FnMut(),
+) -> Stats {
     expect.start();
     let identity = Identity::new(config).expect("identity starts");
     identity.get_token(&[SCOPE]).await.expect("warm-up token");
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
+        before_sample();
         let t = Instant::now();
         identity
             .get_token_for(&TokenRequest::new(&[SCOPE]).force_refresh())
