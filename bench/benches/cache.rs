@@ -95,7 +95,9 @@ async fn main() {
         ),
         (
             "Redis",
-            redis.as_ref().map(|redis| KeyValueConfig::redis(redis.url())),
+            redis
+                .as_ref()
+                .map(|redis| KeyValueConfig::redis(redis.url())),
         ),
     ];
     for (name, store) in stores {
