@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::Store;
 use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
@@ -106,10 +106,11 @@ impl Blueprint {
         wasi
     }
 
-    /// A store for one instance: `wasi`, the outbound policy, the shared cache's
-    /// store, `config` variables, and a memory limit.
+    /// A store on `engine` for one instance: `wasi`, the outbound policy, the shared
+    /// cache's store, `config` variables, and a memory limit.
     pub(crate) fn store(
         &self,
+        engine: &Engine,
         wasi: WasiCtx,
         config: ConfigVars,
         memory_limit: usize,
@@ -123,7 +124,7 @@ impl Blueprint {
             config,
             limits: MeteredLimits::new(memory_limit, Some(self.memory.clone())),
         };
-        let mut store = Store::new(self.runtime.engine(), state);
+        let mut store = Store::new(engine, state);
         store.limiter(|s| &mut s.limits);
         store
     }
@@ -135,7 +136,8 @@ impl Instance {
         let limits = &blueprint.limits;
         let pre = blueprint.runtime.identity_pre()?;
         let wasi = blueprint.wasi().build();
-        let mut store = blueprint.store(wasi, ConfigVars::default(), limits.memory_limit);
+        let engine = blueprint.runtime.identity_engine();
+        let mut store = blueprint.store(engine, wasi, ConfigVars::default(), limits.memory_limit);
         store.epoch_deadline_trap();
         let deadline_ticks = ticks(limits.call_timeout);
         store.set_epoch_deadline(deadline_ticks);

@@ -93,7 +93,9 @@ impl PluginHost {
             identities.insert(name.clone(), named);
         }
         let host_error = |e: wasmtime::Error| PluginError::Host(format!("{e:#}"));
-        let engine = identity.runtime().engine().clone();
+        let engine = (identity.runtime().engine())
+            .map_err(|e| PluginError::Host(format!("{e}")))?
+            .clone();
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(host_error)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(host_error)?;

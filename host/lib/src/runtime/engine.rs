@@ -16,8 +16,22 @@ pub const COMPONENT_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_WASM"));
 /// How often the epoch advances; call deadlines are counted in these ticks.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(100);
 
-pub(crate) fn new_engine() -> wasmtime::Result<Engine> {
-    new_engine_with(None)
+/// What an engine runs: the identity component alone (WASI 0.2, one call at a time
+/// per instance), or anything an embedder brings, WASIp3 included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Runs {
+    /// No component-model concurrency: `call_async` then enters the instance on a
+    /// fiber directly instead of through wasmtime's concurrent task machinery, which
+    /// costs ~1.6 µs a call and ~6 µs a fresh instance that the identity component,
+    /// with no async exports, never needs.
+    Identity,
+    /// Wasmtime's default: component-model concurrency whenever it is compiled in
+    /// (WASIp3 handlers, `call_concurrent`, streams).
+    Apps,
+}
+
+pub(crate) fn new_engine(runs: Runs) -> wasmtime::Result<Engine> {
+    new_engine_with(runs, None)
 }
 
 /// How many of each pooled resource one instance of our component may take. Measured
@@ -36,7 +50,11 @@ const KEEP_RESIDENT_WITHOUT_PAGEMAP: usize = 64 << 10;
 /// each with at most `memory_limit` bytes of linear memory. Instantiation then reuses
 /// memory mappings instead of making new ones: the Spin model, where every request
 /// gets a fresh instance.
-pub(crate) fn new_pooling_engine(instances: u32, memory_limit: usize) -> wasmtime::Result<Engine> {
+pub(crate) fn new_pooling_engine(
+    runs: Runs,
+    instances: u32,
+    memory_limit: usize,
+) -> wasmtime::Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     // Saturating: an absurd `max_instances` becomes wasmtime's error at `Engine::new`
     // (it cannot reserve that much), not an overflow.
@@ -59,12 +77,15 @@ pub(crate) fn new_pooling_engine(instances: u32, memory_limit: usize) -> wasmtim
     };
     pool.linear_memory_keep_resident(resident)
         .table_keep_resident(resident);
-    new_engine_with(Some(pool))
+    new_engine_with(runs, Some(pool))
 }
 
-fn new_engine_with(pool: Option<PoolingAllocationConfig>) -> wasmtime::Result<Engine> {
+fn new_engine_with(runs: Runs, pool: Option<PoolingAllocationConfig>) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    if runs == Runs::Identity {
+        config.concurrency_support(false);
+    }
     if let Some(pool) = pool {
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
@@ -168,7 +189,7 @@ impl Drop for EpochTicker {
 mod tests {
     #[test]
     fn an_absurd_pool_is_an_error_not_a_crash() {
-        let err = super::new_pooling_engine(u32::MAX, 64 << 20).err();
+        let err = super::new_pooling_engine(super::Runs::Identity, u32::MAX, 64 << 20).err();
         assert!(err.is_some(), "u32::MAX instances cannot be reserved");
     }
 }

@@ -1,5 +1,6 @@
-//! The runtime room: one wasmtime [`Engine`] per process, with its on-disk compile
-//! cache, its epoch ticker and its allocator, and what every store is made of (WASI
+//! The runtime room: the wasmtime [`Engine`]s of a process (one for the identity
+//! component, one for the embedder's components), with the on-disk compile cache,
+//! epoch tickers and allocators, and what every store is made of (WASI
 //! state, memory limits, the guest's log, the clock it sees, `wasi:config`).
 //!
 //! A [`Runtime`] is built once ([`Runtime::new`], or [`Runtime::shared`] for the
@@ -17,12 +18,12 @@ pub(crate) mod state;
 
 use crate::bindings::IdentityPre;
 use crate::error::{Error, Result};
-use engine::EpochTicker;
+use engine::{EpochTicker, Runs};
 use state::HostState;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -92,10 +93,15 @@ impl PoolingConfig {
     }
 }
 
-/// One wasmtime engine with its compile cache and epoch ticker, shared by every
+/// The wasmtime engines, compile cache and epoch tickers shared by every
 /// [`Identity`](crate::Identity), [`Validator`](crate::Validator), plugin host and
 /// served app built on it. Cheap to clone; clones share everything, and the ticker
-/// thread stops when the last clone is dropped.
+/// threads stop when the last clone is dropped.
+///
+/// Two engines, because what runs on them needs different things: the identity
+/// component's instances run on one without component-model concurrency (a call into
+/// them is cheaper by about a third), and the embedder's components (plugins, served
+/// apps, WASIp3 handlers among them) on [`Runtime::engine`], made on first use.
 ///
 /// ```no_run
 /// # fn run() -> entra_identity_host::Result<()> {
@@ -112,7 +118,13 @@ pub struct Runtime {
 }
 
 struct Inner {
-    engine: Engine,
+    /// The identity component's engine.
+    identity_engine: Ticking,
+    /// The embedder's components' engine, made by the first [`Runtime::engine`] call
+    /// (a runtime that only hands out tokens never reserves a second pool).
+    apps_engine: OnceLock<Ticking>,
+    /// Held while the apps engine is made, so two first callers make one.
+    apps_engine_init: Mutex<()>,
     config: RuntimeConfig,
     /// The identity component, compiled and linked on first use. The lock is held while
     /// compiling, so concurrent first users wait for one compilation instead of each
@@ -120,22 +132,39 @@ struct Inner {
     identity: Mutex<Option<IdentityPre<HostState>>>,
     /// How many times the identity component was compiled or loaded from disk.
     compilations: AtomicUsize,
+}
+
+/// An engine and the thread that advances its epoch.
+struct Ticking {
+    engine: Engine,
     _ticker: EpochTicker,
 }
 
-impl Runtime {
-    /// A new engine with `config`, and its epoch ticker. Prefer one per process: every
-    /// engine compiles the identity component again and runs its own ticker thread.
-    pub fn new(config: RuntimeConfig) -> Result<Self> {
+impl Ticking {
+    fn new(config: &RuntimeConfig, runs: Runs) -> Result<Self> {
         let engine = match config.pooling_allocator {
-            Some(pool) => engine::new_pooling_engine(pool.instances, pool.max_memory_bytes),
-            None => engine::new_engine(),
+            Some(pool) => engine::new_pooling_engine(runs, pool.instances, pool.max_memory_bytes),
+            None => engine::new_engine(runs),
         }
         .map_err(Error::component)?;
+        Ok(Ticking {
+            _ticker: EpochTicker::start(&engine),
+            engine,
+        })
+    }
+}
+
+impl Runtime {
+    /// A new runtime with `config`: the identity component's engine now, the
+    /// embedder's on first use, each with its epoch ticker and (if configured) its
+    /// pool. Prefer one per process: every runtime compiles the identity component
+    /// again and runs its own ticker threads.
+    pub fn new(config: RuntimeConfig) -> Result<Self> {
         Ok(Runtime {
             inner: Arc::new(Inner {
-                _ticker: EpochTicker::start(&engine),
-                engine,
+                identity_engine: Ticking::new(&config, Runs::Identity)?,
+                apps_engine: OnceLock::new(),
+                apps_engine_init: Mutex::new(()),
                 config,
                 identity: Mutex::new(None),
                 compilations: AtomicUsize::new(0),
@@ -157,14 +186,31 @@ impl Runtime {
         Ok(runtime)
     }
 
-    /// The engine, to compile and run components of the embedder's own on it.
-    pub fn engine(&self) -> &Engine {
-        &self.inner.engine
+    /// The engine to compile and run components of the embedder's own on (WASIp3
+    /// included): made on the first call, with the runtime's pool if it has one. An
+    /// error only when that pool cannot be reserved.
+    pub fn engine(&self) -> Result<&Engine> {
+        let apps = &self.inner.apps_engine;
+        if let Some(apps) = apps.get() {
+            return Ok(&apps.engine);
+        }
+        let _making = (self.inner.apps_engine_init.lock()).unwrap_or_else(|e| e.into_inner());
+        if apps.get().is_none() {
+            let made = Ticking::new(&self.inner.config, Runs::Apps)?;
+            let _ = apps.set(made);
+        }
+        Ok(&apps.get().expect("set above").engine)
     }
 
-    /// Whether `self` and `other` run on the same engine (clones of one runtime do).
+    /// The engine the identity component's instances run on.
+    pub(crate) fn identity_engine(&self) -> &Engine {
+        &self.inner.identity_engine.engine
+    }
+
+    /// Whether `self` and `other` are one runtime (clones of one runtime are): the
+    /// same engines, the same compilation of the identity component.
     pub fn same_engine(&self, other: &Runtime) -> bool {
-        Engine::same(&self.inner.engine, &other.inner.engine)
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The settings it was built with.
@@ -177,9 +223,10 @@ impl Runtime {
         self.inner.config.compile_cache_dir.as_deref()
     }
 
-    /// Compiles `wasm` on this engine, or loads it from the compile cache.
+    /// Compiles `wasm` on [`Self::engine`], or loads it from the compile cache.
     pub(crate) fn load_component(&self, wasm: &[u8]) -> wasmtime::Result<Component> {
-        engine::load_component(&self.inner.engine, wasm, self.compile_cache_dir())
+        let engine = self.engine().map_err(|e| wasmtime::format_err!("{e}"))?;
+        engine::load_component(engine, wasm, self.compile_cache_dir())
     }
 
     /// The identity component linked with WASI, wasi-http, wasi:keyvalue and
@@ -193,10 +240,10 @@ impl Runtime {
         if let Some(pre) = &*slot {
             return Ok(pre.clone());
         }
-        let engine = &self.inner.engine;
-        let component = self
-            .load_component(engine::COMPONENT_WASM)
-            .map_err(Error::component)?;
+        let engine = self.identity_engine();
+        let component =
+            engine::load_component(engine, engine::COMPONENT_WASM, self.compile_cache_dir())
+                .map_err(Error::component)?;
         self.inner.compilations.fetch_add(1, Ordering::Relaxed);
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(Error::component)?;

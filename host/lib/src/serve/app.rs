@@ -6,10 +6,13 @@ use crate::identity::instance::Blueprint;
 use crate::runtime::config_store::ConfigVars;
 use crate::runtime::state::HostState;
 use std::time::Duration;
-use wasmtime::Store;
+use wasmtime::{Engine, Store};
 use wasmtime_wasi_http::handler::{HandlerState, Instance, ProxyPre};
 
 pub(crate) struct App {
+    /// The runtime's engine for the embedder's components: WASIp3 handlers need its
+    /// component-model concurrency.
+    pub(crate) engine: Engine,
     pub(crate) pre: ProxyPre<HostState>,
     pub(crate) reuse: Reuse,
     /// The identity side: engine, environment, outbound policy, cache store, log.
@@ -29,9 +32,12 @@ impl App {
         for (k, v) in &self.env {
             wasi.env(k, v);
         }
-        let mut store = self
-            .blueprint
-            .store(wasi.build(), self.config.clone(), self.memory_limit);
+        let mut store = self.blueprint.store(
+            &self.engine,
+            wasi.build(),
+            self.config.clone(),
+            self.memory_limit,
+        );
         // Yield at every epoch tick, so a busy guest lets the handler expire it.
         store.epoch_deadline_async_yield_and_update(1);
         store

@@ -141,8 +141,10 @@ pub async fn serve(options: ServeOptions) -> Result<Server> {
     let identity = crate::identity::redis_tokens::attach(&runtime, options.identity.clone())?;
     let blueprint = Blueprint::new(&runtime, sandbox(&identity, allowlist))?;
     let component = runtime.load_component(&app).map_err(Error::component)?;
-    let (pre, reuse) = link(runtime.engine(), &component)?;
+    let engine = runtime.engine()?.clone();
+    let (pre, reuse) = link(&engine, &component)?;
     let handler = ProxyHandler::new(App {
+        engine,
         pre,
         reuse,
         blueprint,
