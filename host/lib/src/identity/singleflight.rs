@@ -11,10 +11,47 @@ use futures::future::BoxFuture;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::Notify;
 
-type Flights<K, V> = Arc<Mutex<HashMap<K, watch::Receiver<Option<V>>>>>;
+type Flights<K, V> = Arc<Mutex<HashMap<K, Arc<Flight<V>>>>>;
+
+/// One flight's outcome, once it has one, and the joiners waiting for it.
+struct Flight<V> {
+    /// `Some(value)`: landed. `None`: dropped unfinished (no runtime to finish it on).
+    outcome: OnceLock<Option<V>>,
+    /// One `Notify`, woken once per flight: a `watch` channel's eight cost more per
+    /// call than the whole flight map.
+    landed: Notify,
+}
+
+impl<V: Clone> Flight<V> {
+    fn new() -> Arc<Self> {
+        Arc::new(Flight {
+            outcome: OnceLock::new(),
+            landed: Notify::new(),
+        })
+    }
+
+    /// Waits for the outcome; `None` if the flight was dropped unfinished.
+    async fn wait(&self) -> Option<V> {
+        loop {
+            // Registered before the check, so a landing between the two still wakes us.
+            let notified = self.landed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(outcome) = self.outcome.get() {
+                return outcome.clone();
+            }
+            notified.await;
+        }
+    }
+
+    fn finish(&self, outcome: Option<V>) {
+        let _ = self.outcome.set(outcome);
+        self.landed.notify_waiters();
+    }
+}
 
 /// At most one flight per key; callers that arrive while it is in the air share
 /// its outcome, success or failure.
@@ -45,19 +82,17 @@ where
     where
         F: Future<Output = V> + Send + 'static,
     {
-        let sender = match self.join_or_open(&key) {
-            Ok(sender) => sender,
-            Err(mut flight) => {
+        let flight = match self.join_or_open(&key) {
+            Ok(flight) => flight,
+            Err(flight) => {
                 // Joining: whatever `start` captured is not needed while we wait.
                 drop(start);
-                let landed = flight.wait_for(Option::is_some).await.map(|v| v.clone());
-                // `Err`: the flight was dropped unfinished (no runtime to finish it on).
-                return landed.ok().flatten().unwrap_or_else(on_panic);
+                return flight.wait().await.unwrap_or_else(on_panic);
             }
         };
         let mut lead = Lead {
             work: None,
-            sender: Some(sender),
+            flight: Some(flight),
             flights: self.flights.clone(),
             key,
         };
@@ -73,17 +108,14 @@ where
     }
 
     /// The flight in the air for `key` to join (`Err`), or a new one this caller leads.
-    fn join_or_open(
-        &self,
-        key: &K,
-    ) -> Result<watch::Sender<Option<V>>, watch::Receiver<Option<V>>> {
+    fn join_or_open(&self, key: &K) -> Result<Arc<Flight<V>>, Arc<Flight<V>>> {
         let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(flight) = flights.get(key) {
             return Err(flight.clone());
         }
-        let (sender, receiver) = watch::channel(None);
-        flights.insert(key.clone(), receiver);
-        Ok(sender)
+        let flight = Flight::new();
+        flights.insert(key.clone(), flight.clone());
+        Ok(flight)
     }
 }
 
@@ -91,10 +123,10 @@ where
 struct Lead<K, V>
 where
     K: Hash + Eq + Clone + Send + 'static,
-    V: Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
 {
     work: Option<BoxFuture<'static, V>>,
-    sender: Option<watch::Sender<Option<V>>>,
+    flight: Option<Arc<Flight<V>>>,
     flights: Flights<K, V>,
     key: K,
 }
@@ -102,13 +134,13 @@ where
 impl<K, V> Lead<K, V>
 where
     K: Hash + Eq + Clone + Send + 'static,
-    V: Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
 {
     /// Publishes the result to the joiners and closes the flight.
     fn land(&mut self, value: V) {
         self.work = None;
-        if let Some(sender) = self.sender.take() {
-            land(&self.flights, &self.key, &sender, value);
+        if let Some(flight) = self.flight.take() {
+            land(&self.flights, &self.key, &flight, Some(value));
         }
     }
 }
@@ -116,11 +148,11 @@ where
 impl<K, V> Drop for Lead<K, V>
 where
     K: Hash + Eq + Clone + Send + 'static,
-    V: Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
 {
     /// The leading caller went away mid-flight: finish the flight on a task of its own.
     fn drop(&mut self) {
-        let Some(sender) = self.sender.take() else {
+        let Some(flight) = self.flight.take() else {
             return;
         };
         let (flights, key) = (self.flights.clone(), self.key.clone());
@@ -128,35 +160,31 @@ where
             (Some(work), Ok(runtime)) => {
                 runtime.spawn(async move {
                     let value = work.await;
-                    land(&flights, &key, &sender, value);
+                    land(&flights, &key, &flight, Some(value));
                 });
             }
             // Nothing to finish, or nowhere to finish it: the joiners wake to a closed
             // flight.
-            _ => close(&flights, &key, &sender),
+            _ => land(&flights, &key, &flight, None),
         }
     }
 }
 
-fn land<K: Hash + Eq, V>(
+/// Takes `flight` off the map (unless a newer one took its place), so later callers
+/// start their own, then hands its outcome to the joiners it already has.
+fn land<K: Hash + Eq, V: Clone>(
     flights: &Flights<K, V>,
     key: &K,
-    sender: &watch::Sender<Option<V>>,
-    value: V,
+    flight: &Arc<Flight<V>>,
+    outcome: Option<V>,
 ) {
-    close(flights, key, sender);
-    sender.send_replace(Some(value));
-}
-
-/// Removes the flight of `sender` from the map, unless a newer one took its place.
-fn close<K: Hash + Eq, V>(flights: &Flights<K, V>, key: &K, sender: &watch::Sender<Option<V>>) {
-    let mut flights = flights.lock().unwrap_or_else(|e| e.into_inner());
-    if flights
-        .get(key)
-        .is_some_and(|r| r.same_channel(&sender.subscribe()))
     {
-        flights.remove(key);
+        let mut flights = flights.lock().unwrap_or_else(|e| e.into_inner());
+        if flights.get(key).is_some_and(|f| Arc::ptr_eq(f, flight)) {
+            flights.remove(key);
+        }
     }
+    flight.finish(outcome);
 }
 
 #[cfg(test)]
