@@ -75,7 +75,7 @@ impl BindingKey {
     /// The fingerprint of `proof`: 32 hex digits.
     pub fn fingerprint(&self, proof: &Proof) -> String {
         let mac = hmac(&self.0, &proof.0);
-        mac.iter().take(16).map(|b| format!("{b:02x}")).collect()
+        base16ct::lower::encode_string(&mac[..16])
     }
 }
 

@@ -2,7 +2,9 @@
 //! small store trait so that a shared store can sit behind the in-instance one.
 
 use crate::token::{AccessToken, TokenRequest};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write;
 
 /// Never hand out a token that expires within this many seconds: the caller needs
 /// time to use it, and clocks drift.
@@ -72,16 +74,23 @@ pub struct CacheKey(String);
 impl CacheKey {
     /// The key for `request` made by the credential identified by `identity`.
     pub fn new(identity: &str, request: &TokenRequest) -> Self {
-        let mut scopes: Vec<&str> = request.scopes.iter().map(String::as_str).collect();
-        scopes.sort_unstable();
-        scopes.dedup();
+        // Every call makes a key: one allocation for the usual single scope.
+        let scopes = match request.scopes.as_slice() {
+            [one] => Cow::Borrowed(one.as_str()),
+            many => {
+                let mut scopes: Vec<&str> = many.iter().map(String::as_str).collect();
+                scopes.sort_unstable();
+                scopes.dedup();
+                Cow::Owned(scopes.join(" "))
+            }
+        };
+        let tenant = request.tenant_id.as_deref().unwrap_or("");
+        let mut key = String::with_capacity(identity.len() + scopes.len() + tenant.len() + 24);
         // Length-prefixed parts: no choice of values can make two keys collide.
-        let parts = [
-            identity,
-            &scopes.join(" "),
-            request.tenant_id.as_deref().unwrap_or(""),
-        ];
-        CacheKey(parts.iter().map(|p| format!("{}:{p};", p.len())).collect())
+        for part in [identity, &scopes, tenant] {
+            let _ = write!(key, "{}:{part};", part.len());
+        }
+        CacheKey(key)
     }
 
     /// The key as text (for stores that need a string).

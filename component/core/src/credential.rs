@@ -124,10 +124,7 @@ impl std::ops::Deref for FlowRequest<'_> {
 /// `token_sha256_to_refresh`.
 pub fn token_sha256_hex(token: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    base16ct::lower::encode_string(&Sha256::digest(token.as_bytes()))
 }
 
 /// The per-instance cache shared by every credential in the instance.
@@ -141,12 +138,11 @@ pub struct Credential {
     store: SharedStore,
     shared: Option<Rc<SharedCache>>,
     /// The flow's identity with the fingerprints of its proof, computed once.
-    bound: RefCell<Option<Bound>>,
+    bound: RefCell<Option<Rc<Bound>>>,
 }
 
 /// A credential's cache identities: under the sealing key's binding, and under the
 /// older keys' (to find tokens written before a rotation).
-#[derive(Clone)]
 struct Bound {
     current: String,
     older: Vec<String>,
@@ -190,20 +186,21 @@ impl Credential {
 
     /// The identity part of this credential's cache keys: the flow's identity and the
     /// fingerprint of its proof under the shared cache's binding key.
+    #[cfg(test)]
     pub(crate) fn bound_identity(&self) -> Result<String, Error> {
-        Ok(self.bound()?.current)
+        Ok(self.bound()?.current.clone())
     }
 
     /// This credential's cache identities under the shared cache's older keys: where
     /// a token written before the sealing key rotated is found.
     pub(crate) fn older_identities(&self) -> Result<Vec<String>, Error> {
-        Ok(self.bound()?.older)
+        Ok(self.bound()?.older.clone())
     }
 
     /// Both, computed once: the proof may need a file read, and every call needs them.
-    fn bound(&self) -> Result<Bound, Error> {
+    fn bound(&self) -> Result<Rc<Bound>, Error> {
         if let Some(bound) = self.bound.borrow().as_ref() {
-            return Ok(bound.clone());
+            return Ok(Rc::clone(bound));
         }
         let proof = self.proof()?;
         let identity = self.flow.identity();
@@ -218,7 +215,8 @@ impl Credential {
                 older: Vec::new(),
             },
         };
-        *self.bound.borrow_mut() = Some(bound.clone());
+        let bound = Rc::new(bound);
+        *self.bound.borrow_mut() = Some(Rc::clone(&bound));
         Ok(bound)
     }
 
@@ -264,7 +262,7 @@ impl Credential {
     }
 
     fn get_token_inner(&self, request: &TokenRequest) -> Result<AccessToken, Error> {
-        let key = CacheKey::new(&self.bound_identity()?, request);
+        let key = CacheKey::new(&self.bound()?.current, request);
         // A claims challenge or a forced refresh says the cached token is no good: its
         // answer replaces that token (the key has no claims in it) for every caller.
         let bypass = request.force_refresh || request.claims.is_some();

@@ -147,7 +147,7 @@ pub fn uuid_v4(a: u64, b: u64) -> String {
     bytes[8..].copy_from_slice(&b.to_be_bytes());
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = base16ct::lower::encode_string(&bytes);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],

@@ -27,7 +27,7 @@ impl fmt::Debug for Keyring {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    base16ct::lower::encode_string(bytes)
 }
 
 fn key_id(key: &[u8; 32]) -> KeyId {
