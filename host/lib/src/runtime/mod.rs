@@ -285,6 +285,20 @@ mod tests {
     }
 
     #[test]
+    fn the_identity_engine_has_no_component_model_concurrency_and_the_apps_engine_has_it() {
+        let runtime = uncached();
+        assert!(!runtime.identity_engine().get_concurrency_support());
+        assert!(
+            runtime.inner.apps_engine.get().is_none(),
+            "made on first use only"
+        );
+        let apps = runtime.engine().unwrap();
+        assert!(apps.get_concurrency_support(), "WASIp3 handlers need it");
+        assert!(!Engine::same(apps, runtime.identity_engine()));
+        assert!(Engine::same(apps, runtime.engine().unwrap()), "made once");
+    }
+
+    #[test]
     fn identities_and_validators_on_one_runtime_share_its_engine_and_its_compilation() {
         let runtime = uncached();
         let a = Identity::with_runtime(&runtime, IdentityConfig::default()).unwrap();
