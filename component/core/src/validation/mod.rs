@@ -80,13 +80,17 @@ impl Validator {
         platform: Box<dyn Platform>,
     ) -> Result<Self, ValidationError> {
         options::check(&options)?;
+        let mut key = [0u8; 32];
+        for chunk in key.chunks_mut(8) {
+            chunk.copy_from_slice(&platform.random_u64().to_le_bytes());
+        }
         Ok(Validator {
             options,
             keys,
             transport,
             platform,
             shared: None,
-            seen: RefCell::new(SeenTokens::with_capacity(SEEN_TOKENS_CAPACITY)),
+            seen: RefCell::new(SeenTokens::new(SEEN_TOKENS_CAPACITY, key)),
         })
     }
 
@@ -110,7 +114,7 @@ impl Validator {
         jwt::check_size(token)?;
         let now = self.platform.now_unix();
         let leeway = self.options.leeway.as_secs();
-        let hash = seen::hash(token);
+        let hash = self.seen.borrow().hash(token);
         let generation = self.keys.borrow().generation();
         if let Some(claims) = self.seen.borrow_mut().get(&hash, generation, now, leeway) {
             return Ok(claims);

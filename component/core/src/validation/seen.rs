@@ -1,26 +1,24 @@
 //! Tokens already validated, so a caller reusing its token (for up to an hour, as
 //! most do) is not verified again on every request.
 //!
-//! An entry is keyed by the SHA-256 of the token and holds only what validation
-//! returned plus the times it was judged by; the token itself is never kept, so a
-//! memory dump of the cache yields no usable bearer token. Entries answer only while
+//! An entry is keyed by a keyed BLAKE3 hash of the token and holds only what
+//! validation returned plus the times it was judged by; the token itself is never
+//! kept, so a memory dump of the cache yields no usable bearer token, and, the key
+//! being random per validator, nothing that tells whether a given token was seen.
+//! BLAKE3 rather than SHA-256: equally collision-resistant, and in wasm (no SHA
+//! instructions) about three times faster, which is most of a seen token's cost. Entries answer only while
 //! the same time checks validation makes still pass, and all of them go when the key
 //! set they were verified under changes.
 
 use entra_identity_types::Claims;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// How many validated tokens one validator remembers. An API sees far fewer distinct
 /// live tokens than this in an hour; beyond it the soonest to expire make room.
 pub const SEEN_TOKENS_CAPACITY: usize = 1024;
 
-/// The SHA-256 of a token: all the cache ever holds of it.
+/// The keyed hash of a token: all the cache ever holds of it.
 pub(super) type TokenHash = [u8; 32];
-
-pub(super) fn hash(token: &str) -> TokenHash {
-    Sha256::digest(token.as_bytes()).into()
-}
 
 struct Seen {
     claims: Claims,
@@ -30,6 +28,8 @@ struct Seen {
 
 /// Validated tokens of one validator, for one generation of its signing keys.
 pub(super) struct SeenTokens {
+    /// This validator's hash key, random: never leaves the instance.
+    key: [u8; 32],
     entries: HashMap<TokenHash, Seen>,
     /// The [`KeyCache`](super::KeyCache) generation the entries were verified under.
     keys_generation: u64,
@@ -38,13 +38,20 @@ pub(super) struct SeenTokens {
 }
 
 impl SeenTokens {
-    pub(super) fn with_capacity(capacity: usize) -> Self {
+    /// An empty memory of `capacity` tokens, hashing under `key`.
+    pub(super) fn new(capacity: usize, key: [u8; 32]) -> Self {
         SeenTokens {
+            key,
             entries: HashMap::new(),
             keys_generation: 0,
             capacity,
             hits: 0,
         }
+    }
+
+    /// What the memory keys `token` by.
+    pub(super) fn hash(&self, token: &str) -> TokenHash {
+        *blake3::keyed_hash(&self.key, token.as_bytes()).as_bytes()
     }
 
     /// The claims of the token hashed to `hash` if it was validated under the current

@@ -1,6 +1,6 @@
 //! The memory of validated tokens, through the validator and on its own.
 
-use super::seen::{self, SeenTokens};
+use super::seen::SeenTokens;
 use super::tests::*;
 use super::*;
 use serde_json::json;
@@ -115,14 +115,31 @@ fn the_memory_never_holds_the_token() {
     for part in token.split('.') {
         assert!(!dump.contains(part), "a part of the token is kept");
     }
-    let hex: String = seen::hash(&token)
+    let hex: String = (h.validator.seen.borrow().hash(&token))
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert!(
-        dump.contains(&hex),
-        "entries are keyed by the token's SHA-256"
+    assert!(dump.contains(&hex), "entries are keyed by the token's hash");
+}
+
+#[test]
+fn the_hash_is_keyed_per_validator_and_covers_every_byte_of_the_token() {
+    let a = SeenTokens::new(8, [1; 32]);
+    let b = SeenTokens::new(8, [2; 32]);
+    let token = sign(&v1_claims(TENANT), "k1", KEY_PEM);
+    assert_eq!(a.hash(&token), a.hash(&token));
+    assert_ne!(
+        a.hash(&token),
+        b.hash(&token),
+        "another validator's key: another hash"
     );
+    // A token changed anywhere (header, payload, signature) is another entry.
+    for at in [0, token.len() / 2, token.len() - 1] {
+        let mut changed = token.clone().into_bytes();
+        changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+        let changed = String::from_utf8(changed).unwrap();
+        assert_ne!(a.hash(&changed), a.hash(&token), "byte {at}");
+    }
 }
 
 fn claims_until(exp: u64) -> Claims {
@@ -133,7 +150,7 @@ fn claims_until(exp: u64) -> Claims {
 
 #[test]
 fn the_memory_is_bounded_and_makes_room_from_the_soonest_to_expire() {
-    let mut seen = SeenTokens::with_capacity(3);
+    let mut seen = SeenTokens::new(3, [7; 32]);
     for (i, exp) in [
         (1u8, NOW + 300),
         (2, NOW + 100),
@@ -157,7 +174,7 @@ fn the_memory_is_bounded_and_makes_room_from_the_soonest_to_expire() {
 
 #[test]
 fn a_remembered_token_still_meets_nbf_with_the_leeway() {
-    let mut seen = SeenTokens::with_capacity(8);
+    let mut seen = SeenTokens::new(8, [7; 32]);
     seen.insert([1; 32], &claims_until(NOW + 3600), Some(NOW), 0, NOW, 300);
     // A clock set back further than the leeway allows.
     assert!(seen.get(&[1; 32], 0, NOW - 301, 300).is_none());
