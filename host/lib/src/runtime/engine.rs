@@ -86,8 +86,17 @@ fn new_engine_with(runs: Runs, pool: Option<PoolingAllocationConfig>) -> wasmtim
     if runs == Runs::Identity {
         config.concurrency_support(false);
     }
-    if let Some(pool) = pool {
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    match pool {
+        Some(pool) => {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        // The pool has its own stacks; on demand, each store would map and unmap one.
+        #[cfg(target_os = "linux")]
+        None => {
+            config.with_host_stack(Arc::new(super::stacks::StackPool::default()));
+        }
+        #[cfg(not(target_os = "linux"))]
+        None => {}
     }
     Engine::new(&config)
 }

@@ -14,6 +14,8 @@ pub(crate) mod config_store;
 pub(crate) mod engine;
 pub(crate) mod guest_log;
 pub(crate) mod limits;
+#[cfg(target_os = "linux")]
+mod stacks;
 pub(crate) mod state;
 
 use crate::bindings::IdentityPre;
