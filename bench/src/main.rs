@@ -5,7 +5,9 @@
 //! `cargo run --release --manifest-path bench/Cargo.toml`
 
 use entra_emulator::{Emulator, EmulatorConfig, Endpoint, Fault};
-use entra_identity_host::{CacheConfig, Identity, IdentityConfig, Runtime, RuntimeConfig};
+use entra_identity_host::{
+    CacheConfig, Identity, IdentityConfig, KeyValueConfig, Runtime, RuntimeConfig, SharedStore,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -53,6 +55,15 @@ fn config(emulator: &Emulator, bucket: &str) -> IdentityConfig {
             bucket: bucket.into(),
             ..Default::default()
         })
+}
+
+/// [`config`] over `store`, which the identities given it share on purpose: a memory
+/// store is otherwise private to its `Identity` (an isolation rule), and the herd rows
+/// measure identities that share one.
+fn shared_config(emulator: &Emulator, bucket: &str, store: &SharedStore) -> IdentityConfig {
+    let mut config = config(emulator, bucket);
+    config.cache.store = KeyValueConfig::Shared(store.clone());
+    config
 }
 
 fn native(emulator: &Emulator) -> Arc<azure_identity::ManagedIdentityCredential> {
@@ -185,8 +196,9 @@ async fn main() {
         emulator.set_persistent_fault(Endpoint::AppService, fault.clone());
         emulator.reset_counters();
         let bucket = format!("herd-{round}");
+        let store = SharedStore::memory().unwrap();
         let identities: Vec<Identity> = (0..16)
-            .map(|_| Identity::new(config(&emulator, &bucket)).unwrap())
+            .map(|_| Identity::new(shared_config(&emulator, &bucket, &store)).unwrap())
             .collect();
         let calls = (0..1000).map(|i| {
             let identity = identities[i % 16].clone();

@@ -37,9 +37,10 @@ pub async fn herd_at_refresh() -> ((usize, Stats), (usize, Stats)) {
     .await
     .unwrap();
 
+    let store = entra_identity_host::SharedStore::memory().unwrap();
     let identities: Vec<Identity> = (0..IDENTITIES)
         .map(|_| {
-            let mut config = crate::config(&emulator, "herd-refresh");
+            let mut config = crate::shared_config(&emulator, "herd-refresh", &store);
             config.wall_clock = Some(Arc::new(Shared(clock.clone())));
             Identity::new(config).unwrap()
         })
