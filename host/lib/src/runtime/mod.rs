@@ -73,12 +73,13 @@ impl RuntimeConfig {
     }
 }
 
-/// The pooling allocator's reservation, shared by everything on the runtime: every
-/// identity's and validator's instances, plugins and served apps take slots from it.
+/// The pooling allocator's reservation, made for each of the runtime's engines: every
+/// identity's and validator's instances take slots from the identity engine's pool;
+/// plugins and served apps from [`Runtime::engine`]'s, reserved when it is first used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolingConfig {
-    /// Component instances alive at once, over everything on the runtime.
+    /// Component instances alive at once on one engine.
     pub instances: u32,
     /// Largest linear memory of one slot; an instance whose memory limit is higher is
     /// still held to this.
