@@ -11,7 +11,11 @@ const TARGET: &str = "wasm32-wasip2";
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.join("../..");
+    // Everything the component is built from: its crates (the value types too), the
+    // WIT, the lock file, and the root manifest, which holds `[profile.component]`.
     for path in [
+        "component/types/src",
+        "component/types/Cargo.toml",
         "component/core/src",
         "component/core/Cargo.toml",
         "component/wasm/src",
@@ -20,8 +24,20 @@ fn main() {
         "component/standalone/Cargo.toml",
         "wit",
         "Cargo.lock",
+        "Cargo.toml",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
+    }
+    // The inner cargo reads these too; a change must not leave a stale component.
+    for setting in [
+        "OPT_LEVEL",
+        "DEBUG",
+        "STRIP",
+        "LTO",
+        "CODEGEN_UNITS",
+        "PANIC",
+    ] {
+        println!("cargo:rerun-if-env-changed=CARGO_PROFILE_COMPONENT_{setting}");
     }
     ensure_target();
 
