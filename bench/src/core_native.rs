@@ -1,11 +1,12 @@
 //! Our protocol core driven natively: the same `Credential` the component runs, over
 //! an in-process transport that answers one token, so only the cache path is timed.
 
+use crate::validation::SystemPlatform;
 use entra_identity_core::cache::MemoryStore;
 use entra_identity_core::credential::{Credential, SharedStore};
 use entra_identity_core::http::{Request, Response};
 use entra_identity_core::managed_identity::{self, ManagedIdentityOptions};
-use entra_identity_core::platform::{Platform, Transport, TransportError};
+use entra_identity_core::platform::{Transport, TransportError};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
@@ -30,26 +31,6 @@ impl Transport for OneToken {
     }
 }
 
-struct Std(Instant);
-
-impl Platform for Std {
-    fn now_unix(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    }
-    fn monotonic(&self) -> Duration {
-        self.0.elapsed()
-    }
-    fn sleep(&self, d: Duration) {
-        std::thread::sleep(d)
-    }
-    fn random_u64(&self) -> u64 {
-        0
-    }
-}
-
 pub fn warm_credential() -> Credential {
     let env = |k: &str| match k {
         "IDENTITY_ENDPOINT" => Some("http://127.0.0.1:1/msi/token".to_string()),
@@ -61,7 +42,7 @@ pub fn warm_credential() -> Credential {
     let c = Credential::new(
         flow,
         Box::new(OneToken),
-        Box::new(Std(Instant::now())),
+        Box::new(SystemPlatform(Instant::now())),
         store,
     );
     c.get_token(&entra_identity_core::TokenRequest::new(&[
