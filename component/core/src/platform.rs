@@ -67,6 +67,20 @@ impl std::fmt::Display for FileError {
     }
 }
 
+/// Fills `dest` from `platform`'s random source, eight bytes a draw.
+pub fn fill_random(platform: &dyn Platform, dest: &mut [u8]) {
+    for chunk in dest.chunks_mut(8) {
+        chunk.copy_from_slice(&platform.random_u64().to_le_bytes()[..chunk.len()]);
+    }
+}
+
+/// `N` random bytes from `platform`: nonces and keys.
+pub fn random_bytes<const N: usize>(platform: &dyn Platform) -> [u8; N] {
+    let mut bytes = [0u8; N];
+    fill_random(platform, &mut bytes);
+    bytes
+}
+
 /// Time, randomness and read-only file access.
 pub trait Platform {
     /// Wall-clock time, Unix seconds.

@@ -2,7 +2,7 @@
 
 use super::certificate::ClientCertificate;
 use crate::error::Error;
-use crate::platform::Platform;
+use crate::platform::{Platform, fill_random};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rsa::pkcs1v15;
@@ -127,10 +127,7 @@ impl RngCore for PlatformRng<'_> {
         self.0.random_u64()
     }
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let word = self.0.random_u64().to_le_bytes();
-            chunk.copy_from_slice(&word[..chunk.len()]);
-        }
+        fill_random(self.0, dest);
     }
     fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rsa::rand_core::Error> {
         self.fill_bytes(dest);

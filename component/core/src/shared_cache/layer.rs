@@ -7,7 +7,7 @@ use super::record::{self, Remembered};
 use super::store::{KeyValue, StoreError};
 use crate::binding::BindingKey;
 use crate::cache::CacheKey;
-use crate::platform::Platform;
+use crate::platform::{Platform, random_bytes};
 use crate::token::AccessToken;
 use sha2::{Digest, Sha256};
 use std::cell::Cell;
@@ -65,14 +65,6 @@ pub struct Held {
 fn storage_key(kind: u8, name: &str) -> String {
     let digest = Sha256::digest(name.as_bytes());
     format!("entra-identity/v1/{}/{}", kind as char, hex(&digest))
-}
-
-fn nonce(platform: &dyn Platform) -> [u8; 24] {
-    let mut n = [0u8; 24];
-    for chunk in n.chunks_mut(8) {
-        chunk.copy_from_slice(&platform.random_u64().to_le_bytes());
-    }
-    n
 }
 
 impl SharedCache {
@@ -159,7 +151,7 @@ impl SharedCache {
             &key,
             expiry,
             payload,
-            nonce(platform),
+            random_bytes::<24>(platform),
         );
         self.store.set(&key, &sealed)
     }
@@ -246,7 +238,7 @@ impl SharedCache {
             &key_name,
             now.saturating_add(length),
             &payload,
-            nonce(platform),
+            random_bytes::<24>(platform),
         );
         if self
             .store
@@ -281,7 +273,7 @@ impl SharedCache {
             &held.key,
             0,
             &self.owner,
-            nonce(platform),
+            random_bytes::<24>(platform),
         );
         self.store
             .compare_and_swap(&held.key, Some(&held.bytes), &released)

@@ -30,7 +30,7 @@ pub use options::{ValidatorOptions, allows_tenant, metadata_url, names_domain};
 pub use seen::SEEN_TOKENS_CAPACITY;
 
 use crate::http::{Request, UrlParts};
-use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport};
+use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport, random_bytes};
 use crate::shared_cache::SharedCache;
 use seen::SeenTokens;
 use serde::{Deserialize, Serialize};
@@ -80,10 +80,7 @@ impl Validator {
         platform: Box<dyn Platform>,
     ) -> Result<Self, ValidationError> {
         options::check(&options)?;
-        let mut key = [0u8; 32];
-        for chunk in key.chunks_mut(8) {
-            chunk.copy_from_slice(&platform.random_u64().to_le_bytes());
-        }
+        let key = random_bytes::<32>(&*platform);
         Ok(Validator {
             options,
             keys,
