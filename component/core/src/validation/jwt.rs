@@ -6,8 +6,6 @@ use super::options::allows_tenant_of;
 use super::{ValidationError, ValidatorOptions};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rsa::pkcs1v15::Signature;
-use rsa::signature::Verifier;
 use serde_json::{Map, Value};
 
 /// Tokens larger than this are rejected before any parsing. Entra access tokens are
@@ -143,12 +141,10 @@ pub(super) fn check(
     }
     let signature = URL_SAFE_NO_PAD
         .decode(parsed.signature)
-        .ok()
-        .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok())
-        .ok_or(ValidationError::BadSignature)?;
-    key.key
-        .verify(parsed.message.as_bytes(), &signature)
         .map_err(|_| ValidationError::BadSignature)?;
+    if !key.key.verify(parsed.message.as_bytes(), &signature) {
+        return Err(ValidationError::BadSignature);
+    }
     let claims = decode_json(parsed.payload, "payload")?;
     let text = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
     let number = |k: &str| claims.get(k).and_then(Value::as_u64);

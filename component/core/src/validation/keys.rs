@@ -3,8 +3,7 @@
 use super::ValidationError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rsa::pkcs1v15::VerifyingKey;
-use rsa::{BigUint, RsaPublicKey};
+use super::rs256::Rs256Key;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -21,7 +20,7 @@ const DEFAULT_ISSUER: &str = "https://login.microsoftonline.com/{tenantid}/v2.0"
 
 pub(super) struct SigningKey {
     /// Built once per key set, not per token.
-    pub(super) key: VerifyingKey<Sha256>,
+    pub(super) key: Rs256Key,
     /// The `alg` the JWK declares, if any.
     pub(super) alg: Option<String>,
 }
@@ -153,11 +152,8 @@ impl KeyCache {
 
 /// An RS256 verifier from a JWK's base64url `n` and `e`; `None` for anything the
 /// `rsa` crate refuses (an even modulus, more than 4096 bits, a tiny exponent).
-fn rsa_key(n: &str, e: &str) -> Option<VerifyingKey<Sha256>> {
-    let n = URL_SAFE_NO_PAD.decode(n).ok()?;
-    let e = URL_SAFE_NO_PAD.decode(e).ok()?;
-    let key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e)).ok()?;
-    Some(VerifyingKey::new(key))
+fn rsa_key(n: &str, e: &str) -> Option<Rs256Key> {
+    Rs256Key::new(&URL_SAFE_NO_PAD.decode(n).ok()?, &URL_SAFE_NO_PAD.decode(e).ok()?)
 }
 
 /// `issuer` and `jwks_uri` from OpenID metadata.

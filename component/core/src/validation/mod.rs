@@ -20,7 +20,11 @@ crate::parses_untrusted_input!(
 crate::parses_untrusted_input!(
     mod keys;
 );
+mod montgomery;
 mod options;
+crate::parses_untrusted_input!(
+    mod rs256;
+);
 mod seen;
 
 pub use error::ValidationError;
