@@ -36,6 +36,33 @@ async fn per_call(identity: &Identity, calls: u32) -> Duration {
     started.elapsed() / calls
 }
 
+/// The store's own round trip, as any host in this runtime pays it: one GET of a
+/// cached entry through redis-rs's `ConnectionManager`, which the Redis backend uses.
+async fn bare_get(url: &str) -> (Duration, usize) {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = redis::aio::ConnectionManager::new(client).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*bench-l2*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let key = keys.first().expect("the Redis rows stored an entry");
+    let get = |mut conn: redis::aio::ConnectionManager| async move {
+        let value: Vec<u8> = redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        value.len()
+    };
+    let bytes = get(conn.clone()).await;
+    let started = Instant::now();
+    for _ in 0..FRESH_CALLS {
+        get(conn.clone()).await;
+    }
+    (started.elapsed() / FRESH_CALLS, bytes)
+}
+
 #[tokio::main]
 async fn main() {
     let emulator = entra_emulator::Emulator::start(Default::default())
@@ -114,6 +141,14 @@ async fn main() {
             let upstream = emulator.count(entra_emulator::Endpoint::Imds) - before;
             row(&what, Some(d), upstream);
         }
+    }
+    if let Some(redis) = &redis {
+        let (d, bytes) = bare_get(&redis.url()).await;
+        row(
+            &format!("Redis GET alone, redis-rs ({bytes} B value)"),
+            Some(d),
+            0,
+        );
     }
     drop(redis);
     let _ = std::fs::remove_dir_all(&dir);

@@ -137,9 +137,11 @@ fn multiply_add_rows(t: &mut [u64], a: &[u32], b: u32, n: &[u32], m: u32) {
     }
 }
 
-/// The same row, four limbs at a time with wasm's widening 32x32->64-bit multiply
-/// (`i64x2.extmul_*_i32x4_u`), which LLVM does not pick for the loop above by
-/// itself. Every host we run on (wasmtime, Spin, V8) has SIMD.
+/// The same row on wasm's SIMD, four limbs at a time: LLVM does not vectorise the
+/// loop above for wasm by itself. Written with the widening multiply; LLVM widens the
+/// loop-invariant factors once and emits `i64x2.mul`, which measured faster under
+/// wasmtime than forcing `extmul` per iteration (145 vs 154 µs per new token). Every
+/// host we run on (wasmtime, Spin, V8) has SIMD.
 #[cfg(target_arch = "wasm32")]
 #[target_feature(enable = "simd128")]
 fn multiply_add_rows(t: &mut [u64], a: &[u32], b: u32, n: &[u32], m: u32) {
