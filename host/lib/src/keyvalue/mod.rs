@@ -31,6 +31,8 @@ mod memory;
 mod redis;
 mod redis_config;
 #[cfg(feature = "redis")]
+mod redis_direct;
+#[cfg(feature = "redis")]
 mod redis_entra;
 
 pub use backend::{Backend, KeyPage, PAGE_SIZE, StoreError, StoreResult};

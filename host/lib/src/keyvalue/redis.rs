@@ -7,7 +7,10 @@
 //!
 //! The connection is a `ConnectionManager`: created lazily (a host starts even when
 //! Redis is down) and reconnected after failures. Every operation is bounded by
-//! `OP_TIMEOUT`, so a dead or slow server costs a caller seconds, never a hang.
+//! `OP_TIMEOUT`, so a dead or slow server costs a caller seconds, never a hang. `GET`s,
+//! the one command a fresh instance answered from the cache sends, go first through
+//! connections the caller drives itself (`redis_direct.rs`), without the manager's
+//! driver task in between.
 //!
 //! `rediss://` is TLS on rustls, trusting the web PKI roots or a CA file
 //! ([`RedisConfig::ca_file`]). [`RedisAuth::Entra`] authenticates with the host's own
@@ -18,6 +21,7 @@
 
 use super::backend::{Backend, KeyPage, PAGE_SIZE, StoreError, StoreResult};
 use super::redis_config::{RedisAuth, RedisConfig};
+use super::redis_direct::{DirectGets, tls_config};
 use super::redis_entra::EntraCredentials;
 use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -80,6 +84,9 @@ pub struct RedisBackend {
     entra: Option<EntraCredentials>,
     /// The Entra refresher; aborted with the backend.
     refresher: Option<tokio::task::JoinHandle<()>>,
+    /// `GET`s on connections the caller drives (`redis_direct.rs`); `None` for
+    /// addresses it does not open.
+    direct: Option<DirectGets>,
 }
 
 impl Drop for RedisBackend {
@@ -126,7 +133,7 @@ impl RedisBackend {
         if tls {
             ensure_crypto_provider();
         }
-        let client = match &config.ca_file {
+        let (client, ca_pem) = match &config.ca_file {
             Some(path) => {
                 if !tls {
                     return Err(err("a CA file is for rediss:// URLs; this one is redis://"));
@@ -135,13 +142,25 @@ impl RedisBackend {
                     .map_err(|e| err(format!("CA file {}: {e}", path.display())))?;
                 let certs = redis::TlsCertificates {
                     client_tls: None,
-                    root_cert: Some(pem),
+                    root_cert: Some(pem.clone()),
                 };
-                redis::Client::build_with_tls(config.url.as_str(), certs)
-                    .map_err(|e| err(format!("CA file {}: {e}", path.display())))?
+                let client = redis::Client::build_with_tls(config.url.as_str(), certs)
+                    .map_err(|e| err(format!("CA file {}: {e}", path.display())))?;
+                (client, Some(pem))
             }
-            None => redis::Client::open(config.url.as_str()).map_err(err)?,
+            None => (redis::Client::open(config.url.as_str()).map_err(err)?, None),
         };
+        let direct_tls = match tls {
+            true => Some(
+                tls_config(ca_pem.as_deref()).map_err(|e| match &config.ca_file {
+                    Some(path) => err(format!("CA file {}: {e}", path.display())),
+                    None => err(e),
+                })?,
+            ),
+            false => None,
+        };
+        let mut direct_config =
+            redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(2)));
         let mut manager = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
             .set_response_timeout(Some(Duration::from_secs(2)))
@@ -169,10 +188,16 @@ impl RedisBackend {
             let credentials = EntraCredentials::new(provider);
             refresher = Some(credentials.spawn_refresher());
             manager = manager.set_credentials_provider(credentials.clone());
+            direct_config = direct_config.set_credentials_provider(credentials.clone());
             entra = Some(credentials);
         }
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager.clone())
             .map_err(err)?;
+        let direct = DirectGets::new(
+            client.get_connection_info().clone(),
+            direct_tls,
+            direct_config,
+        );
         Ok(Self {
             client,
             config: manager,
@@ -184,6 +209,7 @@ impl RedisBackend {
             cas: redis::Script::new(CAS_SCRIPT),
             entra,
             refresher,
+            direct,
         })
     }
 
@@ -247,6 +273,22 @@ impl Backend for RedisBackend {
 
     async fn get(&self, bucket: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let k = &self.key(bucket, key);
+        if let Some(direct) = &self.direct {
+            match tokio::time::timeout(OP_TIMEOUT, direct.get(k)).await {
+                Ok(Some(Ok(value))) => return Ok(value),
+                // Refused while connecting: a fresh token for the next connection, and
+                // this GET through the shared one, which reconnects the same way.
+                Ok(Some(Err(e))) if refused(&e) => {
+                    if let Some(entra) = &self.entra {
+                        entra.reject();
+                    }
+                }
+                Ok(Some(Err(e))) => return Err(err(format!("GET: {e}"))),
+                // Every connection of its own busy.
+                Ok(None) => {}
+                Err(_) => return Err(err(format!("GET: no answer within {OP_TIMEOUT:?}"))),
+            }
+        }
         self.run("GET", |mut c| async move {
             redis::cmd("GET").arg(k).query_async(&mut c).await
         })

@@ -288,3 +288,48 @@ async fn the_wrong_ca_is_a_clear_store_error_while_l1_keeps_serving() {
     );
     assert!(stored_values(&redis).is_empty(), "nothing reached Redis");
 }
+
+/// The clients connected to `redis` besides the one asking, from `CLIENT LIST`.
+fn other_clients(redis: &RedisServer) -> Vec<String> {
+    let list = redis.admin(&["CLIENT", "LIST"]);
+    let text = list.text().expect("CLIENT LIST is text").to_string();
+    text.lines()
+        .filter(|l| !l.contains("cmd=client|list"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gets_over_tls_go_through_one_connection_of_their_own() {
+    let redis = RedisServer::start_tls();
+    let user = [
+        "ACL",
+        "SETUSER",
+        "reader",
+        "on",
+        ">reader-pw",
+        "~*",
+        "+@all",
+    ];
+    assert_eq!(redis.admin(&user), Reply::Status("OK".into()));
+    let url = format!("rediss://reader:reader-pw@127.0.0.1:{}/", redis.tls_port());
+    let config = RedisConfig::new(url)
+        .with_ca_file(Some(redis.ca_file()))
+        .with_prefix(Some("p:".into()));
+    let backend = KeyValueConfig::Redis(config).open().unwrap();
+    assert_eq!(
+        redis.admin(&["SET", "p:b:k", "v"]),
+        Reply::Status("OK".into())
+    );
+    for _ in 0..10 {
+        let value = backend.get("b", "k").await.unwrap();
+        assert_eq!(value.as_deref(), Some(&b"v"[..]));
+    }
+    // One TLS connection, authenticated as the URL's user, last seen sending a GET:
+    // the shared connection (lazy) was never needed.
+    let clients = other_clients(&redis);
+    assert_eq!(clients.len(), 1, "{clients:?}");
+    assert!(clients[0].contains("user=reader"), "{}", clients[0]);
+    assert!(clients[0].contains("cmd=get"), "{}", clients[0]);
+    assert_eq!(redis.command_calls("get"), 10);
+}
