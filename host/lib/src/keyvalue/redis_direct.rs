@@ -17,6 +17,7 @@
 //!   backend sends it through its shared connection. Writes and scripts always go
 //!   there.
 
+use crate::outbound;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, RedisError, RedisResult};
 use rustls::pki_types::ServerName;
@@ -189,28 +190,12 @@ impl DirectGets {
 /// The TLS client configuration of `rediss://`, as redis-rs builds it for the shared
 /// connection: the certificates of `ca_pem` alone when given, else the web PKI roots.
 pub(super) fn tls_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject as _;
-    let mut roots = rustls::RootCertStore::empty();
     match ca_pem {
-        Some(pem) => {
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| format!("a certificate does not parse: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("a certificate is not usable: {e}"))?;
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(pem) => Ok(Arc::new(outbound::with_roots(outbound::roots_from_pem(
+            pem,
+        )?))),
+        None => Ok(outbound::web_pki()),
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| format!("no TLS configuration: {e}"))?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 impl Direct {

@@ -110,25 +110,40 @@ impl Timeouts {
     }
 }
 
-/// The web PKI configuration `default_send_request` builds on every request, built once;
-/// the provider is explicit because with more than one enabled rustls picks no default.
+/// The web PKI configuration `default_send_request` builds on every request, built once.
 pub(crate) fn web_pki() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let roots = rustls::RootCertStore {
+            Arc::new(with_roots(rustls::RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.into(),
-            };
-            let config = ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .expect("ring supports rustls' default protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            Arc::new(config)
+            }))
         })
         .clone()
+}
+
+/// A client configuration trusting `roots`, on ring: the provider is explicit because
+/// with more than one enabled rustls picks no default.
+pub(crate) fn with_roots(roots: rustls::RootCertStore) -> ClientConfig {
+    ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports rustls' default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
+/// The certificates of a PEM file, as trust roots.
+pub(crate) fn roots_from_pem(pem: &[u8]) -> Result<rustls::RootCertStore, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| format!("failed to parse certificate: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("failed to parse certificate: {e}"))?;
+    }
+    Ok(roots)
 }
 
 /// Connects to the first of `addrs` that answers, all within `timeout`.

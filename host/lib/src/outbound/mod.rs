@@ -19,6 +19,8 @@ mod token_proxy;
 
 pub use concurrency::IMDS_MAX_CONCURRENT;
 pub use connect::Resolver;
+#[cfg(feature = "redis")]
+pub(crate) use connect::{roots_from_pem, web_pki, with_roots};
 
 use connect::Timeouts;
 use ipnet::IpNet;

@@ -23,9 +23,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use entra_identity_core::confidential::{ProxyCa, TokenProxy};
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use wasmtime_wasi_http::Error as HttpError;
 
 /// CA bundles are a few KiB.
@@ -163,23 +162,11 @@ fn read_bounded(path: &std::path::Path) -> io::Result<Vec<u8>> {
 /// A client configuration whose only roots are the certificates in `pem`. The error
 /// completes "invalid {VAR}: ".
 fn trusting_only(pem: &[u8]) -> Result<Arc<ClientConfig>, String> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem) {
-        let cert = cert.map_err(|e| format!("failed to parse certificate: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("failed to parse certificate: {e}"))?;
-    }
+    let roots = super::connect::roots_from_pem(pem)?;
     if roots.is_empty() {
         return Err("contains no certificates".into());
     }
-    // An explicit provider, as for the web PKI configuration.
-    let mut config =
-        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("cannot build its TLS configuration: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    let mut config = super::connect::with_roots(roots);
     // No session resumption: a resumed session skips the certificate check, so after a
     // CA rotation a proxy no longer trusted would still be reached. Every connection
     // checks the proxy's certificate against the CA of the moment.
