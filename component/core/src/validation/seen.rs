@@ -6,9 +6,9 @@
 //! kept, so a memory dump of the cache yields no usable bearer token, and, the key
 //! being random per validator, nothing that tells whether a given token was seen.
 //! BLAKE3 rather than SHA-256: equally collision-resistant, and in wasm (no SHA
-//! instructions) about three times faster, which is most of a seen token's cost. Entries answer only while
-//! the same time checks validation makes still pass, and all of them go when the key
-//! set they were verified under changes.
+//! instructions) about three times faster, which is most of a seen token's cost.
+//! Entries answer only while the same time checks validation makes still pass, and
+//! all of them go when the key set they were verified under changes.
 
 use entra_identity_types::Claims;
 use std::collections::HashMap;
