@@ -10,13 +10,16 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 thread_local! {
-    static SHARED: OnceCell<Result<Option<Rc<SharedCache>>, Error>> = const { OnceCell::new() };
+    // Boxed so that the empty cell is all zero bytes: the static then sits in `.bss`,
+    // on a page the allocator touches anyway, instead of in `.data`, where filling it
+    // costs each fresh instance a copy-on-write fault of its own.
+    static SHARED: OnceCell<Box<Result<Option<Rc<SharedCache>>, Error>>> = const { OnceCell::new() };
 }
 
 /// The shared cache, or `None` when it is off (said once, on stderr). A malformed
 /// key is the caller's error: they meant to encrypt and must fix it.
 pub(super) fn shared_cache() -> Result<Option<Rc<SharedCache>>, Error> {
-    SHARED.with(|cell| cell.get_or_init(open).clone())
+    SHARED.with(|cell| (**cell.get_or_init(|| Box::new(open()))).clone())
 }
 
 /// A setting from the environment, else from the host's `wasi:config` variable of the

@@ -10,7 +10,8 @@ use entra_identity_core::token::TokenRequest;
 use std::cell::OnceCell;
 
 thread_local! {
-    static DEFAULT: OnceCell<Result<ChainedCredential, Error>> = const { OnceCell::new() };
+    // Boxed for `.bss`, as `shared::SHARED` is.
+    static DEFAULT: OnceCell<Box<Result<ChainedCredential, Error>>> = const { OnceCell::new() };
 }
 
 /// A token for `request` from the default chain (a plain request, or one carrying a
@@ -18,11 +19,12 @@ thread_local! {
 pub(super) fn get_token(request: TokenRequest) -> Result<wit::AccessToken, wit::Error> {
     DEFAULT.with(|cell| {
         let chain = cell.get_or_init(|| {
-            shared_cache()?;
-            let env = |name: &str| std::env::var(name).ok();
-            chain::default_chain(ChainOptions::default(), &env, &credential)
+            Box::new(shared_cache().and_then(|_| {
+                let env = |name: &str| std::env::var(name).ok();
+                chain::default_chain(ChainOptions::default(), &env, &credential)
+            }))
         });
-        let chain = chain.as_ref().map_err(|e| e.clone())?;
+        let chain = (**chain).as_ref().map_err(|e| e.clone())?;
         Ok(chain.get_token(&request)?.into())
     })
 }
