@@ -1,6 +1,7 @@
 //! The stock `wasmtime serve` (wasmtime-cli 48.0.8, which has no `wasi:keyvalue`
 //! draft2 and no `wasi:config` of our draft) running `wasi-http-token` composed with
-//! `--standalone`, against the emulator over loopback. `scripts/test` installs the CLI.
+//! `--standalone`, against the emulator over loopback. `scripts/test` builds the CLI
+//! (tests/wasmtime-cli).
 
 use crate::examples::example;
 use crate::serve::{Answer, get};
@@ -21,13 +22,16 @@ const WASMTIME_VERSION: &str = "48.0.8";
 /// Guards against a wasmtime that never announces its address; not a timing assertion.
 const START_LIMIT: Duration = Duration::from_secs(300);
 
-/// `$WASMTIME`, else `wasmtime` on the `PATH`, else cargo's bin directory; exactly
-/// 48.0.8, or the test fails saying how to get it.
+/// `$WASMTIME`, else the build `scripts/test` makes (tests/wasmtime-cli), else
+/// `wasmtime` on the `PATH`, else cargo's bin directory; exactly 48.0.8, or the test
+/// fails saying how to get it.
 fn wasmtime() -> PathBuf {
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/wasmtime-cli/debug/wasmtime");
     let candidates = std::env::var_os("WASMTIME")
         .map(PathBuf::from)
         .into_iter()
-        .chain([PathBuf::from("wasmtime")])
+        .chain([built, PathBuf::from("wasmtime")])
         .chain(std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/wasmtime")));
     let mut seen = Vec::new();
     for candidate in candidates {
@@ -43,8 +47,8 @@ fn wasmtime() -> PathBuf {
         }
     }
     panic!(
-        "these tests need wasmtime-cli {WASMTIME_VERSION}; run scripts/test, which installs \
-         it once (or set WASMTIME to its path). Found: {seen:?}"
+        "these tests need wasmtime-cli {WASMTIME_VERSION}; run scripts/test, which builds \
+         it from tests/wasmtime-cli (or set WASMTIME to its path). Found: {seen:?}"
     );
 }
 
