@@ -358,7 +358,14 @@ async fn main() {
             fresh_row(&what, &calls, upstream);
         }
     }
-    if let Some(redis) = redis.as_ref().filter(|_| wanted("Redis GET alone")) {
+    // These read the entry the Redis rows stored.
+    let redis_rows_ran = ["on-demand", "pooling"]
+        .iter()
+        .any(|a| wanted(&format!("fresh instance ({a}) + L2 hit, Redis")));
+    if let Some(redis) = redis
+        .as_ref()
+        .filter(|_| wanted("Redis GET alone") && redis_rows_ran)
+    {
         let (d, bytes) = bare_get(&redis.url(), None).await;
         row(
             &format!("Redis GET alone ({bytes} B), redis-rs, back to back"),
