@@ -5,7 +5,9 @@
 //!
 //! Fresh-instance rows give the mean and median per call, the mean time spent in the
 //! store's `get` during those same calls (timed around the backend: the store's own
-//! round trip), and the difference, which is the runtime's and the component's.
+//! round trip), the difference, which is the runtime's and the component's, and the
+//! process's CPU time per call. Their calls are made from a task on the runtime's
+//! workers, as a server's handler makes them.
 //!
 //! `cargo bench --manifest-path bench/Cargo.toml --bench cache` (the Redis row needs
 //! `redis-server` on PATH; without it the row says so). To profile one kind of row:
