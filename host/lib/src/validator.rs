@@ -111,7 +111,7 @@ impl Validator {
             .unwrap_or_else(|| vec![options.authority_host().to_string()]);
         let allowlist = Allowlist::from_urls(urls.iter().map(String::as_str));
         let pool = Pool::new(config.limits.max_instances, config.limits.reuse_instances);
-        runtime.identity_pre()?;
+        runtime.identity_component()?;
         // The component sees no environment: a validator has no credential.
         let env = BTreeMap::new();
         let sandbox = Sandbox {
@@ -141,11 +141,8 @@ impl Validator {
     pub async fn validate(&self, bearer: &str) -> Result<Claims> {
         let mut live = self.inner.pool.get(|| self.inner.start()).await?;
         let (instance, validator) = &mut *live;
-        let (store, bindings) = instance.arm();
-        let result = bindings
-            .entra_identity_validation()
-            .validator()
-            .call_validate(store, *validator, bearer)
+        let (store, wasm, exports) = instance.arm();
+        let result = (exports.validator_validate(store, wasm, *validator, bearer))
             .await
             .map_err(Error::component)
             .and_then(|r| {
@@ -161,11 +158,8 @@ impl Inner {
     async fn start(&self) -> Result<(Instance, ResourceAny)> {
         let mut instance = Instance::start(&self.blueprint).await?;
         let options = wit::ValidatorOptions::from(&self.options);
-        let (store, bindings) = instance.arm();
-        let validator = bindings
-            .entra_identity_validation()
-            .validator()
-            .call_create(store, &options)
+        let (store, wasm, exports) = instance.arm();
+        let validator = (exports.validator_create(store, wasm, &options))
             .await
             .map_err(Error::component)?
             .map_err(|e| Error::Rejected(e.into()))?;

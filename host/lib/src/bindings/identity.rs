@@ -20,7 +20,5 @@ mod generated {
     });
 }
 
-pub(crate) use generated::Identity as IdentityBindings;
-pub(crate) use generated::IdentityPre;
 pub(crate) use generated::exports::entra::identity::credentials as wit;
 pub(crate) use generated::exports::entra::identity::validation as wit_validation;

@@ -5,8 +5,10 @@
 pub(crate) mod config;
 // From/TryFrom between the generated types and entra-identity-types: the one file of this boundary.
 mod convert;
+mod exports;
 mod identity;
 #[cfg(feature = "plugin")]
 pub(crate) mod plugin;
 
-pub(crate) use identity::{IdentityBindings, IdentityPre, wit, wit_validation};
+pub(crate) use exports::{IdentityComponent, IdentityExports};
+pub(crate) use identity::{wit, wit_validation};

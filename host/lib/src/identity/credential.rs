@@ -22,15 +22,12 @@ impl LiveCredential {
         mi.arc_token_directory = config
             .arc_key_dir()
             .map(|d| d.to_string_lossy().into_owned());
-        let (store, bindings) = instance.arm();
-        let constructors = bindings.entra_identity_credentials().credential();
+        let (store, wasm, exports) = instance.arm();
         let created = match &config.credential {
-            CredentialKind::ManagedIdentity => constructors.call_managed_identity(store, &mi).await,
-            CredentialKind::DefaultChain => constructors.call_default_chain(store, &mi).await,
+            CredentialKind::ManagedIdentity => exports.managed_identity(store, wasm, &mi).await,
+            CredentialKind::DefaultChain => exports.default_chain(store, wasm, &mi).await,
             CredentialKind::ClientSecret { app, secret } => {
-                constructors
-                    .call_client_secret(store, &app.into(), secret)
-                    .await
+                (exports.client_secret(store, wasm, &app.into(), secret)).await
             }
             CredentialKind::ClientCertificate {
                 app,
@@ -44,19 +41,13 @@ impl LiveCredential {
                 }
                 .rs256(*rs256);
                 options.send_certificate_chain = *send_certificate_chain;
-                constructors
-                    .call_client_certificate(store, &app.into(), &options.into())
-                    .await
+                (exports.client_certificate(store, wasm, &app.into(), &options.into())).await
             }
             CredentialKind::WorkloadIdentity {
                 app,
                 token_file,
                 enable_azure_proxy: false,
-            } => {
-                constructors
-                    .call_workload_identity(store, &app.into(), token_file.as_deref())
-                    .await
-            }
+            } => (exports.workload_identity(store, wasm, &app.into(), token_file.as_deref())).await,
             CredentialKind::WorkloadIdentity {
                 app,
                 token_file,
@@ -66,14 +57,10 @@ impl LiveCredential {
                     token_file: token_file.clone(),
                     enable_azure_proxy: true,
                 };
-                constructors
-                    .call_workload_identity_with_options(store, &app.into(), &options)
-                    .await
+                (exports.workload_identity_with_options(store, wasm, &app.into(), &options)).await
             }
             CredentialKind::ManagedIdentityAsFederated { app } => {
-                constructors
-                    .call_managed_identity_as_federated(store, &app.into(), &mi)
-                    .await
+                (exports.managed_identity_as_federated(store, wasm, &app.into(), &mi)).await
             }
         };
         let credential = created
@@ -86,11 +73,8 @@ impl LiveCredential {
     }
 
     pub(crate) async fn get_token(&mut self, request: &TokenRequest) -> Result<AccessToken> {
-        let (store, bindings) = self.instance.arm();
-        bindings
-            .entra_identity_credentials()
-            .credential()
-            .call_get_token(store, self.credential, &request.into())
+        let (store, instance, exports) = self.instance.arm();
+        (exports.get_token(store, instance, self.credential, &request.into()))
             .await
             .map_err(Error::component)?
             .map(Into::into)
@@ -98,11 +82,8 @@ impl LiveCredential {
     }
 
     pub(crate) async fn describe(&mut self) -> Result<String> {
-        let (store, bindings) = self.instance.arm();
-        bindings
-            .entra_identity_credentials()
-            .credential()
-            .call_describe(store, self.credential)
+        let (store, instance, exports) = self.instance.arm();
+        (exports.describe(store, instance, self.credential))
             .await
             .map_err(Error::component)
     }

@@ -2,7 +2,7 @@
 //! cache, limits) and its bindings, made from a [`Blueprint`]. Calls into a WASI 0.2
 //! instance run one at a time, so an instance is used by one caller at a time.
 
-use crate::bindings::IdentityBindings;
+use crate::bindings::IdentityExports;
 use crate::error::{Error, Result};
 use crate::identity::config::InstanceLimits;
 use crate::outbound::Allowlist;
@@ -76,7 +76,8 @@ impl Blueprint {
 
 pub(crate) struct Instance {
     pub(crate) store: Store<HostState>,
-    pub(crate) bindings: IdentityBindings,
+    instance: wasmtime::component::Instance,
+    exports: Arc<IdentityExports>,
     deadline_ticks: u64,
 }
 
@@ -134,27 +135,35 @@ impl Instance {
     /// A fresh instance of `blueprint`.
     pub(crate) async fn start(blueprint: &Blueprint) -> Result<Self> {
         let limits = &blueprint.limits;
-        let pre = blueprint.runtime.identity_pre()?;
+        let component = blueprint.runtime.identity_component()?;
         let wasi = blueprint.wasi().build();
         let engine = blueprint.runtime.identity_engine();
         let mut store = blueprint.store(engine, wasi, ConfigVars::default(), limits.memory_limit);
         store.epoch_deadline_trap();
         let deadline_ticks = ticks(limits.call_timeout);
         store.set_epoch_deadline(deadline_ticks);
-        let bindings = pre
+        let instance = (component.pre)
             .instantiate_async(&mut store)
             .await
             .map_err(Error::component)?;
         Ok(Instance {
             store,
-            bindings,
+            instance,
+            exports: component.exports,
             deadline_ticks,
         })
     }
 
-    /// Re-arms the call deadline and hands out the store and bindings for one call.
-    pub(crate) fn arm(&mut self) -> (&mut Store<HostState>, &IdentityBindings) {
+    /// Re-arms the call deadline and hands out what one call needs: the store, the
+    /// instance and its exports.
+    pub(crate) fn arm(
+        &mut self,
+    ) -> (
+        &mut Store<HostState>,
+        &wasmtime::component::Instance,
+        &IdentityExports,
+    ) {
         self.store.set_epoch_deadline(self.deadline_ticks);
-        (&mut self.store, &self.bindings)
+        (&mut self.store, &self.instance, &self.exports)
     }
 }

@@ -86,7 +86,7 @@ impl Identity {
         let pool = Pool::new(limits.max_instances, limits.reuse_instances);
         let fresh = (config.host_fast_path).then(|| FreshTokens::new(config.wall_clock.clone()));
         // Compile now, so a component that cannot run fails here, not at the first call.
-        runtime.identity_pre()?;
+        runtime.identity_component()?;
         let blueprint = Blueprint::new(runtime, sandbox(&config, allowlist))?;
         tracing::debug!(allowed = ?blueprint.allowlist.authorities(), "identity component ready");
         let telemetry = crate::telemetry::Recorder::new(&config);

@@ -18,7 +18,7 @@ pub(crate) mod limits;
 mod stacks;
 pub(crate) mod state;
 
-use crate::bindings::IdentityPre;
+use crate::bindings::IdentityComponent;
 use crate::error::{Error, Result};
 use engine::{EpochTicker, Runs};
 use state::HostState;
@@ -132,7 +132,7 @@ struct Inner {
     /// The identity component, compiled and linked on first use. The lock is held while
     /// compiling, so concurrent first users wait for one compilation instead of each
     /// running their own.
-    identity: Mutex<Option<IdentityPre<HostState>>>,
+    identity: Mutex<Option<IdentityComponent>>,
     /// How many times the identity component was compiled or loaded from disk.
     compilations: AtomicUsize,
 }
@@ -234,7 +234,7 @@ impl Runtime {
 
     /// The identity component linked with WASI, wasi-http, wasi:keyvalue and
     /// wasi:config: compiled (or loaded from the compile cache) once per runtime.
-    pub(crate) fn identity_pre(&self) -> Result<IdentityPre<HostState>> {
+    pub(crate) fn identity_component(&self) -> Result<IdentityComponent> {
         let mut slot = self
             .inner
             .identity
@@ -257,7 +257,7 @@ impl Runtime {
         config_store::add_to_linker(&mut linker, HostState::config).map_err(Error::component)?;
         let pre = linker
             .instantiate_pre(&component)
-            .and_then(IdentityPre::new)
+            .and_then(IdentityComponent::new)
             .map_err(Error::component)?;
         *slot = Some(pre.clone());
         Ok(pre)
