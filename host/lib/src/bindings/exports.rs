@@ -22,7 +22,7 @@ const CREDENTIALS: &str = "entra:identity/credentials@0.1.0";
 const VALIDATION: &str = "entra:identity/validation@0.1.0";
 
 /// The identity component linked with the host's imports, and its exports: made once
-/// per runtime, cloned into every blueprint.
+/// per runtime; each new instance is made from a clone.
 #[derive(Clone)]
 pub(crate) struct IdentityComponent {
     pub(crate) pre: InstancePre<HostState>,
