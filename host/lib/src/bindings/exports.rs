@@ -31,6 +31,11 @@ pub(crate) struct IdentityComponent {
 
 impl IdentityComponent {
     pub(crate) fn new(pre: InstancePre<HostState>) -> Result<Self> {
+        // Every export against the WIT's signatures, once, as the generated bindings
+        // check them: a component that does not match fails when it is linked, not at
+        // its first call. Each export is still checked against the signature it is
+        // called with on first use, which is what makes the unchecked calls sound.
+        super::identity::IdentityPre::new(pre.clone())?;
         let exports = Arc::new(IdentityExports::find(&pre)?);
         Ok(IdentityComponent { pre, exports })
     }

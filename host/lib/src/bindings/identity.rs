@@ -20,5 +20,6 @@ mod generated {
     });
 }
 
+pub(crate) use generated::IdentityPre;
 pub(crate) use generated::exports::entra::identity::credentials as wit;
 pub(crate) use generated::exports::entra::identity::validation as wit_validation;
