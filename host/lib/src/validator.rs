@@ -142,7 +142,8 @@ impl Validator {
         let mut live = self.inner.pool.get(|| self.inner.start()).await?;
         let (instance, validator) = &mut *live;
         let (store, wasm, exports) = instance.arm();
-        let result = (exports.validator_validate(store, wasm, *validator, bearer))
+        let result = exports
+            .validator_validate(store, wasm, *validator, bearer)
             .await
             .map_err(Error::component)
             .and_then(|r| {
@@ -159,7 +160,8 @@ impl Inner {
         let mut instance = Instance::start(&self.blueprint).await?;
         let options = wit::ValidatorOptions::from(&self.options);
         let (store, wasm, exports) = instance.arm();
-        let validator = (exports.validator_create(store, wasm, &options))
+        let validator = exports
+            .validator_create(store, wasm, &options)
             .await
             .map_err(Error::component)?
             .map_err(|e| Error::Rejected(e.into()))?;

@@ -27,7 +27,9 @@ impl LiveCredential {
             CredentialKind::ManagedIdentity => exports.managed_identity(store, wasm, &mi).await,
             CredentialKind::DefaultChain => exports.default_chain(store, wasm, &mi).await,
             CredentialKind::ClientSecret { app, secret } => {
-                (exports.client_secret(store, wasm, &app.into(), secret)).await
+                exports
+                    .client_secret(store, wasm, &app.into(), secret)
+                    .await
             }
             CredentialKind::ClientCertificate {
                 app,
@@ -41,13 +43,19 @@ impl LiveCredential {
                 }
                 .rs256(*rs256);
                 options.send_certificate_chain = *send_certificate_chain;
-                (exports.client_certificate(store, wasm, &app.into(), &options.into())).await
+                exports
+                    .client_certificate(store, wasm, &app.into(), &options.into())
+                    .await
             }
             CredentialKind::WorkloadIdentity {
                 app,
                 token_file,
                 enable_azure_proxy: false,
-            } => (exports.workload_identity(store, wasm, &app.into(), token_file.as_deref())).await,
+            } => {
+                exports
+                    .workload_identity(store, wasm, &app.into(), token_file.as_deref())
+                    .await
+            }
             CredentialKind::WorkloadIdentity {
                 app,
                 token_file,
@@ -57,10 +65,14 @@ impl LiveCredential {
                     token_file: token_file.clone(),
                     enable_azure_proxy: true,
                 };
-                (exports.workload_identity_with_options(store, wasm, &app.into(), &options)).await
+                exports
+                    .workload_identity_with_options(store, wasm, &app.into(), &options)
+                    .await
             }
             CredentialKind::ManagedIdentityAsFederated { app } => {
-                (exports.managed_identity_as_federated(store, wasm, &app.into(), &mi)).await
+                exports
+                    .managed_identity_as_federated(store, wasm, &app.into(), &mi)
+                    .await
             }
         };
         let credential = created
@@ -73,8 +85,9 @@ impl LiveCredential {
     }
 
     pub(crate) async fn get_token(&mut self, request: &TokenRequest) -> Result<AccessToken> {
-        let (store, instance, exports) = self.instance.arm();
-        (exports.get_token(store, instance, self.credential, &request.into()))
+        let (store, wasm, exports) = self.instance.arm();
+        exports
+            .get_token(store, wasm, self.credential, &request.into())
             .await
             .map_err(Error::component)?
             .map(Into::into)
@@ -82,8 +95,9 @@ impl LiveCredential {
     }
 
     pub(crate) async fn describe(&mut self) -> Result<String> {
-        let (store, instance, exports) = self.instance.arm();
-        (exports.describe(store, instance, self.credential))
+        let (store, wasm, exports) = self.instance.arm();
+        exports
+            .describe(store, wasm, self.credential)
             .await
             .map_err(Error::component)
     }
