@@ -91,6 +91,9 @@ fn new_engine_with(runs: Runs, pool: Option<PoolingAllocationConfig>) -> wasmtim
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         // The pool has its own stacks; on demand, each store would map and unmap one.
+        // Memories keep wasmtime's 4 GiB reservation: 16 MiB made a fresh instance's
+        // unmap cheaper (~5 µs) but RSA signing in wasm 15-25% slower, from the
+        // bounds checks a smaller reservation compiles in (BENCHMARKS.md §2, fifth pass).
         #[cfg(target_os = "linux")]
         None => {
             config.with_host_stack(Arc::new(super::stacks::StackPool::default()));
