@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// A misbehaviour to inject into one response. Faults that shape a success (`MalformedJson`, `WrongTypes`,
-/// `OversizedBody`, `ExpiredToken`, `ExpiresOn`, `StallBody`) only act when the request itself was valid; an
+/// `OversizedBody`, `ExpiredToken`, `ExpiresOn`, `StallBody`,
+/// `DropConnection`) only act when the request itself was valid; an
 /// invalid request still gets its ordinary error, and the fault is spent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -46,6 +47,9 @@ pub enum Fault {
     /// 200 headers announcing the whole body's `Content-Length`, then half the body, then nothing until 60 s
     /// have passed or the emulator shuts down, when the connection is dropped.
     StallBody,
+    /// 200 headers announcing the whole body's `Content-Length`, then half the body, then the connection is
+    /// dropped at once: a connection lost mid-response (a restarting node, a load balancer's reset).
+    DropConnection,
     /// Azure Arc only: the challenge names this realm verbatim (`WWW-Authenticate: Basic realm=<this>`) and no key
     /// file is written, so a client can be shown a path outside the agent's directory, a wrong extension, or a
     /// file the test wrote itself (e.g. one over 4096 bytes). Other endpoints ignore it.

@@ -80,28 +80,33 @@ pub(crate) fn truncated(document: String) -> String {
     document[..cut].to_owned()
 }
 
-/// 200 with the whole document's `Content-Length`, half of it, then silence until 60 s pass or `stop` resolves,
-/// after which the stream fails so that the server drops the connection instead of finishing the message.
-pub(crate) fn stalled(
+/// 200 with the whole document's `Content-Length` and half of it; once `then` resolves the stream fails, so
+/// the server drops the connection instead of finishing the message.
+pub(crate) fn cut_short(
     document: String,
-    stop: impl Future<Output = ()> + Send + 'static,
+    then: impl Future<Output = ()> + Send + 'static,
 ) -> Response {
     let document = Bytes::from(document);
     let length = document.len();
     let half = document.slice(..length / 2);
-    let silence = async move {
-        tokio::select! {
-            () = tokio::time::sleep(STALL_FOR) => {}
-            () = stop => {}
-        }
-        Err(std::io::Error::other("stalled body abandoned"))
+    let cut = async move {
+        then.await;
+        Err(std::io::Error::other("body cut short"))
     };
-    let chunks = stream::once(async move { Ok(half) }).chain(stream::once(silence));
+    let chunks = stream::once(async move { Ok(half) }).chain(stream::once(cut));
     let mut response = Response::new(Body::from_stream(chunks));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     response
+}
+
+/// Silence until 60 s pass or `stop` resolves: how long a stalled body holds its connection.
+pub(crate) async fn stall(stop: impl Future<Output = ()>) {
+    tokio::select! {
+        () = tokio::time::sleep(STALL_FOR) => {}
+        () = stop => {}
+    }
 }
 
 #[cfg(test)]

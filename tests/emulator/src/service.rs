@@ -137,8 +137,13 @@ fn answer<S: Service>(
             ),
             None => respond::json(StatusCode::OK, &Value::Object(body)),
         },
-        Some(Fault::StallBody) => {
-            respond::stalled(Value::Object(body).to_string(), state.shutting_down())
+        Some(Fault::StallBody) => respond::cut_short(
+            Value::Object(body).to_string(),
+            respond::stall(state.shutting_down()),
+        ),
+        Some(Fault::DropConnection) => {
+            // One yield: the server flushes the head and the half before the cut.
+            respond::cut_short(Value::Object(body).to_string(), tokio::task::yield_now())
         }
         _ => respond::json(StatusCode::OK, &Value::Object(body)),
     };
@@ -171,6 +176,7 @@ fn fault_name(fault: &Fault) -> &'static str {
         Fault::ExpiredToken => "expired_token",
         Fault::ExpiresOn(_) => "expires_on",
         Fault::StallBody => "stall_body",
+        Fault::DropConnection => "drop_connection",
         Fault::ArcRealm(_) => "arc_realm",
     }
 }

@@ -7,6 +7,7 @@
 //! test's admin commands ([`RedisServer::admin`]), as the `default` user with a
 //! password, so a client that does not authenticate gets `NOAUTH`.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 
 pub struct RedisServer {
     child: Child,
+    /// What it was started with, to start it again on the same port.
+    args: Vec<OsString>,
     port: u16,
     tls: Option<Tls>,
     admin_password: Option<String>,
@@ -55,6 +58,31 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A plain server on `port`, loopback only, persistence off.
+fn plain_args(port: u16) -> Vec<OsString> {
+    let port = port.to_string();
+    [
+        "--port",
+        &port,
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .map(OsString::from)
+    .into()
+}
+
+fn spawn(args: &[OsString]) -> std::io::Result<Child> {
+    Command::new("redis-server")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
 impl RedisServer {
     pub fn start() -> RedisServer {
         RedisServer::try_start().unwrap_or_else(|| {
@@ -70,17 +98,13 @@ impl RedisServer {
     pub fn try_start() -> Option<RedisServer> {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
         let port = free_port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
+        let mut args = plain_args(port);
+        args.push("--dir".into());
+        args.push(dir.path().into());
+        let child = spawn(&args).ok()?;
         let mut server = RedisServer {
             child,
+            args,
             port,
             tls: None,
             admin_password: None,
@@ -107,28 +131,31 @@ impl RedisServer {
         let key = write("server.key", &pki.key_pem);
         let admin_password = format!("admin-{}", std::process::id());
         let (port, tls_port) = (free_port(), free_port());
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--tls-port", &tls_port.to_string()])
-            .arg("--tls-cert-file")
-            .arg(&cert)
-            .arg("--tls-key-file")
-            .arg(&key)
-            .arg("--tls-ca-cert-file")
-            .arg(&ca_file)
-            .args(["--tls-auth-clients", "no"])
-            .args(["--requirepass", &admin_password])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}): `apt-get install -y redis-server`")
-            });
+        let mut args = plain_args(port);
+        let tls_port_text = tls_port.to_string();
+        let tls_args: [&std::ffi::OsStr; 12] = [
+            "--tls-port".as_ref(),
+            tls_port_text.as_ref(),
+            "--tls-cert-file".as_ref(),
+            cert.as_os_str(),
+            "--tls-key-file".as_ref(),
+            key.as_os_str(),
+            "--tls-ca-cert-file".as_ref(),
+            ca_file.as_os_str(),
+            "--tls-auth-clients".as_ref(),
+            "no".as_ref(),
+            "--requirepass".as_ref(),
+            admin_password.as_ref(),
+        ];
+        args.extend(tls_args.iter().map(|a| a.to_os_string()));
+        args.push("--dir".into());
+        args.push(dir.path().into());
+        let child = spawn(&args).unwrap_or_else(|e| {
+            panic!("cannot start redis-server ({e}): `apt-get install -y redis-server`")
+        });
         let mut server = RedisServer {
             child,
+            args,
             port,
             tls: Some(Tls {
                 port: tls_port,
@@ -205,6 +232,15 @@ impl RedisServer {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts it again after [`Self::kill`] (or kills it first), on the same port and
+    /// with the same settings, empty (persistence is off): a restarted node. Returns
+    /// once it answers `PING`.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.args).expect("redis-server starts again");
+        self.wait_for_ping();
     }
 
     fn wait_for_ping(&mut self) {

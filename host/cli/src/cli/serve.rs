@@ -44,6 +44,10 @@ pub(super) struct ServeArgs {
     /// The largest request body (e.g. 1048576, 512KiB, 16MiB); a longer one gets 413.
     #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = bytes)]
     max_body_bytes: u64,
+    /// A fresh instance for every request, WASIp3 apps too (a WASIp2 app always gets
+    /// one); by default a WASIp3 instance takes up to 16 requests at once, 128 in all.
+    #[arg(long)]
+    fresh_instances: bool,
     /// Run the local Entra emulator in-process: the identity gets its tokens there, its
     /// Key Vault holds the secrets given with --secret (default `demo`), and the
     /// variables the examples read default to it (vault_url, tenant_id, authority,
@@ -144,6 +148,7 @@ pub(super) async fn run(args: ServeArgs) -> ExitCode {
     let mut options = ServeOptions::new(app, args.listen, config);
     options.variables = variables;
     options.allowed_outbound = args.allowed_outbound;
+    options.fresh_instances = args.fresh_instances;
     let mut limits = ServeLimits::default();
     limits.max_concurrent_requests = args.max_concurrent_requests;
     limits.max_connections = args.max_connections;

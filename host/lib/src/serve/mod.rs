@@ -68,6 +68,12 @@ pub struct ServeOptions {
     /// The engine the app runs on; `None`: [`Runtime::shared`]. With a pooling
     /// runtime, the app's instances and memories take its slots.
     pub runtime: Option<Runtime>,
+    /// A fresh instance for every request, WASIp3 handlers too. `false` (the
+    /// default): a WASIp2 handler still gets one per request (as Spin runs it), a
+    /// WASIp3 one takes up to 16 requests at once and 128 in all, as `wasmtime serve`
+    /// and Spin do. Fresh instances keep nothing between requests but what the
+    /// shared cache holds.
+    pub fresh_instances: bool,
 }
 
 impl ServeOptions {
@@ -85,6 +91,7 @@ impl ServeOptions {
             request_timeout: Duration::from_secs(60),
             limits: ServeLimits::default(),
             runtime: None,
+            fresh_instances: false,
         }
     }
 
@@ -143,6 +150,11 @@ pub async fn serve(options: ServeOptions) -> Result<Server> {
     let component = runtime.load_component(&app).map_err(Error::component)?;
     let engine = runtime.engine()?.clone();
     let (pre, reuse) = link(&engine, &component)?;
+    let reuse = if options.fresh_instances {
+        Reuse::FRESH
+    } else {
+        reuse
+    };
     let handler = ProxyHandler::new(App {
         engine,
         pre,

@@ -23,10 +23,12 @@ pub(crate) struct Reuse {
 }
 
 impl Reuse {
-    pub(crate) const P2: Reuse = Reuse {
+    /// One request per instance.
+    pub(crate) const FRESH: Reuse = Reuse {
         concurrent: 1,
         total: 1,
     };
+    pub(crate) const P2: Reuse = Reuse::FRESH;
     pub(crate) const P3: Reuse = Reuse {
         concurrent: 16,
         total: 128,

@@ -50,6 +50,7 @@ mod secrets_sweep;
 mod serve;
 mod serve_limits;
 mod shared_cache;
+mod soak;
 mod sources;
 mod standalone_adapter;
 mod validation;

@@ -102,6 +102,35 @@ async fn spin_call_azure_reads_a_secret_with_one_token_for_200_requests() {
     }));
 }
 
+/// With the shared cache off, each instance fetches its own token: the count of token
+/// requests is the count of instances.
+#[tokio::test(flavor = "multi_thread")]
+async fn fresh_instances_give_a_wasip3_app_one_instance_per_request() {
+    for (fresh, instances) in [(false, 1), (true, 5)] {
+        let world = World::start().await;
+        world.emulator.set_secret("db-password", "s3cr3t-value");
+        let mut identity = world.config(Source::Imds);
+        identity.cache.enabled = false;
+        let mut options = ServeOptions::new(
+            example("spin-call-azure"),
+            "127.0.0.1:0".parse().unwrap(),
+            identity,
+        );
+        options.variables = [("vault_url".to_string(), world.emulator.key_vault_url())].into();
+        options.fresh_instances = fresh;
+        let server = serve(options).await.expect("the app is served");
+        for _ in 0..5 {
+            let a = get(server.local_addr(), "/secrets/db-password", None).await;
+            assert_eq!(a.status, 200, "{}", a.body);
+        }
+        assert_eq!(
+            world.emulator.count(Endpoint::Imds),
+            instances,
+            "fresh_instances = {fresh}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn spin_call_azure_reports_a_missing_secret_without_leaking_the_token() {
     let world = World::start().await;

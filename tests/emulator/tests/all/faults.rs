@@ -222,6 +222,31 @@ async fn stalled_body_sends_half_then_holds_until_shutdown() {
 }
 
 #[tokio::test]
+async fn dropped_connection_sends_half_then_closes_at_once() {
+    let emulator = start().await;
+    emulator.push_faults(Endpoint::Imds, [Fault::DropConnection]);
+    let mut stream = open(emulator.addr(), "GET", &imds_target(""), &[METADATA], b"").await;
+    let (head, mut body) = read_head(&mut stream).await;
+    assert_eq!(head.status, 200);
+    let length: usize = head.header("content-length").unwrap().parse().unwrap();
+    // The emulator stays up: only this connection ends, short of its announced length.
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
+        .await
+        .expect("the connection ends without waiting for shutdown");
+    body.extend_from_slice(&rest);
+    assert!(
+        read.is_err() || body.len() < length,
+        "{} of {length} bytes, then {read:?}",
+        body.len()
+    );
+    assert_eq!(body.len(), length / 2);
+    // The next request is answered whole.
+    let next = get(emulator.addr(), &imds_target(""), &[METADATA]).await;
+    assert_eq!(next.status, 200);
+}
+
+#[tokio::test]
 async fn dropping_the_handle_stops_the_server() {
     let emulator = start().await;
     let addr = emulator.addr();
