@@ -2,12 +2,13 @@
 //! and what it must not do because of it.
 
 use super::*;
-use crate::shared_cache::{Keyring, MemoryKeyValue, Protection, SharedCache};
+use crate::shared_cache::{KeyValue, Keyring, MemoryKeyValue, Protection, SharedCache, StoreError};
 
 const SEALING_KEY: [u8; 32] = [5; 32];
 
 /// Instances over one store and one authority, each created fresh, as Spin and
 /// `serve` create one per request.
+#[derive(Clone)]
 struct Fleet {
     store: MemoryKeyValue,
     time: FakeTime,
@@ -26,9 +27,14 @@ impl Fleet {
 
     /// A fresh instance whose shared cache seals with `sealing_key`.
     fn instance(&self, sealing_key: [u8; 32]) -> Validator {
+        self.instance_over(Box::new(self.store.clone()), sealing_key)
+    }
+
+    /// A fresh instance that reaches the fleet's store through `store`.
+    fn instance_over(&self, store: Box<dyn KeyValue>, sealing_key: [u8; 32]) -> Validator {
         let platform = FakePlatform::new(&self.time);
         let shared = SharedCache::new(
-            Box::new(self.store.clone()),
+            store,
             Protection::Encrypted(Keyring::from_keys(&[sealing_key])),
             &platform,
         );
@@ -169,5 +175,73 @@ fn deployments_with_different_cache_keys_keep_their_own_signing_key_records() {
         fleet.time.warnings.borrow().is_empty(),
         "neither met the other's record: {:?}",
         fleet.time.warnings.borrow()
+    );
+}
+
+/// The fleet's store, where another instance acts between this instance's read and
+/// its first compare-and-swap: two instances deciding at once.
+struct Overtaken {
+    store: MemoryKeyValue,
+    other: std::cell::RefCell<Option<Box<dyn FnOnce()>>>,
+}
+
+impl KeyValue for Overtaken {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(key)
+    }
+
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.store.set(key, value)
+    }
+
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, StoreError> {
+        let other = self.other.borrow_mut().take();
+        if let Some(other) = other {
+            other();
+        }
+        self.store.compare_and_swap(key, expected, new)
+    }
+}
+
+/// Two instances that both decide to refresh for an unknown kid: the one whose claim
+/// on the shared record comes second does not fetch, and takes the first one's keys.
+#[test]
+fn of_two_instances_refreshing_at_once_only_one_fetches() {
+    let fleet = Fleet::new();
+    fleet.serve_keys(1);
+    fleet
+        .instance(SEALING_KEY)
+        .validate(&sign(&v1_claims(TENANT), "k1", KEY_PEM))
+        .unwrap();
+    fleet
+        .time
+        .advance(Duration::from_secs(MIN_REFRESH_INTERVAL));
+    // The authority has rotated: k2 is published now.
+    serve_keys(
+        &fleet.transport,
+        vec![jwk(KEY_PEM, "k1"), jwk(OTHER_KEY_PEM, "k2")],
+    );
+    let rotated = sign(&v1_claims(TENANT), "k2", OTHER_KEY_PEM);
+    let first = fleet.clone();
+    let first_token = rotated.clone();
+    let second = fleet.instance_over(
+        Box::new(Overtaken {
+            store: fleet.store.clone(),
+            other: std::cell::RefCell::new(Some(Box::new(move || {
+                first.instance(SEALING_KEY).validate(&first_token).unwrap();
+            }))),
+        }),
+        SEALING_KEY,
+    );
+    second.validate(&rotated).unwrap();
+    assert_eq!(
+        fleet.transport.count(),
+        4,
+        "the first fetch, then one refresh for both"
     );
 }
