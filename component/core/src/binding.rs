@@ -13,6 +13,11 @@
 //! ever sees SHA-256 of the whole cache key, and without the sealing key nobody can
 //! test a guessed secret against it offline.
 //!
+//! Records that belong to no credential (an authority's signing keys) are bound to the
+//! sealing key alone: their names carry the fingerprint of an empty proof, so
+//! deployments that share a store but not its key keep one record each instead of
+//! replacing each other's.
+//!
 //! Without a sealing key (no shared cache, or the plaintext memory store), the HMAC
 //! key is a fixed one: those keys never leave the host's memory, where whoever can
 //! read them can read the tokens as well.

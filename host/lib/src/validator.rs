@@ -70,7 +70,9 @@ impl fmt::Debug for ValidatorConfig {
 /// Validates incoming Entra access tokens inside the component.
 ///
 /// The only host it reaches is the authority, for OpenID metadata and signing keys
-/// (cached for 24 h; an unknown `kid` refreshes them at most once per 5 minutes).
+/// (cached for 24 h; an unknown `kid` refreshes them at most once per 5 minutes, for
+/// all instances on one shared cache together: the last attempt is kept there with
+/// the keys, so fresh instances do not each refresh).
 ///
 /// ```no_run
 /// # async fn run(bearer: &str) -> entra_identity_host::Result<()> {

@@ -5,7 +5,7 @@ use super::entry::{self, EntryError, Opened, Protection};
 use super::keyring::hex;
 use super::record::{self, Remembered};
 use super::store::{KeyValue, StoreError};
-use crate::binding::BindingKey;
+use crate::binding::{BindingKey, Proof};
 use crate::cache::CacheKey;
 use crate::platform::{Platform, random_bytes};
 use crate::token::AccessToken;
@@ -126,14 +126,44 @@ impl SharedCache {
         let Some(bytes) = self.store.get(&key)? else {
             return Ok(None);
         };
-        match entry::open(&self.protection, kind, &key, &bytes) {
-            Ok(opened) if opened.expiry > now => Ok(Some(opened)),
-            Ok(_) => Ok(None),
+        Ok(self.open_live(kind, &key, &bytes, now, platform))
+    }
+
+    /// `bytes` stored under `key` opened, unless expired or not acceptable.
+    fn open_live(
+        &self,
+        kind: u8,
+        key: &str,
+        bytes: &[u8],
+        now: u64,
+        platform: &dyn Platform,
+    ) -> Option<Opened> {
+        match entry::open(&self.protection, kind, key, bytes) {
+            Ok(opened) if opened.expiry > now => Some(opened),
+            Ok(_) => None,
             Err(why) => {
                 ignored(platform, kind, why);
-                Ok(None)
+                None
             }
         }
+    }
+
+    fn seal(
+        &self,
+        kind: u8,
+        key: &str,
+        expiry: u64,
+        payload: &[u8],
+        platform: &dyn Platform,
+    ) -> Vec<u8> {
+        entry::seal(
+            &self.protection,
+            kind,
+            key,
+            expiry,
+            payload,
+            random_bytes::<24>(platform),
+        )
     }
 
     fn write(
@@ -145,15 +175,8 @@ impl SharedCache {
         platform: &dyn Platform,
     ) -> Result<(), StoreError> {
         let key = storage_key(kind, name);
-        let sealed = entry::seal(
-            &self.protection,
-            kind,
-            &key,
-            expiry,
-            payload,
-            random_bytes::<24>(platform),
-        );
-        self.store.set(&key, &sealed)
+        self.store
+            .set(&key, &self.seal(kind, &key, expiry, payload, platform))
     }
 
     /// The token stored for `key`, unless absent, expired or not acceptable.
@@ -232,13 +255,12 @@ impl SharedCache {
         }
         let mut payload = self.owner.to_vec();
         payload.extend_from_slice(&platform.random_u64().to_le_bytes());
-        let mine = entry::seal(
-            &self.protection,
+        let mine = self.seal(
             LEASE,
             &key_name,
             now.saturating_add(length),
             &payload,
-            random_bytes::<24>(platform),
+            platform,
         );
         if self
             .store
@@ -267,27 +289,29 @@ impl SharedCache {
 
     /// Gives the lease up, unless another instance has already taken it over.
     pub fn release(&self, held: Held, platform: &dyn Platform) -> Result<(), StoreError> {
-        let released = entry::seal(
-            &self.protection,
-            LEASE,
-            &held.key,
-            0,
-            &self.owner,
-            random_bytes::<24>(platform),
-        );
+        let released = self.seal(LEASE, &held.key, 0, &self.owner, platform);
         self.store
             .compare_and_swap(&held.key, Some(&held.bytes), &released)
             .map(|_| ())
     }
 
-    /// A blob stored under `name` (e.g. an authority's signing keys), while it lasts.
-    pub fn blob(
-        &self,
-        name: &str,
-        now: u64,
-        platform: &dyn Platform,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.read(BLOB, name, now, platform)?.map(|o| o.payload))
+    /// Where the blob `name` is stored. Blobs belong to no credential, so they are
+    /// bound to the sealing key alone (see [`crate::binding`]): deployments with
+    /// different keys keep their own, instead of replacing each other's.
+    fn blob_key(&self, name: &str) -> String {
+        let bound = self.binding_key().fingerprint(&Proof::new("blob"));
+        storage_key(BLOB, &format!("{name}|bound={bound}"))
+    }
+
+    /// The blob stored under `name` (e.g. an authority's signing keys), as read.
+    pub fn blob(&self, name: &str, now: u64, platform: &dyn Platform) -> Result<Blob, StoreError> {
+        let key = self.blob_key(name);
+        let stored = self.store.get(&key)?;
+        let payload = stored
+            .as_deref()
+            .and_then(|bytes| self.open_live(BLOB, &key, bytes, now, platform))
+            .map(|opened| opened.payload);
+        Ok(Blob { payload, stored })
     }
 
     /// Stores a blob under `name` until `expiry`.
@@ -298,8 +322,35 @@ impl SharedCache {
         payload: &[u8],
         platform: &dyn Platform,
     ) -> Result<(), StoreError> {
-        self.write(BLOB, name, expiry, payload, platform)
+        let key = self.blob_key(name);
+        self.store
+            .set(&key, &self.seal(BLOB, &key, expiry, payload, platform))
     }
+
+    /// Replaces the blob `read` found under `name`, unless the store holds something
+    /// else by now (`Ok(false)`: another instance wrote first).
+    pub fn replace_blob(
+        &self,
+        name: &str,
+        read: &Blob,
+        expiry: u64,
+        payload: &[u8],
+        platform: &dyn Platform,
+    ) -> Result<bool, StoreError> {
+        let key = self.blob_key(name);
+        let sealed = self.seal(BLOB, &key, expiry, payload, platform);
+        self.store
+            .compare_and_swap(&key, read.stored.as_deref(), &sealed)
+    }
+}
+
+/// A blob as read: its payload, and the stored bytes [`SharedCache::replace_blob`]
+/// must still find there.
+#[derive(Debug)]
+pub struct Blob {
+    /// The payload, unless there is none, it expired, or it could not be opened.
+    pub payload: Option<Vec<u8>>,
+    stored: Option<Vec<u8>>,
 }
 
 fn ignored(platform: &dyn Platform, kind: u8, why: EntryError) {

@@ -7,7 +7,7 @@
 //! | `keyring.rs` | [`Keyring`]: AEAD keys from configuration, the first one encrypting |
 //! | `entry.rs` | the stored bytes: a clear header (magic, expiry, kind, key id), then ciphertext |
 //! | `record.rs` | what entries hold: a token, a remembered failure, a lease owner |
-//! | `layer.rs` | [`SharedCache`]: read and write tokens, leases and failures |
+//! | `layer.rs` | [`SharedCache`]: read and write tokens, leases, failures and blobs (an authority's signing keys) |
 //! | `config.rs` | [`SharedCacheConfig`]: what the environment asks for, and why L2 may be off |
 //!
 //! The coordination (who fetches, who waits) lives with the credential, in
@@ -32,7 +32,7 @@ mod store;
 pub use config::{SharedCacheConfig, cache_config};
 pub use entry::{EntryError, Protection, value_expiry};
 pub use keyring::Keyring;
-pub use layer::{Held, Lease, SharedCache};
+pub use layer::{Blob, Held, Lease, SharedCache};
 pub use record::Remembered;
 pub use store::{KeyValue, StoreError};
 

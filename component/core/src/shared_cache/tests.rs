@@ -372,3 +372,55 @@ fn debug_never_shows_key_material() {
         "{shown}"
     );
 }
+
+#[test]
+fn blobs_are_kept_per_sealing_key_and_neither_sees_the_other() {
+    let rig = Rig::new();
+    let (a, b) = (
+        rig.cache(encrypted(&[KEY_A])),
+        rig.cache(encrypted(&[KEY_B])),
+    );
+    a.put_blob("keys", T0 + 60, b"of a", &rig.platform).unwrap();
+    assert_eq!(b.blob("keys", T0, &rig.platform).unwrap().payload, None);
+    b.put_blob("keys", T0 + 60, b"of b", &rig.platform).unwrap();
+    let payload = |cache: &SharedCache| cache.blob("keys", T0, &rig.platform).unwrap().payload;
+    assert_eq!(payload(&a).as_deref(), Some(&b"of a"[..]));
+    assert_eq!(payload(&b).as_deref(), Some(&b"of b"[..]));
+    assert_eq!(rig.store.map.borrow().len(), 2);
+    assert!(
+        rig.time.warnings.borrow().is_empty(),
+        "{:?}",
+        rig.time.warnings.borrow()
+    );
+}
+
+#[test]
+fn a_blob_is_replaced_only_while_it_is_as_read() {
+    let rig = Rig::new();
+    let cache = rig.cache(encrypted(&[KEY_A]));
+    let read_absent = cache.blob("keys", T0, &rig.platform).unwrap();
+    assert!(
+        cache
+            .replace_blob("keys", &read_absent, T0 + 60, b"first", &rig.platform)
+            .unwrap()
+    );
+    let read = cache.blob("keys", T0, &rig.platform).unwrap();
+    // Another instance replaces it after our read: ours no longer applies.
+    assert!(
+        cache
+            .replace_blob("keys", &read, T0 + 60, b"theirs", &rig.platform)
+            .unwrap()
+    );
+    assert!(
+        !cache
+            .replace_blob("keys", &read, T0 + 60, b"ours", &rig.platform)
+            .unwrap()
+    );
+    assert!(
+        !cache
+            .replace_blob("keys", &read_absent, T0 + 60, b"ours", &rig.platform)
+            .unwrap()
+    );
+    let now = cache.blob("keys", T0, &rig.platform).unwrap();
+    assert_eq!(now.payload.as_deref(), Some(&b"theirs"[..]));
+}

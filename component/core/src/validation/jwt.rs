@@ -1,7 +1,7 @@
 //! The checks on one token, in the order RFC 8725 asks for: shape and size first,
 //! then the algorithm the key dictates, the signature, and only then the claims.
 
-use super::keys::SigningKey;
+use super::keys::{SigningKey, TENANT_PLACEHOLDER};
 use super::options::allows_tenant_of;
 use super::{ValidationError, ValidatorOptions};
 use base64::Engine;
@@ -162,7 +162,7 @@ pub(super) fn check(
     let tid = text("tid").ok_or_else(|| malformed("no tid"))?;
     let iss = text("iss").unwrap_or_default();
     let v1 = format!("https://sts.windows.net/{tid}/");
-    let v2 = issuer_template.replace("{tenantid}", &tid);
+    let v2 = issuer_template.replace(TENANT_PLACEHOLDER, &tid);
     if iss != v1 && iss != v2 {
         return Err(ValidationError::WrongIssuer(iss));
     }

@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::rs256::Rs256Key;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Keys are fetched again after this long.
@@ -15,6 +16,8 @@ pub const KEYS_TTL: u64 = 24 * 3600;
 pub const MIN_REFRESH_INTERVAL: u64 = 300;
 /// While no key has ever been fetched, a failed fetch is retried this often.
 const COLD_RETRY_INTERVAL: u64 = 10;
+/// Where an issuer template takes the token's tenant id.
+pub(super) const TENANT_PLACEHOLDER: &str = "{tenantid}";
 /// Entra's v2 issuer, when metadata does not say otherwise.
 const DEFAULT_ISSUER: &str = "https://login.microsoftonline.com/{tenantid}/v2.0";
 
@@ -56,8 +59,10 @@ impl KeyCache {
                 .is_none_or(|at| now >= at.saturating_add(interval))
     }
 
-    pub(super) fn note_attempt(&mut self, now: u64) {
-        self.last_attempt = Some(now);
+    /// Records an attempt to fetch at `at`, by this instance or (through the shared
+    /// cache) another one; the latest counts.
+    pub(super) fn note_attempt(&mut self, at: u64) {
+        self.last_attempt = self.last_attempt.max(Some(at));
     }
 
     /// When the keys held were fetched (by this instance or the one that shared them).
@@ -79,23 +84,24 @@ impl KeyCache {
         self.keys.get(kid)
     }
 
-    /// The v2 issuer with a `{tenantid}` placeholder.
-    pub(super) fn issuer_template(&self) -> &str {
-        self.issuer.as_deref().unwrap_or(DEFAULT_ISSUER)
+    /// The v2 issuer with a `{tenantid}` placeholder, where every tenant's v2 tokens
+    /// name their own tenant. Multi-tenant metadata gives it so; a tenant's own
+    /// metadata (for its id or a domain) names that tenant's id in its place.
+    pub(super) fn issuer_template(&self) -> Cow<'_, str> {
+        let Some(issuer) = self.issuer.as_deref() else {
+            return Cow::Borrowed(DEFAULT_ISSUER);
+        };
+        match TenantIssuer::parse(issuer) {
+            Some(tenant) => Cow::Owned(tenant.template()),
+            None => Cow::Borrowed(issuer),
+        }
     }
 
     /// The tenant id in the metadata's issuer
     /// (`https://login.microsoftonline.com/{id}/v2.0`), when it names one rather than
     /// the `{tenantid}` template of multi-tenant metadata.
     pub(super) fn issuer_tenant(&self) -> Option<&str> {
-        let issuer = self.issuer.as_deref()?;
-        let path = issuer.split_once("://")?.1;
-        let id = path.split('/').nth(1)?;
-        let guid_shaped = id.len() == 36
-            && id.char_indices().all(|(i, c)| {
-                matches!(i, 8 | 13 | 18 | 23) == (c == '-') && (c == '-' || c.is_ascii_hexdigit())
-            });
-        guid_shaped.then_some(id)
+        Some(TenantIssuer::parse(self.issuer.as_deref()?)?.id)
     }
 
     /// Replaces the keys with those of `jwks`.
@@ -147,6 +153,45 @@ impl KeyCache {
         self.issuer = Some(issuer);
         self.fetched_at = Some(now);
         Ok(())
+    }
+}
+
+/// An Entra issuer taken apart around its tenant id, the first path segment:
+/// `{scheme}://{host}/{id}` and what follows (`/v2.0`).
+struct TenantIssuer<'a> {
+    origin: (&'a str, &'a str),
+    id: &'a str,
+    rest: Option<&'a str>,
+}
+
+impl<'a> TenantIssuer<'a> {
+    /// `None` unless the first path segment is a tenant id (GUID-shaped).
+    fn parse(issuer: &'a str) -> Option<Self> {
+        let (scheme, after_scheme) = issuer.split_once("://")?;
+        let (host, path) = after_scheme.split_once('/')?;
+        let (id, rest) = match path.split_once('/') {
+            Some((id, rest)) => (id, Some(rest)),
+            None => (path, None),
+        };
+        let guid_shaped = id.len() == 36
+            && id.char_indices().all(|(i, c)| {
+                matches!(i, 8 | 13 | 18 | 23) == (c == '-') && (c == '-' || c.is_ascii_hexdigit())
+            });
+        guid_shaped.then_some(TenantIssuer {
+            origin: (scheme, host),
+            id,
+            rest,
+        })
+    }
+
+    /// The same issuer with the placeholder where the id was.
+    fn template(&self) -> String {
+        let (scheme, host) = self.origin;
+        let tenant = format!("{scheme}://{host}/{TENANT_PLACEHOLDER}");
+        match self.rest {
+            Some(rest) => format!("{tenant}/{rest}"),
+            None => tenant,
+        }
     }
 }
 

@@ -35,7 +35,7 @@ pub use seen::SEEN_TOKENS_CAPACITY;
 
 use crate::http::{Request, UrlParts};
 use crate::platform::{MAX_RESPONSE_BODY, Platform, Transport, random_bytes};
-use crate::shared_cache::SharedCache;
+use crate::shared_cache::{Blob, SharedCache};
 use seen::SeenTokens;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -67,12 +67,17 @@ pub struct RememberedTokens {
 }
 
 /// Metadata and keys as kept in the shared cache, so a fresh instance (one per request,
-/// in Spin) validates without fetching them again.
+/// in Spin) validates without fetching them again; and the last attempt to fetch
+/// them, so that the limit on refreshes holds across instances, not in each.
 #[derive(Serialize, Deserialize)]
 struct SharedKeys {
     issuer: String,
     jwks: String,
     fetched_at: u64,
+    /// When an instance last set out to fetch them again (records written before
+    /// this field: when they were fetched).
+    #[serde(default)]
+    attempted_at: u64,
 }
 
 impl Validator {
@@ -147,10 +152,12 @@ impl Validator {
         // Everything about the token's shape is checked before any key is fetched, so
         // garbage cannot make the validator call the authority.
         let parsed = jwt::parse(token)?;
-        if self.keys.borrow().should_fetch(&parsed.header.kid, now)
-            && !self.load_shared_keys(&parsed.header.kid, now)
-        {
-            self.refresh_keys(now)?;
+        let kid = &parsed.header.kid;
+        if self.keys.borrow().should_fetch(kid, now) {
+            let shared = self.load_shared_keys(now);
+            if self.keys.borrow().should_fetch(kid, now) && self.claim_refresh(shared, now) {
+                self.refresh_keys(now)?;
+            }
         }
         let keys = self.keys.borrow();
         let key = keys.key(&parsed.header.kid).ok_or_else(|| {
@@ -168,7 +175,7 @@ impl Validator {
             &parsed,
             key,
             &self.options,
-            keys.issuer_template(),
+            &keys.issuer_template(),
             home,
             now,
         )
@@ -204,33 +211,72 @@ impl Validator {
         }
     }
 
-    /// Takes keys another instance fetched, if they are newer than ours and know
-    /// `kid`. A store failure or an unusable entry just means fetching as usual.
-    fn load_shared_keys(&self, kid: &str, now: u64) -> bool {
-        let Some(shared) = &self.shared else {
-            return false;
-        };
-        let name = metadata_url(&self.options);
-        let stored = match shared.blob(&name, now, &*self.platform) {
-            Ok(Some(blob)) => serde_json::from_slice::<SharedKeys>(&blob).ok(),
-            Ok(None) => None,
+    /// Takes keys another instance fetched, if they are newer than ours, and the last
+    /// attempt any instance made to fetch them. Returns what was read, for
+    /// [`Self::claim_refresh`]; `None` without a shared cache or when the store
+    /// failed (this instance then limits only itself).
+    fn load_shared_keys(&self, now: u64) -> Option<SharedRead> {
+        let shared = self.shared.as_ref()?;
+        let blob = match shared.blob(&metadata_url(&self.options), now, &*self.platform) {
+            Ok(blob) => blob,
             Err(e) => {
                 shared.store_failed(&*self.platform, &e);
-                None
+                return None;
             }
         };
-        let Some(stored) = stored else {
-            return false;
-        };
-        let mut keys = self.keys.borrow_mut();
-        if keys.fetched_at().is_some_and(|at| at >= stored.fetched_at)
-            || now >= stored.fetched_at + KEYS_TTL
-        {
-            return false;
+        let stored = blob
+            .payload
+            .as_deref()
+            .and_then(|payload| serde_json::from_slice::<SharedKeys>(payload).ok());
+        if let Some(stored) = &stored {
+            let mut keys = self.keys.borrow_mut();
+            let ours_as_new = keys.fetched_at().is_some_and(|at| at >= stored.fetched_at);
+            let usable = now < stored.fetched_at.saturating_add(KEYS_TTL)
+                && (ours_as_new
+                    || keys
+                        .replace(
+                            stored.jwks.as_bytes(),
+                            stored.issuer.clone(),
+                            stored.fetched_at,
+                        )
+                        .is_ok());
+            // An attempt whose keys we cannot use is no reason to wait for the next; one
+            // in our future (another host's clock) counts as now, never as later.
+            if usable {
+                keys.note_attempt(stored.attempted_at.max(stored.fetched_at).min(now));
+            }
         }
-        keys.replace(stored.jwks.as_bytes(), stored.issuer, stored.fetched_at)
-            .is_ok()
-            && keys.key(kid).is_some()
+        Some(SharedRead { blob, stored })
+    }
+
+    /// Whether this instance may refresh: it records its attempt in the shared
+    /// record first, atomically, so that of instances (and hosts) deciding at once
+    /// only one refreshes. One that loses takes what the winner left.
+    fn claim_refresh(&self, read: Option<SharedRead>, now: u64) -> bool {
+        let (Some(shared), Some(read)) = (&self.shared, read) else {
+            return true;
+        };
+        // Nothing usable recorded yet: there is no key set to keep an attempt with.
+        let Some(mut stored) = read.stored else {
+            return true;
+        };
+        stored.attempted_at = now;
+        let Ok(payload) = serde_json::to_vec(&stored) else {
+            return true;
+        };
+        let name = metadata_url(&self.options);
+        let expiry = stored.fetched_at.saturating_add(KEYS_TTL);
+        match shared.replace_blob(&name, &read.blob, expiry, &payload, &*self.platform) {
+            Ok(true) => true,
+            Ok(false) => {
+                self.load_shared_keys(now);
+                false
+            }
+            Err(e) => {
+                shared.store_failed(&*self.platform, &e);
+                true
+            }
+        }
     }
 
     fn share_keys(&self, issuer: String, jwks: Vec<u8>, now: u64) {
@@ -241,6 +287,7 @@ impl Validator {
             issuer,
             jwks,
             fetched_at: now,
+            attempted_at: now,
         };
         let Ok(payload) = serde_json::to_vec(&stored) else {
             return;
@@ -282,6 +329,13 @@ impl Validator {
         }
         Ok(response.body)
     }
+}
+
+/// The shared record as [`Validator::load_shared_keys`] found it.
+struct SharedRead {
+    blob: Blob,
+    /// Its payload, when it is a record of ours.
+    stored: Option<SharedKeys>,
 }
 
 fn strip_bearer(bearer: &str) -> &str {

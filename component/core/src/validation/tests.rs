@@ -7,9 +7,11 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Value, json};
 
+mod shared_keys;
+
 pub(super) const NOW: u64 = 1_800_000_000;
 pub(super) const TENANT: &str = "7e57e000-0000-4000-8000-000000000001";
-const OTHER_TENANT: &str = "0babe000-0000-4000-8000-000000000002";
+pub(super) const OTHER_TENANT: &str = "0babe000-0000-4000-8000-000000000002";
 pub(super) const AUDIENCE: &str = "api://my-api";
 const AUTHORITY: &str = "https://login.microsoftonline.com";
 // Test-only keys shipped with the emulator.
@@ -43,7 +45,7 @@ pub(super) fn v1_claims(tid: &str) -> Value {
     })
 }
 
-fn v2_claims(tid: &str) -> Value {
+pub(super) fn v2_claims(tid: &str) -> Value {
     json!({
         "aud": AUDIENCE, "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"), "tid": tid,
         "oid": "oid-2", "azp": "app-2", "scp": "user_impersonation Files.Read",
@@ -298,6 +300,50 @@ fn multi_tenant_accepts_only_listed_tenants() {
     ));
 }
 
+/// Entra's metadata for a tenant id or a domain names that tenant in its issuer, but
+/// an allowed tenant's v2 token names its own: the v2 issuer is the home tenant's.
+#[test]
+fn allowed_tenants_v2_tokens_pass_when_the_tenant_is_an_id_or_a_domain() {
+    const THIRD_TENANT: &str = "5eed0000-0000-4000-8000-000000000003";
+    for tenant in [TENANT, "contoso.onmicrosoft.com"] {
+        let mut options = ValidatorOptions::new(tenant, &[AUDIENCE]);
+        options.allowed_tenants = vec![OTHER_TENANT.into()];
+        let h = harness(options);
+        serve_keys_with_issuer(
+            &h.transport,
+            &format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
+        );
+        for claims in [
+            v1_claims(OTHER_TENANT),
+            v2_claims(OTHER_TENANT),
+            v2_claims(TENANT),
+        ] {
+            h.validator
+                .validate(&sign(&claims, "k1", KEY_PEM))
+                .unwrap_or_else(|e| panic!("{tenant}: {claims}: {e}"));
+        }
+        // Still strict: the issuer is the token's own tenant's, on the metadata's host.
+        for issuer in [
+            format!("https://login.microsoftonline.com/{TENANT}/v2.0"),
+            format!("https://login.microsoftonline.us/{OTHER_TENANT}/v2.0"),
+            format!("https://login.microsoftonline.com/{OTHER_TENANT}/v2.0/"),
+        ] {
+            let mut claims = v2_claims(OTHER_TENANT);
+            claims["iss"] = json!(issuer);
+            assert_eq!(
+                rejected(&h, &sign(&claims, "k1", KEY_PEM)),
+                ValidationError::WrongIssuer(issuer),
+                "{tenant}"
+            );
+        }
+        assert_eq!(
+            rejected(&h, &sign(&v2_claims(THIRD_TENANT), "k1", KEY_PEM)),
+            ValidationError::TenantNotAllowed(THIRD_TENANT.into()),
+            "{tenant}"
+        );
+    }
+}
+
 #[test]
 fn unknown_kids_refresh_the_keys_at_most_once_per_five_minutes() {
     let h = single_tenant();
@@ -422,49 +468,6 @@ fn keys_unavailable_is_typed_and_retried_soon_when_cold() {
     assert!(h.validator.validate(&token).is_ok());
 }
 
-#[test]
-fn keys_fetched_by_one_instance_serve_a_fresh_one_through_the_shared_cache() {
-    use crate::shared_cache::{Keyring, MemoryKeyValue, Protection, SharedCache};
-    let store = MemoryKeyValue::default();
-    let time = FakeTime::at(NOW);
-    let transport = FakeTransport::new(&time);
-    serve_keys(&transport, vec![jwk(KEY_PEM, "k1")]);
-    let instance = || {
-        let platform = FakePlatform::new(&time);
-        let shared = SharedCache::new(
-            Box::new(store.clone()),
-            Protection::Encrypted(Keyring::from_keys(&[[5; 32]])),
-            &platform,
-        );
-        Validator::new(
-            ValidatorOptions::new(TENANT, &[AUDIENCE]),
-            Rc::new(RefCell::new(KeyCache::default())),
-            Box::new(transport.clone()),
-            Box::new(platform),
-        )
-        .unwrap()
-        .with_shared_cache(Rc::new(shared))
-    };
-    let token = sign(&v1_claims(TENANT), "k1", KEY_PEM);
-    instance().validate(&token).unwrap();
-    assert_eq!(transport.count(), 2, "metadata and keys");
-    for _ in 0..10 {
-        instance().validate(&token).unwrap();
-    }
-    assert_eq!(transport.count(), 2, "fresh instances used the shared keys");
-    // A day later the shared keys are stale: the next instance fetches again.
-    time.advance(std::time::Duration::from_secs(KEYS_TTL));
-    serve_keys(&transport, vec![jwk(KEY_PEM, "k1")]);
-    let token = sign(
-        &json!({"aud": AUDIENCE, "iss": format!("https://sts.windows.net/{TENANT}/"), "tid": TENANT,
-                "appid": "app-1", "iat": NOW + KEYS_TTL - 60, "nbf": NOW + KEYS_TTL - 60, "exp": NOW + KEYS_TTL + 3600}),
-        "k1",
-        KEY_PEM,
-    );
-    instance().validate(&token).unwrap();
-    assert_eq!(transport.count(), 4);
-}
-
 /// ID tokens of a user signed in to the API's own app carry its client id as `aud`
 /// (often accepted) and can carry `roles`; they must not pass as access tokens.
 #[test]
@@ -546,15 +549,13 @@ fn a_domain_tenant_is_resolved_to_its_id_from_the_metadata() {
         h.transport.sent.borrow()[0].url,
         format!("{AUTHORITY}/{domain}/v2.0/.well-known/openid-configuration")
     );
-    // Another tenant's tokens are still refused, whichever issuer they name.
-    assert_eq!(
-        rejected(&h, &sign(&v1_claims(OTHER_TENANT), "k1", KEY_PEM)),
-        ValidationError::TenantNotAllowed(OTHER_TENANT.into())
-    );
-    assert!(matches!(
-        rejected(&h, &sign(&v2_claims(OTHER_TENANT), "k1", KEY_PEM)),
-        ValidationError::WrongIssuer(_)
-    ));
+    // Another tenant's tokens are still refused, whichever version they are.
+    for claims in [v1_claims(OTHER_TENANT), v2_claims(OTHER_TENANT)] {
+        assert_eq!(
+            rejected(&h, &sign(&claims, "k1", KEY_PEM)),
+            ValidationError::TenantNotAllowed(OTHER_TENANT.into())
+        );
+    }
 }
 
 #[test]

@@ -5,7 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entra_emulator::Endpoint;
 use entra_identity_host::{
-    Error, MAX_TOKEN_BYTES, ValidationError, Validator, ValidatorConfig, ValidatorOptions,
+    CacheKey, Error, InstanceLimits, MAX_TOKEN_BYTES, ValidationError, Validator, ValidatorConfig,
+    ValidatorOptions,
 };
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Value, json};
@@ -21,20 +22,50 @@ struct Api {
     validator: Validator,
 }
 
+/// A validator of `world`'s tenant on its authority, clock and shared store.
+fn validator_on(
+    world: &World,
+    options: impl FnOnce(&mut ValidatorOptions),
+    config: impl FnOnce(ValidatorConfig) -> ValidatorConfig,
+) -> Validator {
+    let mut validator_options = ValidatorOptions::new(
+        world.emulator.tenant_id(),
+        &[AUDIENCE, "https://vault.azure.net"],
+    )
+    .authority(world.emulator.base_url());
+    options(&mut validator_options);
+    let identity = world.config(Source::Imds);
+    let validator_config = ValidatorConfig::default()
+        .with_wall_clock(identity.wall_clock)
+        .with_cache(identity.cache);
+    Validator::new(validator_options, config(validator_config)).unwrap()
+}
+
+/// Every call in an instance of its own, as Spin and `serve` run the component: only
+/// the shared cache carries anything from one call to the next.
+fn fresh_instances(config: ValidatorConfig) -> ValidatorConfig {
+    config.with_limits(InstanceLimits::default().with_reuse_instances(false))
+}
+
+/// `(metadata, key set)` requests the emulator received.
+fn key_requests(world: &World) -> (usize, usize) {
+    (
+        world.emulator.count(Endpoint::OpenIdConfiguration),
+        world.emulator.count(Endpoint::Jwks),
+    )
+}
+
 impl Api {
     async fn start(configure: impl FnOnce(&mut ValidatorOptions)) -> Api {
+        Self::start_with(configure, |config| config).await
+    }
+
+    async fn start_with(
+        options: impl FnOnce(&mut ValidatorOptions),
+        config: impl FnOnce(ValidatorConfig) -> ValidatorConfig,
+    ) -> Api {
         let world = World::start().await;
-        let mut options = ValidatorOptions::new(
-            world.emulator.tenant_id(),
-            &[AUDIENCE, "https://vault.azure.net"],
-        )
-        .authority(world.emulator.base_url());
-        configure(&mut options);
-        let identity = world.config(Source::Imds);
-        let config = ValidatorConfig::default()
-            .with_wall_clock(identity.wall_clock)
-            .with_cache(identity.cache);
-        let validator = Validator::new(options, config).unwrap();
+        let validator = validator_on(&world, options, config);
         Api { world, validator }
     }
 
@@ -72,6 +103,15 @@ impl Api {
         match self.validator.validate(token).await {
             Err(Error::Rejected(e)) => e,
             other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    /// Ten tokens of `tid` signed under kids the authority never published.
+    async fn forge_ten(&self, tid: &str, round: &str) {
+        for i in 0..10 {
+            let kid = format!("{round}-{i}");
+            let forged = sign_with(&self.claims(tid, false), &kid, KEY_1);
+            assert_eq!(self.reject(&forged).await, ValidationError::UnknownKey(kid));
         }
     }
 
@@ -350,6 +390,102 @@ async fn unknown_kids_refresh_once_per_five_minutes_and_rotation_is_picked_up() 
         ));
     }
     assert_eq!(api.key_fetches(), 2);
+}
+
+/// The limit holds across instances: a fresh instance finds the last attempt in the
+/// shared cache with the key set, so forged kids cannot make each one refresh.
+#[tokio::test]
+async fn forged_kids_through_fresh_instances_refresh_the_keys_at_most_once_per_five_minutes() {
+    let api = Api::start_with(|_| {}, fresh_instances).await;
+    let tid = api.world.emulator.tenant_id().to_string();
+    api.validator
+        .validate(&api.sign(&api.claims(&tid, false)))
+        .await
+        .unwrap();
+    assert_eq!(key_requests(&api.world), (1, 1), "the first fetch");
+    api.forge_ten(&tid, "made-up").await;
+    assert_eq!(
+        key_requests(&api.world),
+        (1, 1),
+        "no refresh within five minutes of the fetch"
+    );
+    api.world.advance(Duration::from_secs(301));
+    api.forge_ten(&tid, "later").await;
+    assert_eq!(
+        key_requests(&api.world),
+        (2, 2),
+        "one refresh in the next five minutes"
+    );
+}
+
+/// Deployments that share a store but not its sealing key each keep their own record
+/// of the authority's keys, rather than replacing each other's on every fetch.
+#[tokio::test]
+async fn deployments_with_different_cache_keys_keep_their_own_signing_key_records() {
+    let world = World::start().await;
+    let deployment = |key: u8| {
+        validator_on(
+            &world,
+            |_| {},
+            |mut config| {
+                config.cache.keys = vec![CacheKey::from_bytes([key; 32])];
+                fresh_instances(config)
+            },
+        )
+    };
+    let (a, b) = (deployment(1), deployment(2));
+    let tid = world.emulator.tenant_id().to_string();
+    let now = entra_emulator::Clock::now(&world.clock)
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"aud": AUDIENCE, "iss": format!("https://sts.windows.net/{tid}/"),
+        "tid": tid, "appid": "caller-app", "iat": now, "nbf": now, "exp": now + 3600});
+    let kid = world.emulator.jwks()["keys"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = sign_with(&claims, &kid, KEY_1);
+    a.validate(&token).await.unwrap();
+    b.validate(&token).await.unwrap();
+    assert_eq!(key_requests(&world), (2, 2), "each deployment fetched once");
+    for _ in 0..3 {
+        a.validate(&token).await.unwrap();
+        b.validate(&token).await.unwrap();
+    }
+    assert_eq!(
+        key_requests(&world),
+        (2, 2),
+        "fresh instances of both found their own deployment's record"
+    );
+}
+
+/// A v2 token's issuer names its own tenant, so an allowed tenant's v2 token names
+/// that tenant, not the API's.
+#[tokio::test]
+async fn allowed_tenants_v2_tokens_pass_when_the_tenant_is_an_id() {
+    let api = Api::start(|o| o.allowed_tenants = vec![OTHER_TENANT.into()]).await;
+    let home = api.world.emulator.tenant_id().to_string();
+    for v2 in [false, true] {
+        let claims = api
+            .validator
+            .validate(&api.sign(&api.claims(OTHER_TENANT, v2)))
+            .await
+            .unwrap_or_else(|e| panic!("v2 {v2}: {e:?}"));
+        assert_eq!(claims.tid, OTHER_TENANT);
+    }
+    // Still strict: the issuer must be the one of the token's own tenant.
+    let mut borrowed_issuer = api.claims(OTHER_TENANT, true);
+    borrowed_issuer["iss"] = json!(format!("https://login.microsoftonline.com/{home}/v2.0"));
+    assert!(matches!(
+        api.reject(&api.sign(&borrowed_issuer)).await,
+        ValidationError::WrongIssuer(_)
+    ));
+    let third = "5eed0000-0000-4000-8000-000000000003";
+    assert_eq!(
+        api.reject(&api.sign(&api.claims(third, true))).await,
+        ValidationError::TenantNotAllowed(third.into())
+    );
 }
 
 #[tokio::test]
