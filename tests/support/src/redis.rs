@@ -7,6 +7,7 @@
 //! test's admin commands ([`RedisServer::admin`]), as the `default` user with a
 //! password, so a client that does not authenticate gets `NOAUTH`.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -21,9 +22,9 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
 }
 
-struct Tls {
-    port: u16,
-    ca_file: PathBuf,
+pub(crate) struct Tls {
+    pub(crate) port: u16,
+    pub(crate) ca_file: PathBuf,
 }
 
 /// A reply of the Redis protocol (RESP2), as [`RedisServer::admin`] returns it.
@@ -46,7 +47,7 @@ impl Reply {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     // Bind-then-release: the kernel picks a free port; the race with other
     // processes in between is negligible on a test machine.
     TcpListener::bind("127.0.0.1:0")
@@ -69,12 +70,29 @@ impl RedisServer {
     /// benchmarks, which report the row as missing rather than fail.
     pub fn try_start() -> Option<RedisServer> {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
-        let port = free_port();
+        RedisServer::launch(dir, free_port(), Vec::new(), None, None)
+    }
+
+    /// `redis-server` on `port` in `dir`, persistence off, with `extra` arguments;
+    /// `None` when it is not installed. Returns once it answers `PING`.
+    pub(crate) fn launch(
+        dir: tempfile::TempDir,
+        port: u16,
+        extra: Vec<OsString>,
+        tls: Option<Tls>,
+        admin_password: Option<String>,
+    ) -> Option<RedisServer> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir.path())
+            .args(extra)
+            .args(
+                admin_password
+                    .iter()
+                    .flat_map(|pw| ["--requirepass", pw.as_str()]),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -82,8 +100,8 @@ impl RedisServer {
         let mut server = RedisServer {
             child,
             port,
-            tls: None,
-            admin_password: None,
+            tls,
+            admin_password,
             dir,
         };
         server.wait_for_ping();
@@ -97,48 +115,11 @@ impl RedisServer {
     pub fn start_tls() -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
         let pki = crate::tls::TestPki::new(&["localhost", "127.0.0.1"]);
-        let write = |name: &str, pem: &str| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, pem).expect("write a PEM file");
-            path
-        };
-        let ca_file = write("ca.pem", &pki.ca_pem);
-        let cert = write("server.pem", &pki.cert_pem);
-        let key = write("server.key", &pki.key_pem);
+        let (tls, args) = Tls::files(dir.path(), &pki);
         let admin_password = format!("admin-{}", std::process::id());
-        let (port, tls_port) = (free_port(), free_port());
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--tls-port", &tls_port.to_string()])
-            .arg("--tls-cert-file")
-            .arg(&cert)
-            .arg("--tls-key-file")
-            .arg(&key)
-            .arg("--tls-ca-cert-file")
-            .arg(&ca_file)
-            .args(["--tls-auth-clients", "no"])
-            .args(["--requirepass", &admin_password])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}): `apt-get install -y redis-server`")
-            });
-        let mut server = RedisServer {
-            child,
-            port,
-            tls: Some(Tls {
-                port: tls_port,
-                ca_file,
-            }),
-            admin_password: Some(admin_password),
-            dir,
-        };
-        server.wait_for_ping();
-        server
+        RedisServer::launch(dir, free_port(), args, Some(tls), Some(admin_password)).unwrap_or_else(
+            || panic!("cannot start redis-server: `apt-get install -y redis-server`"),
+        )
     }
 
     pub fn port(&self) -> u16 {
@@ -245,6 +226,36 @@ impl RedisServer {
             return false;
         }
         read_reply(&mut reader).ok() == Some(Reply::Status("PONG".into()))
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Tls {
+    /// `pki`'s files in `dir`, and the arguments that make a server listen with them on
+    /// a TLS port of its own (client certificates not asked for).
+    pub(crate) fn files(dir: &std::path::Path, pki: &crate::tls::TestPki) -> (Tls, Vec<OsString>) {
+        let write = |name: &str, pem: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, pem).expect("write a PEM file");
+            path
+        };
+        let ca_file = write("ca.pem", &pki.ca_pem);
+        let cert = write("server.pem", &pki.cert_pem);
+        let key = write("server.key", &pki.key_pem);
+        let port = free_port();
+        let args = [
+            "--tls-port".into(),
+            port.to_string().into(),
+            "--tls-cert-file".into(),
+            cert.into(),
+            "--tls-key-file".into(),
+            key.into(),
+            "--tls-ca-cert-file".into(),
+            ca_file.clone().into(),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ];
+        (Tls { port, ca_file }, Vec::from(args))
     }
 }
 
