@@ -73,6 +73,7 @@ struct ValidateArgs {
 const CACHE_STORE: &str = "ENTRA_IDENTITY_CACHE_STORE";
 const CACHE_REDIS_AUTH: &str = "ENTRA_IDENTITY_CACHE_REDIS_AUTH";
 const CACHE_REDIS_CA_FILE: &str = "ENTRA_IDENTITY_CACHE_REDIS_CA_FILE";
+const CACHE_REDIS_CLUSTER: &str = "ENTRA_IDENTITY_CACHE_REDIS_CLUSTER";
 
 /// The shared cache's settings that are secrets or rarely changed: environment only.
 const CACHE_HELP: &str = "\
@@ -82,6 +83,8 @@ Shared token cache (environment):
   ENTRA_IDENTITY_CACHE_REDIS_AUTH password (default: the URL's) | entra (the host's own token,
                                   user = its object id; Azure Cache for Redis, Managed Redis)
   ENTRA_IDENTITY_CACHE_REDIS_CA_FILE  PEM CA certificates for rediss:// instead of the web PKI's
+  ENTRA_IDENTITY_CACHE_REDIS_CLUSTER  auto (default: ask the server) | yes (Redis Cluster: Managed
+                                  Redis's OSS cluster policy, Premium clustering) | no
   ENTRA_IDENTITY_CACHE_KEY        base64 of 32 random bytes (openssl rand -base64 32); comma-separate
                                   several to rotate: the first encrypts, all decrypt. Needed for
                                   disk and Redis; the memory store makes one per process.
@@ -164,6 +167,9 @@ struct TokenArgs {
     /// PEM CA certificates a rediss:// server must chain to, instead of the web PKI roots.
     #[arg(long, env = CACHE_REDIS_CA_FILE, value_name = "PEM")]
     redis_ca_file: Option<String>,
+    /// Whether the Redis store is a Redis Cluster: `auto` (ask the server), `yes` or `no`.
+    #[arg(long, env = CACHE_REDIS_CLUSTER, value_name = "auto|yes|no")]
+    redis_cluster: Option<String>,
     /// Run the local Entra emulator in-process and get the token from it.
     #[cfg(feature = "emulator")]
     #[arg(long)]
@@ -276,6 +282,7 @@ async fn token(args: TokenArgs) -> ExitCode {
         CACHE_STORE => args.cache_store.clone(),
         CACHE_REDIS_AUTH => args.redis_auth.clone(),
         CACHE_REDIS_CA_FILE => args.redis_ca_file.clone(),
+        CACHE_REDIS_CLUSTER => args.redis_cluster.clone(),
         _ => std::env::var(k).ok(),
     });
     let cache = match cache {

@@ -7,7 +7,7 @@
 
 use crate::error::{Error, Result};
 use crate::keyvalue::{
-    KeyValueConfig, KeyValueCtx, MemoryBackend, RedisAuth, redact_url, valid_bucket,
+    KeyValueConfig, KeyValueCtx, MemoryBackend, RedisAuth, RedisMode, redact_url, valid_bucket,
 };
 use crate::runtime::clock::WallClock;
 use base64::Engine as _;
@@ -27,6 +27,7 @@ pub const CACHE_ENV_VARS: &[&str] = &[
     CACHE_BUCKET,
     CACHE_REDIS_AUTH,
     CACHE_REDIS_CA_FILE,
+    CACHE_REDIS_CLUSTER,
 ];
 
 const CACHE: &str = "ENTRA_IDENTITY_CACHE";
@@ -39,6 +40,9 @@ const CACHE_BUCKET: &str = "ENTRA_IDENTITY_CACHE_BUCKET";
 const CACHE_REDIS_AUTH: &str = "ENTRA_IDENTITY_CACHE_REDIS_AUTH";
 /// PEM CA certificates a `rediss://` server must chain to, instead of the web PKI roots.
 const CACHE_REDIS_CA_FILE: &str = "ENTRA_IDENTITY_CACHE_REDIS_CA_FILE";
+/// `auto` (default: ask the server), `yes` (Redis Cluster protocol) or `no` (one
+/// endpoint).
+const CACHE_REDIS_CLUSTER: &str = "ENTRA_IDENTITY_CACHE_REDIS_CLUSTER";
 
 const DEFAULT_BUCKET: &str = "default";
 /// A backend keeps a value this long past the expiry the component wrote in it, so
@@ -160,14 +164,25 @@ impl CacheConfig {
         if let Some(v) = var(CACHE_STORE) {
             config.store = parse_store(&v)?;
         }
-        let (auth, ca_file) = (var(CACHE_REDIS_AUTH), var(CACHE_REDIS_CA_FILE));
-        if auth.is_some() || ca_file.is_some() {
+        let (auth, ca_file, mode) = (
+            var(CACHE_REDIS_AUTH),
+            var(CACHE_REDIS_CA_FILE),
+            var(CACHE_REDIS_CLUSTER),
+        );
+        if auth.is_some() || ca_file.is_some() || mode.is_some() {
             let KeyValueConfig::Redis(redis) = &mut config.store else {
                 return Err(Error::Config(format!(
-                    "{CACHE_REDIS_AUTH} and {CACHE_REDIS_CA_FILE} need a Redis store \
-                     ({CACHE_STORE}=rediss://host:port)"
+                    "{CACHE_REDIS_AUTH}, {CACHE_REDIS_CA_FILE} and {CACHE_REDIS_CLUSTER} need \
+                     a Redis store ({CACHE_STORE}=rediss://host:port)"
                 )));
             };
+            if let Some(v) = mode {
+                redis.mode = RedisMode::parse(&v).ok_or_else(|| {
+                    Error::Config(format!(
+                        "{CACHE_REDIS_CLUSTER}: expected `auto`, `yes` or `no`"
+                    ))
+                })?;
+            }
             if let Some(v) = auth {
                 redis.auth = RedisAuth::parse(&v).ok_or_else(|| {
                     Error::Config(format!(
@@ -384,12 +399,37 @@ mod tests {
         };
         assert_eq!(redis.auth, RedisAuth::Entra);
         assert_eq!(redis.ca_file, Some("/etc/ca.pem".into()));
+        assert_eq!(redis.mode, RedisMode::Detect, "detected unless configured");
         let plain = from(&[(CACHE_STORE, "redis://h:6379")]).unwrap();
         assert!(matches!(plain.store, KeyValueConfig::Redis(r) if r.auth == RedisAuth::Password));
         let e = from(&[(CACHE_REDIS_AUTH, "entra")]).unwrap_err();
         assert!(e.to_string().contains("need a Redis store"), "{e}");
         let e = from(&[(CACHE_STORE, "rediss://h"), (CACHE_REDIS_AUTH, "kerberos")]).unwrap_err();
         assert!(e.to_string().contains("`password` or `entra`"), "{e}");
+    }
+
+    #[test]
+    fn redis_cluster_mode_comes_from_the_environment() {
+        for (text, mode) in [
+            ("yes", RedisMode::Cluster),
+            ("Cluster", RedisMode::Cluster),
+            ("no", RedisMode::Standalone),
+            ("auto", RedisMode::Detect),
+        ] {
+            let c = from(&[
+                (CACHE_STORE, "rediss://amr.westeurope.redis.azure.net:10000"),
+                (CACHE_REDIS_CLUSTER, text),
+            ])
+            .unwrap();
+            let KeyValueConfig::Redis(redis) = c.store else {
+                panic!("a Redis store")
+            };
+            assert_eq!(redis.mode, mode, "{text}");
+        }
+        let e = from(&[(CACHE_STORE, "redis://h"), (CACHE_REDIS_CLUSTER, "sharded")]).unwrap_err();
+        assert!(e.to_string().contains("`auto`, `yes` or `no`"), "{e}");
+        let e = from(&[(CACHE_REDIS_CLUSTER, "yes")]).unwrap_err();
+        assert!(e.to_string().contains("need a Redis store"), "{e}");
     }
 
     #[test]

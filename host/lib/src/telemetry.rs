@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `fast_path` | answered by the host ([`IdentityConfig::host_fast_path`](crate::IdentityConfig::host_fast_path)), no instance entered |
 //! | `upstream` | an outbound request (to a token endpoint: the only hosts an identity may reach) during the call |
-//! | `l2` | a `wasi:keyvalue` read of a token entry (`entra-identity/v1/t/...`) returned a value, and no outbound request |
+//! | `l2` | a `wasi:keyvalue` read of a token entry (`entra-identity/v2/{...}/t`) returned a value, and no outbound request |
 //! | `l1` | neither: the instance's own cache answered |
 //! | `coalesced` | the call joined an identical one in flight and got its answer |
 //!
@@ -87,6 +87,7 @@ fn source_of(config: &crate::IdentityConfig) -> String {
 mod enabled {
     use super::{outcome, source_of};
     use crate::IdentityConfig;
+    use entra_identity_core::shared_cache::StoredKind;
     use opentelemetry::global::BoxedTracer;
     use opentelemetry::metrics::{Counter, Histogram, Meter, MeterProvider};
     use opentelemetry::trace::{Span, Status, Tracer, TracerProvider};
@@ -97,9 +98,6 @@ mod enabled {
     use std::time::Instant;
 
     const SCOPE: &str = "entra-identity";
-    /// The shared cache's token entries (`component/core/src/shared_cache/layer.rs`).
-    const TOKEN_ENTRY: &str = "entra-identity/v1/t/";
-    const LEASE_ENTRY: &str = "entra-identity/v1/l/";
 
     /// Where an [`Identity`](crate::Identity)'s metrics and spans go
     /// ([`IdentityConfig::telemetry`](crate::IdentityConfig::telemetry)).
@@ -333,18 +331,17 @@ mod enabled {
     /// A `wasi:keyvalue` read of `key`; `found`: it returned a value.
     pub(crate) fn kv_read(key: &str, found: bool) {
         let Some(scope) = current() else { return };
-        if found && key.starts_with(TOKEN_ENTRY) {
-            scope.token_hit.store(true, Ordering::Relaxed);
-        }
-        if key.starts_with(LEASE_ENTRY) {
-            scope.lease_read.store(true, Ordering::Relaxed);
+        match StoredKind::of_key(key) {
+            Some(StoredKind::Token) if found => scope.token_hit.store(true, Ordering::Relaxed),
+            Some(StoredKind::Lease) => scope.lease_read.store(true, Ordering::Relaxed),
+            _ => {}
         }
     }
 
     /// A successful `wasi:keyvalue` compare-and-swap of `key`.
     pub(crate) fn kv_swapped(key: &str) {
         let Some(scope) = current() else { return };
-        if key.starts_with(LEASE_ENTRY) {
+        if StoredKind::of_key(key) == Some(StoredKind::Lease) {
             scope.lease_taken.store(true, Ordering::Relaxed);
         }
     }
@@ -482,7 +479,7 @@ mod tests {
         // A token entry found: L2.
         recorder
             .call(async {
-                kv_read("entra-identity/v1/t/abc", true);
+                kv_read("entra-identity/v2/{abc}/t", true);
                 ok()
             })
             .await
@@ -491,8 +488,8 @@ mod tests {
         // fetched), and a lease wait.
         recorder
             .call(async {
-                kv_read("entra-identity/v1/t/abc", false);
-                kv_read("entra-identity/v1/l/abc", true);
+                kv_read("entra-identity/v2/{abc}/t", false);
+                kv_read("entra-identity/v2/{abc}/l", true);
                 store_error("set");
                 ok()
             })
@@ -501,14 +498,14 @@ mod tests {
         // A lease read and then taken: no wait.
         recorder
             .call(async {
-                kv_read("entra-identity/v1/l/abc", false);
-                kv_swapped("entra-identity/v1/l/abc");
+                kv_read("entra-identity/v2/{abc}/l", false);
+                kv_swapped("entra-identity/v2/{abc}/l");
                 ok()
             })
             .await
             .unwrap();
         // Outside any call: not counted.
-        kv_read("entra-identity/v1/l/abc", true);
+        kv_read("entra-identity/v2/{abc}/l", true);
         store_error("get");
         recorder.fast_path();
         recorder.coalesced(&Err::<(), _>(crate::Error::Component("x".into())));

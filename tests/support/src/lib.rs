@@ -7,6 +7,7 @@ pub mod guest;
 pub mod keys;
 pub mod logs;
 pub mod redis;
+pub mod redis_cluster;
 #[cfg(feature = "tls")]
 pub mod tls;
 
@@ -15,6 +16,7 @@ pub use command::command;
 pub use guest::plugin_guest_wasm;
 pub use logs::Logs;
 pub use redis::RedisServer;
+pub use redis_cluster::RedisCluster;
 pub use tempfile::TempDir;
 
 use std::path::PathBuf;

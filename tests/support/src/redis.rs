@@ -24,9 +24,9 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
 }
 
-struct Tls {
-    port: u16,
-    ca_file: PathBuf,
+pub(crate) struct Tls {
+    pub(crate) port: u16,
+    pub(crate) ca_file: PathBuf,
 }
 
 /// A reply of the Redis protocol (RESP2), as [`RedisServer::admin`] returns it.
@@ -49,30 +49,13 @@ impl Reply {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     // Bind-then-release: the kernel picks a free port; the race with other
     // processes in between is negligible on a test machine.
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
         .port()
-}
-
-/// A plain server on `port`, loopback only, persistence off.
-fn plain_args(port: u16) -> Vec<OsString> {
-    let port = port.to_string();
-    [
-        "--port",
-        &port,
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]
-    .map(OsString::from)
-    .into()
 }
 
 fn spawn(args: &[OsString]) -> std::io::Result<Child> {
@@ -97,17 +80,36 @@ impl RedisServer {
     /// benchmarks, which report the row as missing rather than fail.
     pub fn try_start() -> Option<RedisServer> {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
-        let port = free_port();
-        let mut args = plain_args(port);
-        args.push("--dir".into());
+        RedisServer::launch(dir, free_port(), Vec::new(), None, None)
+    }
+
+    /// `redis-server` on `port` in `dir`, persistence off, with `extra` arguments;
+    /// `None` when it is not installed. Returns once it answers `PING`.
+    pub(crate) fn launch(
+        dir: tempfile::TempDir,
+        port: u16,
+        extra: Vec<OsString>,
+        tls: Option<Tls>,
+        admin_password: Option<String>,
+    ) -> Option<RedisServer> {
+        let port_text = port.to_string();
+        let mut args: Vec<OsString> = ["--port", &port_text, "--bind", "127.0.0.1"]
+            .into_iter()
+            .chain(["--save", "", "--appendonly", "no", "--dir"])
+            .map(OsString::from)
+            .collect();
         args.push(dir.path().into());
+        args.extend(extra);
+        if let Some(pw) = &admin_password {
+            args.extend(["--requirepass".into(), pw.into()]);
+        }
         let child = spawn(&args).ok()?;
         let mut server = RedisServer {
             child,
             args,
             port,
-            tls: None,
-            admin_password: None,
+            tls,
+            admin_password,
             dir,
         };
         server.wait_for_ping();
@@ -121,51 +123,11 @@ impl RedisServer {
     pub fn start_tls() -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
         let pki = crate::tls::TestPki::new(&["localhost", "127.0.0.1"]);
-        let write = |name: &str, pem: &str| {
-            let path = dir.path().join(name);
-            std::fs::write(&path, pem).expect("write a PEM file");
-            path
-        };
-        let ca_file = write("ca.pem", &pki.ca_pem);
-        let cert = write("server.pem", &pki.cert_pem);
-        let key = write("server.key", &pki.key_pem);
+        let (tls, args) = Tls::files(dir.path(), &pki);
         let admin_password = format!("admin-{}", std::process::id());
-        let (port, tls_port) = (free_port(), free_port());
-        let mut args = plain_args(port);
-        let tls_port_text = tls_port.to_string();
-        let tls_args: [&std::ffi::OsStr; 12] = [
-            "--tls-port".as_ref(),
-            tls_port_text.as_ref(),
-            "--tls-cert-file".as_ref(),
-            cert.as_os_str(),
-            "--tls-key-file".as_ref(),
-            key.as_os_str(),
-            "--tls-ca-cert-file".as_ref(),
-            ca_file.as_os_str(),
-            "--tls-auth-clients".as_ref(),
-            "no".as_ref(),
-            "--requirepass".as_ref(),
-            admin_password.as_ref(),
-        ];
-        args.extend(tls_args.iter().map(|a| a.to_os_string()));
-        args.push("--dir".into());
-        args.push(dir.path().into());
-        let child = spawn(&args).unwrap_or_else(|e| {
-            panic!("cannot start redis-server ({e}): `apt-get install -y redis-server`")
-        });
-        let mut server = RedisServer {
-            child,
-            args,
-            port,
-            tls: Some(Tls {
-                port: tls_port,
-                ca_file,
-            }),
-            admin_password: Some(admin_password),
-            dir,
-        };
-        server.wait_for_ping();
-        server
+        RedisServer::launch(dir, free_port(), args, Some(tls), Some(admin_password)).unwrap_or_else(
+            || panic!("cannot start redis-server: `apt-get install -y redis-server`"),
+        )
     }
 
     pub fn port(&self) -> u16 {
@@ -281,6 +243,36 @@ impl RedisServer {
             return false;
         }
         read_reply(&mut reader).ok() == Some(Reply::Status("PONG".into()))
+    }
+}
+
+#[cfg(feature = "tls")]
+impl Tls {
+    /// `pki`'s files in `dir`, and the arguments that make a server listen with them on
+    /// a TLS port of its own (client certificates not asked for).
+    pub(crate) fn files(dir: &std::path::Path, pki: &crate::tls::TestPki) -> (Tls, Vec<OsString>) {
+        let write = |name: &str, pem: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, pem).expect("write a PEM file");
+            path
+        };
+        let ca_file = write("ca.pem", &pki.ca_pem);
+        let cert = write("server.pem", &pki.cert_pem);
+        let key = write("server.key", &pki.key_pem);
+        let port = free_port();
+        let args = [
+            "--tls-port".into(),
+            port.to_string().into(),
+            "--tls-cert-file".into(),
+            cert.into(),
+            "--tls-key-file".into(),
+            key.into(),
+            "--tls-ca-cert-file".into(),
+            ca_file.clone().into(),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ];
+        (Tls { port, ca_file }, Vec::from(args))
     }
 }
 

@@ -60,11 +60,45 @@ pub struct Held {
     bytes: Vec<u8>,
 }
 
-/// The storage key of `name` for records of `kind`: a hash, so scopes and client ids
-/// are not readable in the store.
+/// What every storage key starts with; `v2` since the hash became a hash tag (entries
+/// under `v1/` are misses, fetched again once).
+const KEY_PREFIX: &str = "entra-identity/v2/";
+
+/// The storage key of `name` for records of `kind`: `entra-identity/v2/{<sha256 of
+/// name>}/<kind>`. A hash, so scopes and client ids are not readable in the store; in
+/// braces, so that on a Redis Cluster a token's entry, lease and remembered failure
+/// hash to one slot (the braces are Redis's hash tag) and move, fail and answer together.
 fn storage_key(kind: u8, name: &str) -> String {
     let digest = Sha256::digest(name.as_bytes());
-    format!("entra-identity/v1/{}/{}", kind as char, hex(&digest))
+    format!("{KEY_PREFIX}{{{}}}/{}", hex(&digest), kind as char)
+}
+
+/// What a storage key holds, told from the key alone (the host counts reads by it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoredKind {
+    /// A token.
+    Token,
+    /// A remembered failure.
+    Failure,
+    /// A fetch lease.
+    Lease,
+    /// A blob (an authority's signing keys).
+    Blob,
+}
+
+impl StoredKind {
+    /// The kind of `key`, if it is one of this cache's storage keys.
+    pub fn of_key(key: &str) -> Option<Self> {
+        let rest = key.strip_prefix(KEY_PREFIX)?;
+        let kind = match rest.strip_prefix('{')?.split_once("}/")?.1.as_bytes() {
+            [TOKEN] => StoredKind::Token,
+            [FAILURE] => StoredKind::Failure,
+            [LEASE] => StoredKind::Lease,
+            [BLOB] => StoredKind::Blob,
+            _ => return None,
+        };
+        Some(kind)
+    }
 }
 
 impl SharedCache {

@@ -32,7 +32,7 @@ mod store;
 pub use config::{SharedCacheConfig, cache_config};
 pub use entry::{EntryError, Protection, value_expiry};
 pub use keyring::Keyring;
-pub use layer::{Blob, Held, Lease, SharedCache};
+pub use layer::{Blob, Held, Lease, SharedCache, StoredKind};
 pub use record::Remembered;
 pub use store::{KeyValue, StoreError};
 

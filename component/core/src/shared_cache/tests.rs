@@ -59,7 +59,7 @@ fn a_token_round_trips_and_is_never_stored_in_clear() {
     let cache = rig.cache(encrypted(&[KEY_A]));
     cache.put_token(&key(), &token(), &rig.platform).unwrap();
     let (storage_key, bytes) = rig.only_value();
-    assert!(storage_key.starts_with("entra-identity/v1/t/"));
+    assert_eq!(StoredKind::of_key(&storage_key), Some(StoredKind::Token));
     // Neither the token nor what it is for is readable in the store.
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains("secret-token") && !storage_key.contains("vault"));
@@ -67,6 +67,58 @@ fn a_token_round_trips_and_is_never_stored_in_clear() {
     assert_eq!(
         cache.token(&key(), T0, &rig.platform).unwrap(),
         Some(token())
+    );
+}
+
+/// Redis Cluster's hash tag: what lies between a key's first `{` and the next `}`,
+/// when that is not empty; the slot is computed from it alone.
+fn hash_tag(key: &str) -> Option<&str> {
+    let start = key.find('{')? + 1;
+    let len = key[start..].find('}')?;
+    (len > 0).then(|| &key[start..start + len])
+}
+
+#[test]
+fn a_tokens_entry_lease_and_failure_share_one_redis_cluster_hash_tag() {
+    let rig = Rig::new();
+    let cache = rig.cache(encrypted(&[KEY_A]));
+    let p = &rig.platform;
+    cache.put_token(&key(), &token(), p).unwrap();
+    let failure = Remembered {
+        error: crate::Error::Throttled {
+            retry_after: 30,
+            message: "IMDS answered 429".into(),
+        },
+        at: T0,
+        until: T0 + 30,
+    };
+    cache.remember(&key(), &failure, p).unwrap();
+    assert!(matches!(
+        cache.try_lease(&key(), T0, 30, None, p).unwrap(),
+        Lease::Acquired(_)
+    ));
+    let other = CacheKey::new(
+        "imds|system",
+        &TokenRequest::new(&["https://storage.azure.com/.default"]),
+    );
+    cache.put_token(&other, &token(), p).unwrap();
+    let keys: Vec<String> = rig.store.map.borrow().keys().cloned().collect();
+    let tags_of = |kind| -> Vec<&str> {
+        keys.iter()
+            .filter(|k| StoredKind::of_key(k) == Some(kind))
+            .map(|k| hash_tag(k).unwrap_or_else(|| panic!("{k} has no hash tag")))
+            .collect()
+    };
+    let [failure_tag] = tags_of(StoredKind::Failure)[..] else {
+        panic!("one failure record: {keys:?}")
+    };
+    assert_eq!(tags_of(StoredKind::Lease), [failure_tag], "{keys:?}");
+    let tokens = tags_of(StoredKind::Token);
+    assert_eq!(tokens.len(), 2, "{keys:?}");
+    assert_eq!(
+        tokens.iter().filter(|t| **t == failure_tag).count(),
+        1,
+        "the token's entry is with its lease; the other scope's hashes elsewhere: {keys:?}"
     );
 }
 

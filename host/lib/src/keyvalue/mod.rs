@@ -29,6 +29,8 @@ mod host;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_cluster;
 mod redis_config;
 #[cfg(feature = "redis")]
 mod redis_direct;
@@ -42,7 +44,9 @@ pub(crate) use host::valid_bucket;
 pub use memory::MemoryBackend;
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
-pub use redis_config::{REDIS_SCOPE, RedisAuth, RedisConfig, RedisToken, RedisTokenProvider};
+pub use redis_config::{
+    REDIS_SCOPE, RedisAuth, RedisConfig, RedisMode, RedisToken, RedisTokenProvider,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -5,28 +5,33 @@
 //! `mod.rs`), so namespaces never overlap. Expiry is Redis's own (`SET … PX`).
 //! Compare-and-swap is one Lua script, atomic on the server; `increment` is `INCRBY`.
 //!
-//! The connection is a `ConnectionManager`: created lazily (a host starts even when
-//! Redis is down) and reconnected after failures. Every operation is bounded by
-//! `OP_TIMEOUT`, so a dead or slow server costs a caller seconds, never a hang. `GET`s,
-//! the one command a fresh instance answered from the cache sends, go first through
-//! connections the caller drives itself (`redis_direct.rs`), without the manager's
-//! driver task in between.
+//! The shared connection is made on first use (a host starts even when Redis is
+//! down): a `ConnectionManager`, reconnected after failures, or on a Redis Cluster
+//! redis-rs's cluster connection (`redis_cluster.rs`: detected or configured, `MOVED`
+//! and `ASK` followed). Every operation is bounded by `OP_TIMEOUT`, so a dead or slow
+//! server costs a caller seconds, never a hang. `GET`s, the one command a fresh
+//! instance answered from the cache sends, go first through connections the caller
+//! drives itself (`redis_direct.rs`), without the manager's driver task in between;
+//! not on a cluster, where they follow the slot map.
 //!
 //! `rediss://` is TLS on rustls, trusting the web PKI roots or a CA file
 //! ([`RedisConfig::ca_file`]). [`RedisAuth::Entra`] authenticates with the host's own
-//! Entra tokens (`redis_entra.rs`). A refused credential (`WRONGPASS`, `NOAUTH`) leaves
-//! redis-rs's manager holding a failed connection it never retries, so the backend
-//! replaces the manager, tells the credentials to fetch a fresh token, and runs the
-//! operation once more.
+//! Entra tokens (`redis_entra.rs`), on every node of a cluster. A refused credential
+//! (`WRONGPASS`, `NOAUTH`) leaves redis-rs's manager holding a failed connection it
+//! never retries, so the backend replaces the shared connection, tells the credentials
+//! to fetch a fresh token, and runs the operation once more.
 
 use super::backend::{Backend, KeyPage, PAGE_SIZE, StoreError, StoreResult};
-use super::redis_config::{RedisAuth, RedisConfig};
+use super::redis_cluster::{self as cluster, Shared, Topology};
+use super::redis_config::{RedisAuth, RedisConfig, RedisMode};
 use super::redis_direct::{DirectGets, tls_config};
 use super::redis_entra::EntraCredentials;
 use async_trait::async_trait;
+use redis::ConnectionAddr;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
 use std::future::Future;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 const KIND: &str = "redis";
@@ -76,8 +81,15 @@ fn glob_escape(s: &str) -> String {
 pub struct RedisBackend {
     client: redis::Client,
     config: ConnectionManagerConfig,
-    /// Replaced (with a higher generation) after a refused credential.
-    conn: RwLock<(u64, ConnectionManager)>,
+    /// `None` when configured [`RedisMode::Standalone`].
+    cluster: Option<ClusterClient>,
+    /// Configured, or detected when the shared connection first opens.
+    topology: Mutex<Option<Topology>>,
+    /// The shared connection: made on first use; dropped (and the generation
+    /// raised) after a refused credential.
+    conn: RwLock<(u64, Option<Shared>)>,
+    /// One caller opens the shared connection; the others wait for it.
+    opening: tokio::sync::Mutex<()>,
     prefix: String,
     cas: redis::Script,
     /// `Some` with [`RedisAuth::Entra`].
@@ -106,7 +118,7 @@ fn ensure_crypto_provider() {
 }
 
 /// A refused credential: the manager's connection future failed for good.
-fn refused(e: &redis::RedisError) -> bool {
+pub(super) fn refused(e: &redis::RedisError) -> bool {
     e.kind() == redis::ErrorKind::AuthenticationFailed
         || matches!(e.code(), Some("WRONGPASS" | "NOAUTH"))
 }
@@ -129,6 +141,11 @@ impl RedisBackend {
     pub fn from_config(config: &RedisConfig) -> StoreResult<Self> {
         let parsed = url::Url::parse(&config.url)
             .map_err(|_| err("the URL does not parse (expected redis:// or rediss://)"))?;
+        let prefix = config
+            .prefix
+            .clone()
+            .unwrap_or_else(|| Self::DEFAULT_PREFIX.to_string());
+        cluster::check_prefix(&prefix)?;
         let tls = parsed.scheme() == "rediss";
         if tls {
             ensure_crypto_provider();
@@ -167,6 +184,13 @@ impl RedisBackend {
             .set_number_of_retries(2)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
+        let mut cluster = cluster::cluster_builder(&config.url);
+        if let Some(pem) = &ca_pem {
+            cluster = cluster.certs(redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.clone()),
+            });
+        }
         let (mut entra, mut refresher) = (None, None);
         if config.auth == RedisAuth::Entra {
             if !tls {
@@ -189,23 +213,41 @@ impl RedisBackend {
             refresher = Some(credentials.spawn_refresher());
             manager = manager.set_credentials_provider(credentials.clone());
             direct_config = direct_config.set_credentials_provider(credentials.clone());
+            cluster = cluster.set_credentials_provider(credentials.clone());
             entra = Some(credentials);
         }
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), manager.clone())
-            .map_err(err)?;
-        let direct = DirectGets::new(
-            client.get_connection_info().clone(),
-            direct_tls,
-            direct_config,
-        );
+        // A Unix socket is one server: cluster nodes announce TCP addresses.
+        let unix = matches!(client.get_connection_info().addr(), ConnectionAddr::Unix(_));
+        let mode = match config.mode {
+            RedisMode::Detect if unix => RedisMode::Standalone,
+            mode => mode,
+        };
+        let cluster = match mode {
+            RedisMode::Standalone => None,
+            _ => Some(cluster.build().map_err(|e| err(format!("cluster: {e}")))?),
+        };
+        let topology = match mode {
+            RedisMode::Detect => None,
+            RedisMode::Standalone => Some(Topology::Standalone),
+            RedisMode::Cluster => Some(Topology::Cluster),
+        };
+        // On a cluster, the configured node holds a third of the slots, or none.
+        let direct = match mode {
+            RedisMode::Cluster => None,
+            _ => DirectGets::new(
+                client.get_connection_info().clone(),
+                direct_tls,
+                direct_config,
+            ),
+        };
         Ok(Self {
             client,
             config: manager,
-            conn: RwLock::new((0, conn)),
-            prefix: config
-                .prefix
-                .clone()
-                .unwrap_or_else(|| Self::DEFAULT_PREFIX.to_string()),
+            cluster,
+            topology: Mutex::new(topology),
+            conn: RwLock::new((0, None)),
+            opening: tokio::sync::Mutex::new(()),
+            prefix,
             cas: redis::Script::new(CAS_SCRIPT),
             entra,
             refresher,
@@ -217,48 +259,115 @@ impl RedisBackend {
         format!("{}{bucket}:{key}", self.prefix)
     }
 
-    fn connection(&self) -> (u64, ConnectionManager) {
+    fn topology(&self) -> Option<Topology> {
+        *self.topology.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_topology(&self, topology: Topology) {
+        *self.topology.lock().unwrap_or_else(|p| p.into_inner()) = Some(topology);
+    }
+
+    fn current(&self) -> (u64, Option<Shared>) {
         let guard = self.conn.read().unwrap_or_else(|p| p.into_inner());
         (guard.0, guard.1.clone())
     }
 
-    /// A new manager in place of generation `seen`'s (unless another caller replaced it
-    /// already); its first operation connects with a fresh credential.
-    fn replace_connection(&self, seen: u64) -> StoreResult<()> {
+    /// The shared connection, opened (and the server's topology detected) on first use.
+    async fn connection(&self) -> redis::RedisResult<(u64, Shared)> {
+        if let (generation, Some(conn)) = self.current() {
+            return Ok((generation, conn));
+        }
+        let _opening = self.opening.lock().await;
+        let (generation, current) = self.current();
+        if let Some(conn) = current {
+            return Ok((generation, conn));
+        }
+        let conn = self.open().await?;
+        let mut guard = self.conn.write().unwrap_or_else(|p| p.into_inner());
+        if guard.0 == generation {
+            guard.1 = Some(conn.clone());
+        }
+        Ok((generation, conn))
+    }
+
+    async fn open(&self) -> redis::RedisResult<Shared> {
+        let single = || {
+            ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
+                .map(Shared::Single)
+        };
+        let topology = match self.topology() {
+            Some(known) => known,
+            None => {
+                let mut manager = single()?;
+                let found = cluster::detect(&mut manager, refused).await?;
+                self.set_topology(found);
+                if found == Topology::Standalone {
+                    return Ok(manager);
+                }
+                tracing::info!("Redis: the server is a Redis Cluster; following its slot map");
+                if let Some(direct) = &self.direct {
+                    direct.close_idle();
+                }
+                found
+            }
+        };
+        match (topology, &self.cluster) {
+            (Topology::Cluster, Some(client)) => cluster::connect(client).await,
+            _ => single(),
+        }
+    }
+
+    /// Drops generation `seen`'s shared connection (unless another caller replaced it
+    /// already); the next operation opens a new one, with a fresh credential.
+    fn replace_connection(&self, seen: u64) {
         let mut guard = self.conn.write().unwrap_or_else(|p| p.into_inner());
         if guard.0 == seen {
-            let conn =
-                ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone())
-                    .map_err(err)?;
-            *guard = (seen + 1, conn);
+            *guard = (seen + 1, None);
         }
-        Ok(())
+    }
+
+    /// One try: the shared connection's generation (`None` if it could not be opened)
+    /// travels with a failure, so that the retry replaces only that connection.
+    async fn once<T, F>(
+        &self,
+        f: &impl Fn(Shared) -> F,
+    ) -> Result<T, (Option<u64>, redis::RedisError)>
+    where
+        F: Future<Output = redis::RedisResult<T>>,
+    {
+        let (generation, conn) = self.connection().await.map_err(|e| (None, e))?;
+        f(conn).await.map_err(|e| (Some(generation), e))
     }
 
     /// Run one command (or script) with a fresh handle on the shared connection; once
     /// more on a new connection if the server refused the credential.
-    async fn run<T, F>(&self, what: &str, f: impl Fn(ConnectionManager) -> F) -> StoreResult<T>
+    async fn run<T, F>(&self, what: &str, f: impl Fn(Shared) -> F) -> StoreResult<T>
     where
         F: Future<Output = redis::RedisResult<T>>,
     {
         let attempt = async {
-            let (generation, conn) = self.connection();
-            match f(conn).await {
-                Err(e) if refused(&e) => {
-                    if let Some(entra) = &self.entra {
-                        entra.reject();
-                    }
-                    tracing::info!(error = %e, "Redis refused the credential; reconnecting");
-                    self.replace_connection(generation).map_err(|e| {
-                        redis::RedisError::from((redis::ErrorKind::Client, "reconnect", e.message))
-                    })?;
-                    f(self.connection().1).await
-                }
-                other => other,
+            let (generation, e) = match self.once(&f).await {
+                Ok(v) => return Ok(v),
+                Err(failed) => failed,
+            };
+            if !refused(&e) {
+                return Err(e);
             }
+            if let Some(entra) = &self.entra {
+                entra.reject();
+            }
+            tracing::info!(error = %e, "Redis refused the credential; reconnecting");
+            if let Some(generation) = generation {
+                self.replace_connection(generation);
+            }
+            self.once(&f).await.map_err(|(_, e)| e)
         };
         match tokio::time::timeout(OP_TIMEOUT, attempt).await {
             Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if cluster::redirected(&e) => Err(err(format!(
+                "{what}: {e} (the server is a Redis Cluster: set \
+                 ENTRA_IDENTITY_CACHE_REDIS_CLUSTER=yes)"
+            ))),
             Ok(Err(e)) => Err(err(format!("{what}: {e}"))),
             Err(_) => Err(err(format!("{what}: no answer within {OP_TIMEOUT:?}"))),
         }
@@ -273,7 +382,9 @@ impl Backend for RedisBackend {
 
     async fn get(&self, bucket: &str, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let k = &self.key(bucket, key);
-        if let Some(direct) = &self.direct {
+        if let Some(direct) = &self.direct
+            && self.topology() != Some(Topology::Cluster)
+        {
             match tokio::time::timeout(OP_TIMEOUT, direct.get(k)).await {
                 Ok(Some(Ok(value))) => return Ok(value),
                 // Refused while connecting: a fresh token for the next connection, and
@@ -283,6 +394,8 @@ impl Backend for RedisBackend {
                         entra.reject();
                     }
                 }
+                // Another node's key: the shared connection finds the cluster.
+                Ok(Some(Err(e))) if cluster::redirected(&e) => {}
                 Ok(Some(Err(e))) => return Err(err(format!("GET: {e}"))),
                 // Every connection of its own busy.
                 Ok(None) => {}
@@ -330,27 +443,34 @@ impl Backend for RedisBackend {
 
     async fn list_keys(&self, bucket: &str, cursor: Option<&str>) -> StoreResult<KeyPage> {
         let namespace = self.key(bucket, "");
-        let pattern = format!("{}*", glob_escape(&namespace));
-        let (cursor, pattern) = (cursor.unwrap_or("0"), &pattern);
-        let (next, keys): (String, Vec<String>) = self
-            .run("SCAN", |mut c| async move {
-                redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(pattern)
-                    .arg("COUNT")
-                    .arg(PAGE_SIZE)
-                    .query_async(&mut c)
-                    .await
+        let pattern = &format!("{}*", glob_escape(&namespace));
+        // SCAN's cursor is opaque and "0" when the walk is over; it may repeat a key
+        // across pages, which draft2's `list-keys` allows. A cluster is walked one
+        // primary at a time.
+        let (cursor, keys) = self
+            .run("SCAN", |c| async move {
+                match c {
+                    Shared::Cluster(mut c) => {
+                        cluster::scan_page(&mut c, cursor, pattern, PAGE_SIZE).await
+                    }
+                    mut c => {
+                        let (next, keys): (String, Vec<String>) = redis::cmd("SCAN")
+                            .arg(cursor.unwrap_or("0"))
+                            .arg("MATCH")
+                            .arg(pattern)
+                            .arg("COUNT")
+                            .arg(PAGE_SIZE)
+                            .query_async(&mut c)
+                            .await?;
+                        Ok(((next != "0").then_some(next), keys))
+                    }
+                }
             })
             .await?;
-        // SCAN's cursor is opaque and "0" when the walk is over; it may repeat a key
-        // across pages, which draft2's `list-keys` allows.
         let keys = keys
             .into_iter()
             .filter_map(|k| k.strip_prefix(&namespace).map(str::to_owned))
             .collect();
-        let cursor = (next != "0").then_some(next);
         Ok(KeyPage { keys, cursor })
     }
 

@@ -1,5 +1,5 @@
-//! How the host reaches Redis ([`RedisConfig`]): URL, key prefix, TLS trust and
-//! authentication, password or Microsoft Entra ID (Azure Cache for Redis, Azure Managed
+//! How the host reaches Redis ([`RedisConfig`]): URL, key prefix, TLS trust, cluster
+//! or not, and authentication, password or Microsoft Entra ID (Azure Cache for Redis, Azure Managed
 //! Redis). Compiled without feature `redis` too, so configurations stay the same type.
 
 use async_trait::async_trait;
@@ -32,6 +32,33 @@ impl RedisAuth {
         match text.trim().to_ascii_lowercase().as_str() {
             "password" => Some(Self::Password),
             "entra" => Some(Self::Entra),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the Redis server is a Redis Cluster (Azure Managed Redis with its OSS cluster
+/// policy, Azure Cache for Redis Premium with clustering, a self-run cluster).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RedisMode {
+    /// Ask the server (`CLUSTER INFO`) when the shared connection first opens.
+    #[default]
+    Detect,
+    /// One endpoint: a single server, or a proxy that hides the shards (Azure Managed
+    /// Redis's Enterprise policy, Azure Cache for Redis without clustering).
+    Standalone,
+    /// The Redis Cluster protocol from the first operation: the URL is one node (Azure
+    /// Managed Redis's port 10000), the others come from its slot map.
+    Cluster,
+}
+
+impl RedisMode {
+    /// `auto` (or `detect`), `no` (or `standalone`), `yes` (or `cluster`); either case.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "auto" | "detect" => Some(Self::Detect),
+            "no" | "off" | "standalone" => Some(Self::Standalone),
+            "yes" | "on" | "cluster" => Some(Self::Cluster),
             _ => None,
         }
     }
@@ -71,7 +98,8 @@ pub trait RedisTokenProvider: Send + Sync + 'static {
 #[non_exhaustive]
 pub struct RedisConfig {
     /// `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS (Azure: port
-    /// 6380 for Azure Cache for Redis, 10000 for Azure Managed Redis).
+    /// 6380 for Azure Cache for Redis, 10000 for Azure Managed Redis). For a cluster,
+    /// any one node: the others come from its slot map.
     pub url: String,
     /// Prepended to every key; `RedisBackend::DEFAULT_PREFIX` when `None`.
     pub prefix: Option<String>,
@@ -83,6 +111,8 @@ pub struct RedisConfig {
     /// Where [`RedisAuth::Entra`] gets tokens; `None`: from the identity the store is
     /// opened for.
     pub entra_tokens: Option<Arc<dyn RedisTokenProvider>>,
+    /// Redis Cluster or one endpoint; detected by default.
+    pub mode: RedisMode,
 }
 
 impl RedisConfig {
@@ -94,6 +124,7 @@ impl RedisConfig {
             ca_file: None,
             auth: RedisAuth::Password,
             entra_tokens: None,
+            mode: RedisMode::Detect,
         }
     }
 
@@ -115,6 +146,12 @@ impl RedisConfig {
         self
     }
 
+    /// Sets [`Self::mode`].
+    pub fn with_mode(mut self, mode: RedisMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
     /// Sets [`Self::entra_tokens`].
     pub fn with_entra_tokens(mut self, provider: Arc<dyn RedisTokenProvider>) -> Self {
         self.entra_tokens = Some(provider);
@@ -133,6 +170,7 @@ impl PartialEq for RedisConfig {
             && self.prefix == other.prefix
             && self.ca_file == other.ca_file
             && self.auth == other.auth
+            && self.mode == other.mode
             && same_provider
     }
 }
@@ -146,6 +184,7 @@ impl fmt::Debug for RedisConfig {
             .field("prefix", &self.prefix)
             .field("ca_file", &self.ca_file)
             .field("auth", &self.auth)
+            .field("mode", &self.mode)
             .field(
                 "entra_tokens",
                 &self.entra_tokens.as_ref().map(|_| "<provider>"),

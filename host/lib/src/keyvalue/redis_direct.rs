@@ -130,6 +130,12 @@ impl DirectGets {
         }
     }
 
+    /// Closes the idle connections (the server turned out to be a cluster, where
+    /// `GET`s follow the slot map instead).
+    pub(super) fn close_idle(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     fn take(&self) -> Option<Direct> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
     }

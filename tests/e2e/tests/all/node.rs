@@ -7,6 +7,7 @@ use crate::support::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use entra_emulator::{Endpoint, Fault};
+use entra_identity_core::shared_cache::StoredKind;
 use entra_identity_host::{CACHE_ENV_VARS, COMPONENT_WASM, IDENTITY_ENV_VARS};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -116,7 +117,7 @@ async fn node_gets_a_token_caches_it_encrypted_and_throws_typed_errors() {
     let segments: Vec<&str> = token.split('.').collect();
     for entry in store {
         let key = entry["key"].as_str().unwrap();
-        assert!(key.starts_with("entra-identity/v1/"), "{key}");
+        assert!(StoredKind::of_key(key).is_some(), "{key}");
         let value = STANDARD.decode(entry["value"].as_str().unwrap()).unwrap();
         let text = String::from_utf8_lossy(&value);
         for secret in segments.iter().chain([&token.as_str()]) {
@@ -124,10 +125,9 @@ async fn node_gets_a_token_caches_it_encrypted_and_throws_typed_errors() {
         }
     }
     assert!(
-        store.iter().any(|e| e["key"]
-            .as_str()
-            .unwrap()
-            .starts_with("entra-identity/v1/t/")),
+        store
+            .iter()
+            .any(|e| is_token_entry(e["key"].as_str().unwrap())),
         "a token entry: {store:?}"
     );
 

@@ -260,7 +260,7 @@ async fn the_cache_key_can_come_from_a_wasi_config_variable() {
     let stored = std::fs::read(&file).unwrap();
     let text = String::from_utf8_lossy(&stored);
     assert!(
-        text.contains("entra-identity/v1/t/"),
+        text.contains("entra-identity/v2/{") && text.contains("}/t"),
         "a token entry was written"
     );
     assert!(

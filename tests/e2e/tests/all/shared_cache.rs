@@ -9,6 +9,7 @@ use entra_identity_host::keyvalue::{Backend, RedisBackend};
 use entra_identity_host::{CacheKey, Error, Identity, IdentityConfig, KeyValueConfig};
 use std::time::Duration;
 
+mod cluster;
 mod isolation;
 mod redis;
 
@@ -187,12 +188,7 @@ async fn the_memory_store_holds_only_ciphertext_by_default() {
         .await
         .unwrap();
     let stored = entries(&*world.store.backend(), &world.bucket).await;
-    assert!(
-        stored
-            .iter()
-            .any(|(k, _)| k.starts_with("entra-identity/v1/t/")),
-        "{stored:?}"
-    );
+    assert!(stored.iter().any(|(k, _)| is_token_entry(k)), "{stored:?}");
     let all: Vec<u8> = stored.into_iter().flat_map(|(_, v)| v).collect();
     assert_not_in_clear(&all, token.secret(), "the memory store");
 }
@@ -211,7 +207,7 @@ async fn a_damaged_entry_is_ignored_and_replaced(damage: fn(&mut Vec<u8>)) {
     let stored = entries(&*backend, &world.bucket).await;
     let tokens: Vec<_> = stored
         .into_iter()
-        .filter(|(k, _)| k.starts_with("entra-identity/v1/t/"))
+        .filter(|(k, _)| is_token_entry(k))
         .collect();
     assert!(!tokens.is_empty());
     for (key, mut value) in tokens {
@@ -292,7 +288,7 @@ async fn a_wrong_key_refetches_and_a_rotated_key_still_reads_old_entries() {
     let tokens = entries(&*world.store.backend(), &world.bucket)
         .await
         .into_iter()
-        .filter(|(k, _)| k.starts_with("entra-identity/v1/t/"))
+        .filter(|(k, _)| is_token_entry(k))
         .count();
     assert_eq!(
         tokens, 3,

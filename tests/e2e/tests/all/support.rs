@@ -1,6 +1,7 @@
 //! Shared set-up: an emulator and an identity that share one movable clock.
 
 use entra_emulator::{Clock, Emulator, EmulatorConfig, ManualClock};
+use entra_identity_core::shared_cache::StoredKind;
 use entra_identity_host::{
     CacheConfig, Identity, IdentityConfig, KeyValueConfig, ManagedIdentityOptions, RetryOptions,
     SharedStore, WallClock,
@@ -9,6 +10,11 @@ use std::sync::Arc;
 
 pub use entra_test_support::{Logs, RedisServer, keys, temp_dir};
 use std::time::{Duration, SystemTime};
+
+/// A key of the shared cache that holds a token.
+pub fn is_token_entry(key: &str) -> bool {
+    StoredKind::of_key(key) == Some(StoredKind::Token)
+}
 
 pub const VAULT: &str = "https://vault.azure.net/.default";
 

@@ -12,17 +12,17 @@ use entra_test_support::redis::Reply;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-const REDIS_AUDIENCE: &str = "https://redis.azure.com";
+pub(super) const REDIS_AUDIENCE: &str = "https://redis.azure.com";
 
 /// Redis tokens minted so far, and when.
 #[derive(Clone, Default)]
-struct Minted(Arc<Mutex<Vec<(String, Instant)>>>);
+pub(super) struct Minted(pub(super) Arc<Mutex<Vec<(String, Instant)>>>);
 
 impl Minted {
-    fn count(&self) -> usize {
+    pub(super) fn count(&self) -> usize {
         self.0.lock().unwrap().len()
     }
-    fn last(&self) -> String {
+    pub(super) fn last(&self) -> String {
         self.0
             .lock()
             .unwrap()
@@ -71,7 +71,11 @@ fn entra_store(redis: &RedisServer, ca_file: std::path::PathBuf) -> KeyValueConf
 }
 
 /// Every call reaches an instance, and every instance the cache in Redis.
-fn through_redis(world: &World, store: KeyValueConfig, key: &CacheKey) -> IdentityConfig {
+pub(super) fn through_redis(
+    world: &World,
+    store: KeyValueConfig,
+    key: &CacheKey,
+) -> IdentityConfig {
     let mut config = with_store(world.config(Source::Imds), store, &[key]);
     config.host_fast_path = false;
     config.limits = config.limits.clone().with_reuse_instances(false);
@@ -90,7 +94,7 @@ fn stored_values(redis: &RedisServer) -> Vec<String> {
 }
 
 /// `(calls, failed_calls)` of `AUTH` on the server.
-fn auth_stats(redis: &RedisServer) -> (u64, u64) {
+pub(super) fn auth_stats(redis: &RedisServer) -> (u64, u64) {
     let info = redis.admin(&["INFO", "commandstats"]);
     let line = info
         .text()
@@ -109,7 +113,7 @@ fn auth_stats(redis: &RedisServer) -> (u64, u64) {
 }
 
 /// Waits for `what` to hold, polling; the deadline only turns a hang into a failure.
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub(super) async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + HANG_GUARD;
     while !check() {
         assert!(Instant::now() < deadline, "never happened: {what}");

@@ -3,6 +3,7 @@
 //! that lies about leases costs one request; a rotated key still finds old tokens.
 
 use super::*;
+use crate::shared_cache::StoredKind;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
@@ -147,7 +148,7 @@ struct GarbageLeases {
 
 impl crate::shared_cache::KeyValue for GarbageLeases {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::shared_cache::StoreError> {
-        if key.contains("/l/") {
+        if StoredKind::of_key(key) == Some(StoredKind::Lease) {
             self.counter.set(self.counter.get() + 1);
             let noise = sha2::Sha256::digest(self.counter.get().to_le_bytes());
             return Ok(Some(noise.to_vec()));
@@ -163,7 +164,7 @@ impl crate::shared_cache::KeyValue for GarbageLeases {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> Result<bool, crate::shared_cache::StoreError> {
-        if key.contains("/l/") {
+        if StoredKind::of_key(key) == Some(StoredKind::Lease) {
             return Ok(false);
         }
         self.inner.compare_and_swap(key, expected, new)
