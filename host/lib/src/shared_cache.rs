@@ -244,10 +244,13 @@ impl CacheConfig {
                 "{CACHE_BUCKET}: 1 to 64 characters of A-Z, a-z, 0-9, `.`, `_` and `-`"
             )));
         }
-        let mut env = Vec::new();
-        if self.bucket != DEFAULT_BUCKET {
-            env.push((CACHE_BUCKET.to_string(), self.bucket.clone()));
-        }
+        // The component reads each setting from its environment, else from
+        // `wasi:config`, where a served app's variables are: every setting that decides
+        // where tokens go is written here, so the host's word is final.
+        let mut env = vec![
+            (CACHE.to_string(), "on".to_string()),
+            (CACHE_BUCKET.to_string(), self.bucket.clone()),
+        ];
         let keys: Vec<CacheKey> = match (&self.keys[..], memory, self.allow_plaintext) {
             // A private store gets a key of its own; a shared one brings its key along.
             ([], true, false) => match &self.store {
@@ -264,6 +267,7 @@ impl CacheConfig {
                     "shared token cache off: {CACHE_KEY} is not set, and entries are never \
                      stored unencrypted outside process memory; each instance caches alone"
                 );
+                env = vec![(CACHE.to_string(), "off".to_string())];
                 vec![]
             }
             (keys, _, _) => keys.to_vec(),
@@ -273,6 +277,11 @@ impl CacheConfig {
             env.push((CACHE_KEY.to_string(), joined.join(",")));
         }
         let kv = KeyValueCtx::from_config(&self.store).with_value_ttl(value_ttl(clock));
+        let kv = if memory {
+            kv
+        } else {
+            kv.refusing_clear_entries()
+        };
         Ok(GuestCache { env, kv })
     }
 
@@ -442,7 +451,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn disk_without_a_key_tells_the_component_nothing_and_redis_urls_hide_passwords() {
+    async fn disk_without_a_key_tells_the_component_its_cache_is_off_and_redis_urls_hide_passwords()
+    {
         let dir = tempfile::tempdir().unwrap();
         let c = CacheConfig {
             store: KeyValueConfig::Disk {
@@ -450,7 +460,8 @@ mod tests {
             },
             ..Default::default()
         };
-        assert!(c.prepare(None).unwrap().env.is_empty());
+        let off = c.prepare(None).unwrap().env;
+        assert_eq!(off, [(CACHE.to_string(), "off".to_string())]);
         let keyed = CacheConfig {
             keys: CacheKey::parse_list(&format!("{K1},{K2}")).unwrap(),
             ..c

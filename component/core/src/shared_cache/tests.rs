@@ -64,10 +64,21 @@ fn a_token_round_trips_and_is_never_stored_in_clear() {
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains("secret-token") && !storage_key.contains("vault"));
     assert_eq!(value_expiry(&bytes), Some(T0 + 3600));
+    assert!(!value_in_clear(&bytes));
     assert_eq!(
         cache.token(&key(), T0, &rig.platform).unwrap(),
         Some(token())
     );
+}
+
+#[test]
+fn an_entry_in_clear_says_so_in_its_header() {
+    let rig = Rig::new();
+    let cache = rig.cache(Protection::Plaintext);
+    cache.put_token(&key(), &token(), &rig.platform).unwrap();
+    let (_, bytes) = rig.only_value();
+    assert!(value_in_clear(&bytes));
+    assert!(!value_in_clear(b"an app's own value"));
 }
 
 #[test]
