@@ -245,29 +245,30 @@ impl CacheConfig {
             )));
         }
         // The component reads each setting from its environment, else from
-        // `wasi:config`, where a served app's variables are: every setting that decides
-        // where tokens go is written here, so the host's word is final.
+        // `wasi:config`, where a served app's variables are: the switch, the bucket and
+        // plaintext are written here, so the host's word on them is final. Only a key
+        // may come from the app (Spin keeps it in a secret variable) when the host has
+        // none, and a key can only make entries encrypted.
         let mut env = vec![
             (CACHE.to_string(), "on".to_string()),
             (CACHE_BUCKET.to_string(), self.bucket.clone()),
         ];
+        let plaintext = self.keys.is_empty() && memory && self.allow_plaintext;
+        env.push((CACHE_PLAINTEXT.to_string(), plaintext.to_string()));
         let keys: Vec<CacheKey> = match (&self.keys[..], memory, self.allow_plaintext) {
             // A private store gets a key of its own; a shared one brings its key along.
             ([], true, false) => match &self.store {
                 KeyValueConfig::Shared(shared) => shared.memory_key.iter().cloned().collect(),
                 _ => vec![CacheKey::random()?],
             },
-            ([], true, true) => {
-                env.push((CACHE_PLAINTEXT.to_string(), "true".to_string()));
-                vec![]
-            }
+            ([], true, true) => vec![],
             ([], false, _) => {
                 tracing::warn!(
                     store = self.store_name(),
                     "shared token cache off: {CACHE_KEY} is not set, and entries are never \
-                     stored unencrypted outside process memory; each instance caches alone"
+                     stored unencrypted outside process memory; each instance caches alone \
+                     (unless a served app passes entra_identity_cache_key through wasi:config)"
                 );
-                env = vec![(CACHE.to_string(), "off".to_string())];
                 vec![]
             }
             (keys, _, _) => keys.to_vec(),
@@ -451,8 +452,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn disk_without_a_key_tells_the_component_its_cache_is_off_and_redis_urls_hide_passwords()
-    {
+    async fn disk_without_a_key_forbids_the_component_plaintext_and_redis_urls_hide_passwords() {
         let dir = tempfile::tempdir().unwrap();
         let c = CacheConfig {
             store: KeyValueConfig::Disk {
@@ -460,8 +460,9 @@ mod tests {
             },
             ..Default::default()
         };
-        let off = c.prepare(None).unwrap().env;
-        assert_eq!(off, [(CACHE.to_string(), "off".to_string())]);
+        let prepared = c.prepare(None).unwrap();
+        assert_eq!(env_of(&prepared, CACHE_PLAINTEXT).as_deref(), Some("false"));
+        assert_eq!(env_of(&prepared, CACHE_KEY), None);
         let keyed = CacheConfig {
             keys: CacheKey::parse_list(&format!("{K1},{K2}")).unwrap(),
             ..c
