@@ -16,6 +16,12 @@
 //!   satisfy what the resource demands.
 //! * A challenge value of `null` keeps the capability's.
 //!
+//! Capabilities come from the credential's declaration only: claims that name
+//! `xms_cc` for a credential that declares none are refused before anything is sent
+//! (MSAL merges capabilities into claims only when they are declared). Sent on, they
+//! would earn a CAE token that the claims answer then caches as this credential's
+//! plain one, for callers that cannot answer the challenges that revoke it.
+//!
 //! Claims that are not a JSON object are refused before anything is sent: a
 //! `WWW-Authenticate` challenge carries them base64-encoded, and sending that on would
 //! only earn an opaque refusal from Entra. Messages never quote the claims (they can
@@ -26,6 +32,9 @@ use serde_json::{Map, Value};
 
 /// What a caller passing claims that are not a JSON object is told.
 const NOT_AN_OBJECT: &str = "claims must be a JSON object such as {\"access_token\":{...}}; a WWW-Authenticate challenge's claims parameter is base64: decode it first";
+
+/// What a caller passing `xms_cc` for a credential without capabilities is told.
+const UNDECLARED: &str = "claims name client capabilities (xms_cc) but this credential declares none; declare them in the credential's options (client_capabilities, e.g. cp1) instead of in claims";
 
 /// Validated client capabilities (`cp1`), in the order given, without duplicates.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -95,7 +104,8 @@ pub fn parse_claims(claims: &str) -> Result<Map<String, Value>, Error> {
 
 /// The `claims` field of a token request: the capabilities merged with the
 /// `challenge`'s claims by the rule in the module docs; the challenge verbatim (once
-/// checked) without capabilities; `None` when there is neither.
+/// checked, and refused if it names capabilities) without capabilities; `None` when
+/// there is neither.
 pub fn request_claims(
     capabilities: &Capabilities,
     challenge: Option<&str>,
@@ -103,10 +113,19 @@ pub fn request_claims(
     let challenge = challenge.map(|c| parse_claims(c).map(|map| (c, map))).transpose()?;
     Ok(match (capabilities.is_empty(), challenge) {
         (true, None) => None,
+        (true, Some((_, map))) if names_capabilities(&map) => {
+            return Err(Error::InvalidInput(UNDECLARED.to_string()));
+        }
         (true, Some((verbatim, _))) => Some(verbatim.to_string()),
         (false, None) => Some(capabilities.json().to_string()),
         (false, Some((_, map))) => Some(merge(capabilities.json(), Value::Object(map)).to_string()),
     })
+}
+
+/// Whether any of the claims' token objects (`access_token`, `id_token`, ...) carries
+/// `xms_cc`.
+fn names_capabilities(claims: &Map<String, Value>) -> bool {
+    (claims.values()).any(|token| token.as_object().is_some_and(|t| t.contains_key("xms_cc")))
 }
 
 /// `challenge` merged over `base`. Recursion is bounded by the nesting `serde_json`

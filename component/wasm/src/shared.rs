@@ -24,7 +24,9 @@ pub(super) fn shared_cache() -> Result<Option<Rc<SharedCache>>, Error> {
 
 /// A setting from the environment, else from the host's `wasi:config` variable of the
 /// same name in lower case (`entra_identity_cache_key`): Spin variables, which can come
-/// from a secret store, are lower case. A config error reads as unset.
+/// from a secret store, are lower case. A config error reads as unset. The
+/// entra-identity host always writes the switch, the bucket and plaintext into the
+/// environment, so a served app's variables can supply a key, never plaintext.
 fn setting(name: &str) -> Option<String> {
     std::env::var(name)
         .ok()

@@ -259,25 +259,30 @@ impl CacheConfig {
                 "{CACHE_BUCKET}: 1 to 64 characters of A-Z, a-z, 0-9, `.`, `_` and `-`"
             )));
         }
-        let mut env = Vec::new();
-        if self.bucket != DEFAULT_BUCKET {
-            env.push((CACHE_BUCKET.to_string(), self.bucket.clone()));
-        }
+        // The component reads each setting from its environment, else from
+        // `wasi:config`, where a served app's variables are: the switch, the bucket and
+        // plaintext are written here, so the host's word on them is final. Only a key
+        // may come from the app (Spin keeps it in a secret variable) when the host has
+        // none, and a key can only make entries encrypted.
+        let mut env = vec![
+            (CACHE.to_string(), "on".to_string()),
+            (CACHE_BUCKET.to_string(), self.bucket.clone()),
+        ];
+        let plaintext = self.keys.is_empty() && memory && self.allow_plaintext;
+        env.push((CACHE_PLAINTEXT.to_string(), plaintext.to_string()));
         let keys: Vec<CacheKey> = match (&self.keys[..], memory, self.allow_plaintext) {
             // A private store gets a key of its own; a shared one brings its key along.
             ([], true, false) => match &self.store {
                 KeyValueConfig::Shared(shared) => shared.memory_key.iter().cloned().collect(),
                 _ => vec![CacheKey::random()?],
             },
-            ([], true, true) => {
-                env.push((CACHE_PLAINTEXT.to_string(), "true".to_string()));
-                vec![]
-            }
+            ([], true, true) => vec![],
             ([], false, _) => {
                 tracing::warn!(
                     store = self.store_name(),
                     "shared token cache off: {CACHE_KEY} is not set, and entries are never \
-                     stored unencrypted outside process memory; each instance caches alone"
+                     stored unencrypted outside process memory; each instance caches alone \
+                     (unless a served app passes entra_identity_cache_key through wasi:config)"
                 );
                 vec![]
             }
@@ -288,6 +293,11 @@ impl CacheConfig {
             env.push((CACHE_KEY.to_string(), joined.join(",")));
         }
         let kv = KeyValueCtx::from_config(&self.store).with_value_ttl(value_ttl(clock));
+        let kv = if memory {
+            kv
+        } else {
+            kv.refusing_clear_entries()
+        };
         Ok(GuestCache { env, kv })
     }
 
@@ -482,7 +492,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn disk_without_a_key_tells_the_component_nothing_and_redis_urls_hide_passwords() {
+    async fn disk_without_a_key_forbids_the_component_plaintext_and_redis_urls_hide_passwords() {
         let dir = tempfile::tempdir().unwrap();
         let c = CacheConfig {
             store: KeyValueConfig::Disk {
@@ -490,7 +500,9 @@ mod tests {
             },
             ..Default::default()
         };
-        assert!(c.prepare(None).unwrap().env.is_empty());
+        let prepared = c.prepare(None).unwrap();
+        assert_eq!(env_of(&prepared, CACHE_PLAINTEXT).as_deref(), Some("false"));
+        assert_eq!(env_of(&prepared, CACHE_KEY), None);
         let keyed = CacheConfig {
             keys: CacheKey::parse_list(&format!("{K1},{K2}")).unwrap(),
             ..c

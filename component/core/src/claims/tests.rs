@@ -31,6 +31,29 @@ fn neither_sends_nothing_and_a_challenge_alone_goes_verbatim() {
 }
 
 #[test]
+fn claims_naming_capabilities_are_refused_for_a_credential_that_declares_none() {
+    for planted in [
+        r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#,
+        r#"{"access_token":{"nbf":{"essential":true,"value":"1"},"xms_cc":{"values":["cp1"]}}}"#,
+        r#"{"id_token":{"xms_cc":null}}"#,
+    ] {
+        match request_claims(&caps(&[]), Some(planted)) {
+            Err(Error::InvalidInput(m)) => {
+                assert!(m.contains("xms_cc") && m.contains("declare"), "{m}");
+                assert!(!m.contains(planted), "claims are not quoted: {m}");
+            }
+            other => panic!("{planted}: expected a refusal, got {other:?}"),
+        }
+    }
+    // A claim merely named like it elsewhere is the resource's business.
+    let nested = r#"{"access_token":{"acrs":{"values":["xms_cc"]}}}"#;
+    assert_eq!(
+        request_claims(&caps(&[]), Some(nested)).unwrap().as_deref(),
+        Some(nested)
+    );
+}
+
+#[test]
 fn xms_cc_values_from_both_sides_are_unioned_capabilities_first() {
     let m = merged(
         &["cp1"],

@@ -64,6 +64,12 @@ pub fn value_expiry(bytes: &[u8]) -> Option<u64> {
     split_header(bytes).map(|h| h.expiry)
 }
 
+/// Whether `bytes` is one of our entries stored in clear, for a host to refuse it where
+/// the store leaves its process.
+pub fn value_in_clear(bytes: &[u8]) -> bool {
+    split_header(bytes).is_some_and(|h| h.sealing == PLAIN)
+}
+
 /// An entry's clear header, taken apart without trusting any length in `bytes`.
 struct Header<'a> {
     expiry: u64,

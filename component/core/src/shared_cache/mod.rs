@@ -30,7 +30,7 @@ crate::parses_untrusted_input!(
 mod store;
 
 pub use config::{SharedCacheConfig, cache_config};
-pub use entry::{EntryError, Protection, value_expiry};
+pub use entry::{EntryError, Protection, value_expiry, value_in_clear};
 pub use keyring::Keyring;
 pub use layer::{Blob, Held, Lease, SharedCache, StoredKind};
 pub use record::Remembered;

@@ -64,6 +64,7 @@ fn a_token_round_trips_and_is_never_stored_in_clear() {
     let text = String::from_utf8_lossy(&bytes);
     assert!(!text.contains("secret-token") && !storage_key.contains("vault"));
     assert_eq!(value_expiry(&bytes), Some(T0 + 3600));
+    assert!(!value_in_clear(&bytes));
     assert_eq!(
         cache.token(&key(), T0, &rig.platform).unwrap(),
         Some(token())
@@ -120,6 +121,16 @@ fn a_tokens_entry_lease_and_failure_share_one_redis_cluster_hash_tag() {
         1,
         "the token's entry is with its lease; the other scope's hashes elsewhere: {keys:?}"
     );
+}
+
+#[test]
+fn an_entry_in_clear_says_so_in_its_header() {
+    let rig = Rig::new();
+    let cache = rig.cache(Protection::Plaintext);
+    cache.put_token(&key(), &token(), &rig.platform).unwrap();
+    let (_, bytes) = rig.only_value();
+    assert!(value_in_clear(&bytes));
+    assert!(!value_in_clear(b"an app's own value"));
 }
 
 #[test]

@@ -41,6 +41,10 @@ pub(super) struct ServeArgs {
     /// keep-alive requests); then it is closed.
     #[arg(long, value_name = "TIME", default_value = "75s", value_parser = timeout)]
     idle_timeout: Duration,
+    /// Time a response may wait on a client that takes none of its bytes; then the
+    /// connection is closed and its request slot freed. Any byte taken restarts it.
+    #[arg(long, value_name = "TIME", default_value = "60s", value_parser = timeout)]
+    send_timeout: Duration,
     /// The largest request body (e.g. 1048576, 512KiB, 16MiB); a longer one gets 413.
     #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = bytes)]
     max_body_bytes: u64,
@@ -154,6 +158,7 @@ pub(super) async fn run(args: ServeArgs) -> ExitCode {
     limits.max_connections = args.max_connections;
     limits.header_timeout = args.header_timeout;
     limits.idle_timeout = args.idle_timeout;
+    limits.send_timeout = args.send_timeout;
     limits.max_body_bytes = args.max_body_bytes;
     options.limits = limits;
     match serve(options).await {
@@ -267,6 +272,7 @@ mod tests {
         assert_eq!(args.max_connections, defaults.max_connections);
         assert_eq!(args.header_timeout, defaults.header_timeout);
         assert_eq!(args.idle_timeout, defaults.idle_timeout);
+        assert_eq!(args.send_timeout, defaults.send_timeout);
         assert_eq!(args.max_body_bytes, defaults.max_body_bytes);
     }
 

@@ -6,6 +6,7 @@
 //! `refresh_on` (and every claims or force-refresh request) still reaches.
 
 use crate::runtime::clock::WallClock;
+use entra_identity_core::cache::CacheKey;
 use entra_identity_types::{AccessToken, TokenRequest};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,9 +16,13 @@ use std::time::SystemTime;
 /// for a handful of scopes, so this only bounds a caller that makes up scopes.
 const MAX_ENTRIES: usize = 1024;
 
+/// Keyed as the component keys its own caches (scopes sorted and deduplicated, the
+/// tenant; never claims), so an answer that replaces a token there replaces it here
+/// too, whatever order the scopes came in. One map per `Identity`: the credential is
+/// the same for every entry, so the key's identity part is empty.
 pub(crate) struct FreshTokens {
     clock: Option<Arc<dyn WallClock>>,
-    tokens: RwLock<HashMap<TokenRequest, AccessToken>>,
+    tokens: RwLock<HashMap<CacheKey, AccessToken>>,
 }
 
 impl FreshTokens {
@@ -35,7 +40,7 @@ impl FreshTokens {
             return None;
         }
         let tokens = self.tokens.read().unwrap_or_else(|e| e.into_inner());
-        let token = tokens.get(request)?;
+        let token = tokens.get(&key(request))?;
         let now = self.now();
         (now < token.refresh_on() && now < token.expires_on()).then(|| token.clone())
     }
@@ -43,10 +48,8 @@ impl FreshTokens {
     /// Remembers what the component returned for `request`.
     pub(crate) fn put(&self, request: &TokenRequest, token: &AccessToken) {
         // A claims or forced answer replaces the token the resource refused, for
-        // plain requests too (the component's caches do the same).
-        let mut key = request.clone();
-        key.force_refresh = false;
-        key.claims = None;
+        // plain requests too: the key leaves claims and force-refresh out.
+        let key = key(request);
         let mut tokens = self.tokens.write().unwrap_or_else(|e| e.into_inner());
         if tokens.len() >= MAX_ENTRIES && !tokens.contains_key(&key) {
             tokens.clear();
@@ -62,6 +65,10 @@ impl FreshTokens {
         now.duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     }
+}
+
+fn key(request: &TokenRequest) -> CacheKey {
+    CacheKey::new("", request)
 }
 
 #[cfg(test)]
@@ -131,6 +138,18 @@ mod tests {
             "x",
             "a claims answer replaces the refused token"
         );
+    }
+
+    #[test]
+    fn a_claims_answer_replaces_the_token_for_the_same_scopes_in_any_order() {
+        let (_, fresh) = at(NOW);
+        let ab = TokenRequest::new(&["a", "b"]);
+        fresh.put(&ab, &token("revoked", NOW + 10, NOW + 20));
+        let ba = TokenRequest::new(&["b", "a"]).claims("{}");
+        fresh.put(&ba, &token("renewed", NOW + 10, NOW + 20));
+        assert_eq!(fresh.get(&ab).unwrap().secret(), "renewed");
+        let tenant = TokenRequest::new(&["a", "b"]).tenant("t2");
+        assert_eq!(fresh.get(&tenant), None, "another tenant is another token");
     }
 
     #[test]

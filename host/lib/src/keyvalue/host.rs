@@ -3,6 +3,7 @@
 
 use super::bindings::{atomics, batch, store};
 use super::{Bucket, Cas, KeyValueCtx, KeyValueView, MAX_KEY_BYTES, MAX_VALUE_BYTES, StoreError};
+use entra_identity_core::shared_cache::value_in_clear;
 use store::Error;
 use wasmtime::component::Resource;
 
@@ -26,11 +27,22 @@ fn check_key(key: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn check_value(value: &[u8]) -> Result<(), Error> {
+fn check_value(ctx: &KeyValueCtx, value: &[u8]) -> Result<(), Error> {
     if value.len() > MAX_VALUE_BYTES {
         return Err(Error::Other(format!(
             "value larger than {MAX_VALUE_BYTES} bytes"
         )));
+    }
+    if ctx.refuse_clear_entries && value_in_clear(value) {
+        tracing::warn!(
+            "refused an unencrypted token cache entry: this store leaves process memory, \
+             so entries must be sealed with ENTRA_IDENTITY_CACHE_KEY"
+        );
+        return Err(Error::Other(
+            "unencrypted entries are refused by this store; the host sets \
+             ENTRA_IDENTITY_CACHE_KEY for stores outside process memory"
+                .into(),
+        ));
     }
     Ok(())
 }
@@ -61,7 +73,7 @@ async fn get(ctx: &KeyValueCtx, bucket: &str, key: &str) -> Result<Option<Vec<u8
 
 async fn set(ctx: &KeyValueCtx, bucket: &str, key: &str, value: &[u8]) -> Result<(), Error> {
     check_key(key)?;
-    check_value(value)?;
+    check_value(ctx, value)?;
     let set = ctx
         .backend
         .set(bucket, key, value, ctx.ttl_for(value))
@@ -177,7 +189,7 @@ impl atomics::Host for KeyValueView<'_> {
     async fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> Outcome<(), atomics::CasError> {
         let cas = self.table.delete(cas)?;
         let store_error = |e| Ok(Err(atomics::CasError::StoreError(e)));
-        if let Err(e) = check_key(&cas.key).and_then(|()| check_value(&value)) {
+        if let Err(e) = check_key(&cas.key).and_then(|()| check_value(self.ctx, &value)) {
             return store_error(e);
         }
         let ttl = self.ctx.ttl_for(&value);

@@ -196,6 +196,9 @@ pub struct KeyValueCtx {
     backend: Arc<dyn Backend>,
     entry_ttl: Option<Duration>,
     value_ttl: Option<ValueTtl>,
+    /// Refuse the identity component's entries stored in clear: set for stores that
+    /// leave process memory, whatever the component was told.
+    refuse_clear_entries: bool,
 }
 
 /// Reads a TTL out of a value the guest writes (see [`KeyValueCtx::with_value_ttl`]).
@@ -208,6 +211,7 @@ impl KeyValueCtx {
             backend,
             entry_ttl: None,
             value_ttl: None,
+            refuse_clear_entries: false,
         }
     }
 
@@ -232,6 +236,13 @@ impl KeyValueCtx {
     /// lifetimes this way lets Redis and the other backends drop them on their own.
     pub fn with_value_ttl(mut self, ttl: ValueTtl) -> Self {
         self.value_ttl = Some(ttl);
+        self
+    }
+
+    /// Refuse every write of an identity cache entry in clear (error `other`, and a
+    /// warning): the host's last word that such a store never holds a token unencrypted.
+    pub(crate) fn refusing_clear_entries(mut self) -> Self {
+        self.refuse_clear_entries = true;
         self
     }
 

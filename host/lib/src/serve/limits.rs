@@ -19,6 +19,12 @@ pub struct ServeLimits {
     /// How long a connection may go without a request: before its first byte, and
     /// between keep-alive requests. Then it is closed.
     pub idle_timeout: Duration,
+    /// How long a response may wait on a client that takes none of its bytes (nginx's
+    /// `send_timeout`): once the socket has accepted nothing of what there is to send
+    /// for this long, the connection is closed and its request's slot freed. Without
+    /// it, a client that stops reading a response larger than the socket's and hyper's
+    /// buffers holds a slot for good.
+    pub send_timeout: Duration,
     /// The largest request body. A longer `Content-Length` is answered `413` before
     /// the app runs; a chunked body that grows past it fails the app's read, and is
     /// answered `413` if the app had not answered yet.
@@ -38,7 +44,8 @@ impl ServeLimits {
         count("max_concurrent_requests", self.max_concurrent_requests)?;
         count("max_connections", self.max_connections)?;
         timeout("header_timeout", self.header_timeout)?;
-        timeout("idle_timeout", self.idle_timeout)
+        timeout("idle_timeout", self.idle_timeout)?;
+        timeout("send_timeout", self.send_timeout)
     }
 }
 
@@ -48,7 +55,9 @@ impl ServeLimits {
 /// common descriptor limits once raised from 1024. 10 s for a head: one packet or a
 /// few, even on slow links (hyper's own default is 30 s). 75 s idle: longer than the
 /// 60 s idle timeout common to load balancers, so the proxy closes first and never
-/// sends on a connection this side just closed (nginx's keep-alive default). 16 MiB
+/// sends on a connection this side just closed (nginx's keep-alive default). 60 s for
+/// a client to take any byte of a response: nginx's `send_timeout`; a reader that is
+/// slow but moving never meets it, since every byte taken starts it again. 16 MiB
 /// of body: far under the 256 MiB instance limit, for an app that buffers it.
 impl Default for ServeLimits {
     fn default() -> Self {
@@ -57,6 +66,7 @@ impl Default for ServeLimits {
             max_connections: 4096,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(75),
+            send_timeout: Duration::from_secs(60),
             max_body_bytes: 16 << 20,
         }
     }
@@ -96,7 +106,7 @@ mod tests {
     #[test]
     fn each_bad_limit_is_named() {
         type Spoil = fn(&mut ServeLimits);
-        let cases: [(&str, Spoil); 6] = [
+        let cases: [(&str, Spoil); 7] = [
             ("max_concurrent_requests", |l| l.max_concurrent_requests = 0),
             ("max_concurrent_requests", |l| {
                 l.max_concurrent_requests = ServeLimits::MAX_COUNT + 1
@@ -105,6 +115,7 @@ mod tests {
             ("header_timeout", |l| l.header_timeout = Duration::ZERO),
             ("idle_timeout", |l| l.idle_timeout = Duration::MAX),
             ("idle_timeout", |l| l.idle_timeout = Duration::ZERO),
+            ("send_timeout", |l| l.send_timeout = Duration::ZERO),
         ];
         for (name, spoil) in cases {
             let mut limits = ServeLimits::default();

@@ -54,7 +54,7 @@ async fn connection(
     limits: ServeLimits,
 ) {
     let _ = stream.set_nodelay(true);
-    let (activity, mut phase) = Activity::new();
+    let (activity, mut state) = Activity::new();
     let io = TokioIo::new(Watched::new(stream, activity.clone()));
     let service = hyper::service::service_fn(move |request| {
         let busy = activity.begin();
@@ -71,9 +71,7 @@ async fn connection(
             .serve_connection(io, service),
     );
     loop {
-        let deadline = phase
-            .borrow_and_update()
-            .deadline(limits.header_timeout, limits.idle_timeout);
+        let deadline = state.borrow_and_update().deadline(&limits);
         let expired = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at).await,
@@ -87,9 +85,11 @@ async fn connection(
                 }
                 break;
             }
-            _ = phase.changed() => {}
+            _ = state.changed() => {}
             _ = expired => {
-                tracing::debug!(phase = ?*phase.borrow(), "closing a connection past its deadline");
+                // Dropping `conn` drops the response bodies it holds, and with them
+                // their requests' slots.
+                tracing::debug!(state = ?*state.borrow(), "closing a connection past its deadline");
                 break;
             }
         }

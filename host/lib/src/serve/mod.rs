@@ -30,6 +30,7 @@ use crate::runtime::Runtime;
 use crate::runtime::config_store::{self, ConfigVars};
 use crate::runtime::engine;
 use crate::runtime::state::HostState;
+use crate::shared_cache::CACHE_ENV_VARS;
 use admission::Admission;
 use app::App;
 use std::collections::BTreeMap;
@@ -53,7 +54,8 @@ pub struct ServeOptions {
     pub addr: SocketAddr,
     /// `wasi:config` variables for the app (Spin's application variables).
     pub variables: BTreeMap<String, String>,
-    /// Environment for the app, besides the identity's own variables.
+    /// Environment for the app, besides the identity's own variables. The cache's
+    /// (`ENTRA_IDENTITY_CACHE_*`) are left out: they come from `identity`'s cache.
     pub env: BTreeMap<String, String>,
     /// URLs the app may call, besides the identity's endpoints.
     pub allowed_outbound: Vec<String>,
@@ -161,7 +163,10 @@ pub async fn serve(options: ServeOptions) -> Result<Server> {
         reuse,
         blueprint,
         config: ConfigVars(Arc::new(options.variables)),
-        env: options.env.into_iter().collect(),
+        // As for the identity: the cache's variables come from its configuration alone.
+        env: (options.env.into_iter())
+            .filter(|(k, _)| !CACHE_ENV_VARS.contains(&k.as_str()))
+            .collect(),
         memory_limit: options.memory_limit,
         request_timeout: options.request_timeout,
     });

@@ -191,6 +191,48 @@ async fn without_capabilities_only_a_challenge_sends_claims() {
 }
 
 #[tokio::test]
+async fn claims_naming_capabilities_cannot_plant_a_cae_token_under_a_credential_without_them() {
+    let world = World::start().await;
+    let identity = client_secret(&world, &[]);
+    let plain = identity.get_token(&[VAULT]).await.unwrap();
+    let planting = r#"{"access_token":{"xms_cc":{"values":["cp1"]}}}"#;
+    let err = identity
+        .get_token_for(&TokenRequest::new(&[VAULT]).claims(planting))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Token(TokenError::InvalidInput(ref m)) if m.contains("xms_cc")),
+        "{err:?}"
+    );
+    assert_eq!(world.emulator.count(Endpoint::Token), 1, "nothing was sent");
+    let later = identity.get_token(&[VAULT]).await.unwrap();
+    assert!(
+        later.secret() == plain.secret(),
+        "the plain token is still served"
+    );
+    assert_eq!(jwt_claims(later.secret()).get("xms_cc"), None);
+}
+
+#[tokio::test]
+async fn a_claims_answer_replaces_the_refused_token_for_the_same_scopes_in_any_order() {
+    let world = World::start().await;
+    let identity = client_secret(&world, &["cp1"]);
+    let (ab, ba) = ([VAULT, "offline_access"], ["offline_access", VAULT]);
+    let refused = identity.get_token(&ab).await.unwrap();
+    let renewed = identity
+        .get_token_for(&TokenRequest::new(&ba).claims(NBF_CHALLENGE))
+        .await
+        .unwrap();
+    // Compared, never printed: a failure message must not carry tokens.
+    assert!(renewed.secret() != refused.secret(), "a new token");
+    assert!(
+        identity.get_token(&ab).await.unwrap().secret() == renewed.secret(),
+        "the refused token is still served for the scopes in their first order"
+    );
+    assert_eq!(world.emulator.count(Endpoint::Token), 2);
+}
+
+#[tokio::test]
 async fn claims_that_are_not_a_json_object_are_refused_before_anything_is_sent() {
     let world = World::start().await;
     let identity = client_secret(&world, &["cp1"]);

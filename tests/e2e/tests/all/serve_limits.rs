@@ -1,6 +1,6 @@
-//! Serve mode's backpressure, over real sockets: half-sent requests and idle
-//! connections are closed, requests past the cap get 503, bodies past the limit 413,
-//! and connections past the cap wait to be accepted.
+//! Serve mode's backpressure, over real sockets: half-sent requests, idle connections
+//! and clients that stop reading are closed, requests past the cap get 503, bodies
+//! past the limit 413, and connections past the cap wait to be accepted.
 
 use crate::examples::example;
 use crate::serve::{exchange, get};
@@ -155,6 +155,38 @@ async fn a_request_past_the_concurrency_cap_gets_503_and_never_reaches_the_app()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn clients_that_never_read_a_large_response_lose_their_slots_after_the_send_timeout() {
+    let world = World::start().await;
+    // Far more than the kernel's and hyper's buffers hold between app and client.
+    world.emulator.set_secret("large", &"x".repeat(8 << 20));
+    world.emulator.set_secret("small", "s");
+    let mut options = options(&world, "spin-call-azure");
+    options.variables = [("vault_url".to_string(), world.emulator.key_vault_url())].into();
+    options.limits.max_concurrent_requests = 2;
+    options.limits.send_timeout = Duration::from_secs(1);
+    // Only the send clock can free the slots within the guard.
+    options.limits.idle_timeout = Duration::from_secs(3600);
+    options.request_timeout = Duration::from_secs(3600);
+    let server = serve(options).await.unwrap();
+    let addr = server.local_addr();
+
+    let mut stalled = Vec::new();
+    for _ in 0..2 {
+        stalled.push(never_reading(addr, "/secrets/large").await);
+    }
+    // Both answers started: each slot is held by a response nobody reads.
+    for client in &stalled {
+        let head = peek_head(client).await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+
+    let (answer, refused) = until_served(addr, "/secrets/small").await;
+    assert_eq!(answer.body, "s");
+    eprintln!("{refused} requests got 503 before the send timeout freed a slot");
+    drop(stalled);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_body_over_the_limit_gets_413_and_one_at_the_limit_is_served() {
     let world = World::start().await;
     let mut options = options(&world, "wasi-http-token");
@@ -212,6 +244,60 @@ async fn a_connection_past_the_cap_waits_until_one_closes() {
         Ok(0) => {}
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
         other => panic!("the first connection is still open: {other:?}"),
+    }
+}
+
+/// A client that sends `GET path` and never reads: its receive buffer is 4 KiB, so the
+/// window it advertises closes after a few KiB of the answer.
+async fn never_reading(addr: std::net::SocketAddr, path: &str) -> TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    socket.set_nonblocking(true).unwrap();
+    let mut stream = TcpStream::from_std(socket.into()).unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    stream
+}
+
+/// The status line a client has received, read without taking it off the socket (so
+/// its window stays closed).
+async fn peek_head(client: &TcpStream) -> String {
+    let mut buf = [0u8; 12];
+    let peeked = tokio::time::timeout(GUARD, async {
+        loop {
+            let n = client.peek(&mut buf).await.unwrap();
+            if n == buf.len() {
+                return String::from_utf8_lossy(&buf).into_owned();
+            }
+            // Fewer bytes than a status line: wait for more to arrive.
+            tokio::task::yield_now().await;
+        }
+    });
+    peeked.await.expect("no answer started within the guard")
+}
+
+/// Asks `path` until it is answered 200 (or the guard runs out); with how many 503s
+/// came first.
+async fn until_served(addr: std::net::SocketAddr, path: &str) -> (crate::serve::Answer, usize) {
+    let guard = tokio::time::Instant::now() + GUARD;
+    let mut refused = 0;
+    loop {
+        let answer = get(addr, path, None).await;
+        match answer.status {
+            200 => return (answer, refused),
+            503 => refused += 1,
+            other => panic!("expected 200 or 503, got {other}: {}", answer.body),
+        }
+        assert!(
+            tokio::time::Instant::now() < guard,
+            "still 503 after {GUARD:?}: the slots were never freed"
+        );
+        // A poll interval, not a wait for anything: the loop ends on the 200.
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -3,9 +3,12 @@
 //! rest; a damaged entry or a dead store costs a request, never a wrong token or a panic.
 //! Orderings are forced with the emulator's `Fault::Hold`, never with sleeps.
 
+use crate::examples::example;
+use crate::serve::get;
 use crate::support::*;
 use entra_emulator::{Endpoint, Fault, Hold};
 use entra_identity_host::keyvalue::{Backend, RedisBackend};
+use entra_identity_host::serve::{ServeOptions, serve};
 use entra_identity_host::{CacheKey, Error, Identity, IdentityConfig, KeyValueConfig};
 use std::time::Duration;
 
@@ -367,4 +370,50 @@ async fn without_a_key_disk_runs_alone_and_says_why_once() {
     assert_eq!(component_lines, 1, "{text}");
     // Each fresh instance caches alone, so each call asks again.
     assert_eq!(world.emulator.count(Endpoint::Imds), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_served_app_cannot_make_a_disk_store_without_a_key_hold_plaintext_tokens() {
+    let (logs, _guard) = Logs::capture();
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", "s3cr3t-value");
+    let dir = temp_dir();
+    let path = dir.path().join("cache.redb");
+    let store = KeyValueConfig::Disk { path: path.clone() };
+    let config = with_store(world.config(Source::Imds), store, &[]);
+    let mut options = ServeOptions::new(
+        example("spin-call-azure"),
+        "127.0.0.1:0".parse().unwrap(),
+        config,
+    );
+    // `serve --var entra_identity_cache_plaintext=true`: the app's variables.
+    options.variables = [
+        ("vault_url".to_string(), world.emulator.key_vault_url()),
+        (
+            "entra_identity_cache_plaintext".to_string(),
+            "true".to_string(),
+        ),
+    ]
+    .into();
+    let server = serve(options).await.unwrap();
+    let answer = get(server.local_addr(), "/secrets/db-password", None).await;
+    assert_eq!(answer.status, 200, "{} {}", answer.head, answer.body);
+    drop(server);
+    assert!(
+        logs.text().contains("shared token cache off"),
+        "{}",
+        logs.text()
+    );
+
+    let sent = world.emulator.requests(Endpoint::KeyVault);
+    let bearer = sent[0].header("authorization").expect("a bearer token");
+    let token = bearer.strip_prefix("Bearer ").unwrap();
+    let file = std::fs::read(&path).unwrap_or_default();
+    for needle in std::iter::once(token).chain(token.split('.')) {
+        let found = file.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(
+            !found,
+            "the redb file holds the token (or part of it) in clear"
+        );
+    }
 }

@@ -110,6 +110,44 @@ async fn keyvalue_cas_lost_race_returns_a_fresh_cas() {
     assert!(table.is_empty(), "swap consumed both cas handles");
 }
 
+/// An identity cache entry in clear, laid out as the core's `shared_cache/entry.rs`
+/// writes one: magic, expiry, kind, sealing 0 (clear), key id, then the payload.
+fn entry_in_clear(payload: &[u8]) -> Vec<u8> {
+    let mut entry = b"EIC1".to_vec();
+    entry.extend_from_slice(&u64::MAX.to_be_bytes());
+    entry.extend_from_slice(&[b't', 0, 0, 0, 0, 0]);
+    entry.extend_from_slice(payload);
+    entry
+}
+
+#[tokio::test]
+async fn a_store_refusing_clear_entries_refuses_them_by_set_swap_and_batch() {
+    let ctx = ctx().refusing_clear_entries();
+    let mut table = ResourceTable::new();
+    let mut view = KeyValueView::new(&ctx, &mut table);
+    let b = open(&mut view, "tokens").await;
+    let clear = entry_in_clear(b"the-token");
+    let refused = |e: &Error| matches!(e, Error::Other(m) if m.contains("unencrypted"));
+
+    let e = view.set(borrow(&b), "t".into(), clear.clone()).await;
+    assert!(refused(&e.unwrap().unwrap_err()));
+    let pairs = vec![("t".into(), clear.clone())];
+    let e = view.set_many(borrow(&b), pairs).await;
+    assert!(refused(&e.unwrap().unwrap_err()));
+    let cas = view.new(borrow(&b), "t".into()).await.unwrap().unwrap();
+    match view.swap(cas, clear).await.unwrap() {
+        Err(atomics::CasError::StoreError(e)) => assert!(refused(&e), "{e:?}"),
+        other => panic!("expected a store error, got {other:?}"),
+    }
+    assert_eq!(ctx.backend().get("tokens", "t").await.unwrap(), None);
+
+    // Any other value is stored as before: an app's own, sealed entries.
+    view.set(borrow(&b), "app".into(), b"the app's own".to_vec())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
 #[tokio::test]
 async fn keyvalue_entry_ttl_expires_guest_writes() {
     let ctx = ctx().with_entry_ttl(Duration::from_millis(50));
