@@ -407,7 +407,8 @@ impl WasiHttpHooks for Allowlist {
         if untrusted_certificate(err) {
             ErrorCode::TlsCertificateError
         } else {
-            tracing::debug!(error = %err, "outbound TLS failed");
+            // What wasmtime-wasi-http's default hook logs, kept.
+            tracing::warn!(error = %err, "outbound TLS failed");
             ErrorCode::TlsProtocolError
         }
     }
