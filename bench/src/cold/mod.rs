@@ -7,13 +7,14 @@
 //! Neither side reuses a connection: wasi:http opens one per request, and so does a new
 //! client.
 //!
-//! `azure_identity` only takes an `https` authority host, so its token-endpoint
-//! credentials reach the emulator's HTTPS listener through a custom cloud, with a
-//! reqwest client that trusts the emulator's self-signed certificate. Two of its
-//! addresses cannot be configured (IMDS's `169.254.169.254`, and the audience its
-//! certificate assertions carry, which the emulator only accepts for its plain address
-//! or the public cloud's): those credentials get a transport that rewrites the URL
-//! before reqwest sends it.
+//! Both sides reach the token endpoint over HTTPS, a TLS handshake per sample: the
+//! emulator's HTTPS listener, whose self-signed certificate the component trusts through
+//! `SSL_CERT_FILE` (the host's system roots) and azure_identity through a reqwest
+//! client trusting only it (`azure_identity` only takes an `https` authority host: a
+//! custom cloud). The managed-identity endpoints are plain HTTP on both sides, as they
+//! are in Azure (Service Fabric's pinned HTTPS aside). azure_identity's IMDS address
+//! (`169.254.169.254`) cannot be configured: that credential gets a transport that
+//! rewrites the URL before reqwest sends it.
 
 use crate::{Stats, ms, stats};
 use azure_core::credentials::{Secret, SecretBytes, TokenCredential};
@@ -266,20 +267,12 @@ pub async fn cold_acquisition(emulator: &Emulator, n: usize) {
     let signed =
         certificate::fresh_signatures(token, certificate("cold-certificate-signed"), n).await;
     let theirs = native(token, n, || {
-        // The assertion's audience is the token endpoint's URL, and the emulator accepts
-        // only its plain address's or the public cloud's: so the public cloud, rewritten
-        // to the emulator's HTTPS listener.
-        let transport = Redirect::new(
-            "login.microsoftonline.com",
-            &setup.https_authority,
-            setup.https_client(),
-        );
         ClientCertificateCredential::new(
             emulator.tenant_id().into(),
             CERT_APP.into(),
             SecretBytes::new(setup.pkcs12.clone()),
             Some(ClientCertificateCredentialOptions {
-                client_options: options(Arc::new(transport), None),
+                client_options: setup.token_endpoint_options(),
                 ..Default::default()
             }),
         )
@@ -291,8 +284,7 @@ pub async fn cold_acquisition(emulator: &Emulator, n: usize) {
         signed,
         Ok(theirs),
         "a new RSA-2048 signature per sample: PS256 in wasm, RS256 in OpenSSL; \
-         azure_identity takes only PKCS12 (made from the PEM with openssl); \
-         its public-cloud token URL is rewritten to the emulator, the assertion's audience",
+         azure_identity takes only PKCS12 (made from the PEM with openssl)",
     );
     row(
         "client certificate, assertion reused for up to 5 min (as MSAL does)",
@@ -372,9 +364,9 @@ pub async fn cold_acquisition(emulator: &Emulator, n: usize) {
         );
     }
     println!(
-        "\nThe component reaches the token endpoint over plain HTTP (it trusts no self-signed \
-         certificate but Service Fabric's pinned one); azure_identity only over HTTPS. A new \
-         connection's TLS handshake on loopback: a fresh reqwest client's client-secret POST \
+        "\nBoth sides reach the token endpoint over HTTPS, a new connection and TLS handshake \
+         per sample (the component trusting the emulator's certificate through SSL_CERT_FILE). \
+         What that handshake costs on loopback: a fresh reqwest client's client-secret POST \
          takes {} ms p50 over HTTPS vs {} ms over HTTP (p99 {} vs {}).",
         ms(https.p50),
         ms(http.p50),

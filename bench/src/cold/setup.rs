@@ -38,7 +38,7 @@ pub(super) fn options(
 pub(super) struct Setup {
     base_url: String,
     tenant_id: String,
-    /// `https://127.0.0.1:PORT`: the emulator's HTTPS listener, the native authority host.
+    /// `https://127.0.0.1:PORT`: the emulator's HTTPS listener, both sides' authority host.
     pub(super) https_authority: String,
     certificate: reqwest::Certificate,
     /// The test certificate and key as PKCS12 (no password).
@@ -105,8 +105,11 @@ impl Setup {
         options(Arc::new(self.https_client()), Some(&self.https_authority))
     }
 
+    /// An app at the emulator's HTTPS listener, as azure_identity's: the component
+    /// trusts it through `SSL_CERT_FILE` (main's `trust_the_emulator`).
     pub(super) fn app(&self, client_id: &str) -> AppOptions {
-        AppOptions::new(self.tenant_id.clone(), client_id).authority_host(self.base_url.clone())
+        AppOptions::new(self.tenant_id.clone(), client_id)
+            .authority_host(self.https_authority.clone())
     }
 
     pub(super) fn config<const N: usize>(

@@ -3,8 +3,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use entra_identity_host::{
     AppOptions, CacheConfig, CertificateSource, CredentialKind, Identity, IdentityConfig,
-    ManagedIdentityOptions, ManagedIdentitySource, TokenError, TokenRequest, UserAssignedId,
-    Validator, ValidatorConfig, ValidatorOptions, require_role, require_scope,
+    ManagedIdentityOptions, ManagedIdentitySource, TlsRoots, TokenError, TokenRequest,
+    UserAssignedId, Validator, ValidatorConfig, ValidatorOptions, require_role, require_scope,
 };
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -27,6 +27,17 @@ mod telemetry;
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Which certificate authorities outbound HTTPS trusts: `system` (this machine's
+    /// store, or SSL_CERT_FILE/SSL_CERT_DIR when set) or `webpki` (only the web PKI
+    /// roots built into this binary).
+    #[arg(
+        long,
+        global = true,
+        env = TlsRoots::ENV_VAR,
+        default_value_t = TlsRoots::System,
+        value_name = "system|webpki"
+    )]
+    tls_roots: TlsRoots,
 }
 
 #[derive(Subcommand)]
@@ -208,16 +219,17 @@ impl From<Source> for ManagedIdentitySource {
 }
 
 pub(crate) async fn run(cli: Cli) -> ExitCode {
+    let roots = cli.tls_roots;
     match cli.command {
-        Command::Token(args) => token(args).await,
-        Command::Validate(args) => validate(args).await,
-        Command::Run(args) => run::run(args).await,
-        Command::Serve(args) => serve::run(args).await,
+        Command::Token(args) => token(args, roots).await,
+        Command::Validate(args) => validate(args, roots).await,
+        Command::Run(args) => run::run(args, roots).await,
+        Command::Serve(args) => serve::run(args, roots).await,
         Command::Compose(args) => compose::run(args),
     }
 }
 
-async fn validate(args: ValidateArgs) -> ExitCode {
+async fn validate(args: ValidateArgs, roots: TlsRoots) -> ExitCode {
     let mut bearer = String::new();
     // Read at most a little over the validator's limit, so a huge input is rejected as
     // too large rather than read whole.
@@ -238,7 +250,9 @@ async fn validate(args: ValidateArgs) -> ExitCode {
         .leeway(Duration::from_secs(args.leeway));
     options.authority = authority;
     let result = async {
-        let config = ValidatorConfig::default().with_cache(CacheConfig::from_process_env()?);
+        let config = ValidatorConfig::default()
+            .with_cache(CacheConfig::from_process_env()?)
+            .with_tls_roots(roots);
         let claims = Validator::new(options, config)?.validate(&bearer).await?;
         if let Some(role) = &args.require_role {
             require_role(&claims, role)?;
@@ -262,7 +276,7 @@ async fn validate(args: ValidateArgs) -> ExitCode {
     }
 }
 
-async fn token(args: TokenArgs) -> ExitCode {
+async fn token(args: TokenArgs, roots: TlsRoots) -> ExitCode {
     let user_assigned = match (&args.client_id, &args.object_id, &args.resource_id) {
         (Some(id), _, _) => Some(UserAssignedId::ClientId(id.clone())),
         (_, Some(id), _) => Some(UserAssignedId::ObjectId(id.clone())),
@@ -302,7 +316,8 @@ async fn token(args: TokenArgs) -> ExitCode {
             mi.endpoint = args.endpoint.clone();
             mi
         })
-        .with_client_capabilities(&args.client_capabilities);
+        .with_client_capabilities(&args.client_capabilities)
+        .with_tls_roots(roots);
     let sink = match telemetry::Sink::start(args.metrics, &mut config) {
         Ok(sink) => sink,
         Err(e) => {

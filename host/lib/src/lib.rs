@@ -82,7 +82,7 @@ pub use identity::{
     InstanceLimits,
 };
 pub use keyvalue::{KeyValueConfig, SharedStore};
-pub use outbound::{Allowlist, IMDS_MAX_CONCURRENT, Resolver};
+pub use outbound::{Allowlist, IMDS_MAX_CONCURRENT, Resolver, TlsRoots};
 pub use runtime::clock::WallClock;
 pub use runtime::engine::COMPONENT_WASM;
 pub use runtime::limits::InstanceStats;

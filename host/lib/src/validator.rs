@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::identity::InstanceLimits;
 use crate::identity::instance::{Blueprint, Instance, Sandbox};
 use crate::identity::pool::Pool;
-use crate::outbound::Allowlist;
+use crate::outbound::{Allowlist, TlsRoots};
 use crate::runtime::Runtime;
 use crate::runtime::clock::WallClock;
 use crate::shared_cache::CacheConfig;
@@ -29,6 +29,9 @@ pub struct ValidatorConfig {
     pub cache: CacheConfig,
     /// Memory, deadline and number of the instances.
     pub limits: InstanceLimits,
+    /// Which certificate authorities the key fetches trust: the system's store
+    /// (default) or the built-in web PKI roots only.
+    pub tls_roots: TlsRoots,
 }
 
 impl ValidatorConfig {
@@ -55,6 +58,12 @@ impl ValidatorConfig {
         self.limits = limits;
         self
     }
+
+    /// Sets [`Self::tls_roots`].
+    pub fn with_tls_roots(mut self, roots: TlsRoots) -> Self {
+        self.tls_roots = roots;
+        self
+    }
 }
 
 impl fmt::Debug for ValidatorConfig {
@@ -63,6 +72,7 @@ impl fmt::Debug for ValidatorConfig {
             .field("allowed_urls", &self.allowed_urls)
             .field("cache", &self.cache)
             .field("limits", &self.limits)
+            .field("tls_roots", &self.tls_roots)
             .finish_non_exhaustive()
     }
 }
@@ -111,7 +121,8 @@ impl Validator {
             .allowed_urls
             .clone()
             .unwrap_or_else(|| vec![options.authority_host().to_string()]);
-        let allowlist = Allowlist::from_urls(urls.iter().map(String::as_str));
+        let allowlist =
+            Allowlist::from_urls(urls.iter().map(String::as_str)).with_tls_roots(config.tls_roots);
         let pool = Pool::new(config.limits.max_instances, config.limits.reuse_instances);
         runtime.identity_component()?;
         // The component sees no environment: a validator has no credential.

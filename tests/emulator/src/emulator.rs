@@ -58,6 +58,7 @@ impl Emulator {
         let state = Arc::new(EmulatorState::new(
             Arc::new(config),
             format!("http://{addr}"),
+            format!("https://{tls_addr}"),
             stopped,
         ));
         let plain = axum::serve(listener, routes::router(Arc::clone(&state)))

@@ -28,6 +28,8 @@ const EXPIRED_BY: u64 = 300;
 pub(crate) struct EmulatorState {
     pub(crate) config: Arc<EmulatorConfig>,
     pub(crate) base_url: String,
+    /// `https://127.0.0.1:PORT`: the HTTPS listener, which serves the token endpoint too.
+    pub(crate) https_base_url: String,
     keys: Mutex<KeyRing>,
     /// The Kubernetes-style OIDC issuer's key, which never rotates.
     oidc_key: SigningKey,
@@ -85,6 +87,7 @@ impl EmulatorState {
     pub(crate) fn new(
         config: Arc<EmulatorConfig>,
         base_url: String,
+        https_base_url: String,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         let knobs = Knobs {
@@ -103,6 +106,7 @@ impl EmulatorState {
             key_vault: SecretStore::default(),
             config,
             base_url,
+            https_base_url,
             keys: Mutex::new(KeyRing::shipped()),
             oidc_key: service_account::signing_key(),
             apps: Mutex::new(apps),

@@ -11,6 +11,13 @@ const VAR: &str = "ENTRA_TEST_ALONE";
 /// `cargo test -- --exact` takes it) runs alone: go ahead. `false` in the parent,
 /// after the child passed; a failing child fails the caller with its output.
 pub fn in_a_process_of_its_own(test: &str) -> bool {
+    in_a_process_of_its_own_with_env(test, &[])
+}
+
+/// [`in_a_process_of_its_own`], the child's environment having `env` too: for a test of
+/// what the process's environment decides (`SSL_CERT_FILE`, say), which must not be set
+/// in a process whose other tests run beside it.
+pub fn in_a_process_of_its_own_with_env(test: &str, env: &[(&str, &str)]) -> bool {
     if std::env::var(VAR).as_deref() == Ok(test) {
         return true;
     }
@@ -18,6 +25,7 @@ pub fn in_a_process_of_its_own(test: &str) -> bool {
     let out = Command::new(exe)
         .args([test, "--exact", "--test-threads=1", "--nocapture"])
         .env(VAR, test)
+        .envs(env.iter().copied())
         .output()
         .expect("the test binary runs again");
     let (stdout, stderr) = (

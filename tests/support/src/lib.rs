@@ -11,7 +11,7 @@ pub mod redis_cluster;
 #[cfg(feature = "tls")]
 pub mod tls;
 
-pub use alone::{in_a_process_of_its_own, test_path};
+pub use alone::{in_a_process_of_its_own, in_a_process_of_its_own_with_env, test_path};
 pub use command::command;
 pub use guest::plugin_guest_wasm;
 pub use logs::Logs;

@@ -39,7 +39,7 @@ pub(super) struct RunArgs {
 }
 
 /// Runs the plugin; its exit code is the process's (1 if it could not run to its end).
-pub(super) async fn run(args: RunArgs) -> ExitCode {
+pub(super) async fn run(args: RunArgs, roots: entra_identity_host::TlsRoots) -> ExitCode {
     let name = args.name.clone().unwrap_or_else(|| {
         let stem = args.plugin.file_stem().map(|s| s.to_string_lossy());
         stem.map_or_else(|| "plugin".into(), |s| s.into_owned())
@@ -51,6 +51,8 @@ pub(super) async fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The flag, else the variable it reads.
+    config.tls_roots = roots;
     let sink = match super::telemetry::Sink::start(args.metrics, &mut config) {
         Ok(sink) => sink,
         Err(e) => {

@@ -118,7 +118,7 @@ fn pair(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
 }
 
-pub(super) async fn run(args: ServeArgs) -> ExitCode {
+pub(super) async fn run(args: ServeArgs, roots: entra_identity_host::TlsRoots) -> ExitCode {
     let app = match std::fs::read(&args.app) {
         Ok(bytes) => bytes,
         Err(e) => {
@@ -133,6 +133,8 @@ pub(super) async fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The flag, else the variable it reads.
+    config.tls_roots = roots;
     let mut variables: BTreeMap<String, String> = args.variables.into_iter().collect();
     #[cfg(feature = "emulator")]
     let _emulator = if args.emulator {

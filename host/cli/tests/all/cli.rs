@@ -257,3 +257,29 @@ fn help_says_what_cp1_means() {
     assert!(help.contains("claims challenges"), "{help}");
     assert!(help.contains("--claims"), "{help}");
 }
+
+#[test]
+fn tls_roots_take_system_or_webpki_from_the_flag_or_its_variable() {
+    let help = entra_identity().args(["token", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--tls-roots"), "{help}");
+    assert!(help.contains("ENTRA_IDENTITY_TLS_ROOTS"), "{help}");
+
+    let flag = entra_identity()
+        .args(["token", "--scope", "s", "--tls-roots", "webkpi"])
+        .output()
+        .unwrap();
+    let variable = entra_identity()
+        .args(["token", "--scope", "s"])
+        .env("ENTRA_IDENTITY_TLS_ROOTS", "webkpi")
+        .output()
+        .unwrap();
+    for out in [flag, variable] {
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("webkpi") && stderr.contains("system") && stderr.contains("webpki"),
+            "the refusal names the value and the two choices: {stderr}"
+        );
+    }
+}

@@ -1,8 +1,9 @@
 //! What an [`Identity`](crate::Identity) is built from: [`IdentityConfig`] and the
 //! [`InstanceLimits`] it shares with a [`Validator`](crate::Validator).
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::identity::credential_kind::{CertificateSource, CredentialKind};
+use crate::outbound::TlsRoots;
 use crate::runtime::clock::WallClock;
 use crate::shared_cache::CacheConfig;
 use entra_identity_core::confidential::TokenProxy;
@@ -72,6 +73,9 @@ pub struct IdentityConfig {
     pub cache: CacheConfig,
     /// Memory, deadline and number of the instances.
     pub limits: InstanceLimits,
+    /// Which certificate authorities the component's HTTPS requests trust: the
+    /// system's store (default) or the built-in web PKI roots only.
+    pub tls_roots: TlsRoots,
     /// `true`: a token the component returned is served by the host, without entering
     /// an instance, until the component's own `refresh_on` (never for claims or
     /// force-refresh requests). `false`: every call reaches the component, as in
@@ -151,6 +155,7 @@ impl Default for IdentityConfig {
             wall_clock: None,
             cache: CacheConfig::default(),
             limits: InstanceLimits::default(),
+            tls_roots: TlsRoots::default(),
             host_fast_path: true,
             telemetry: crate::Telemetry::global(),
         }
@@ -168,6 +173,7 @@ impl fmt::Debug for IdentityConfig {
             .field("allowed_urls", &self.allowed_urls)
             .field("cache", &self.cache)
             .field("limits", &self.limits)
+            .field("tls_roots", &self.tls_roots)
             .field("host_fast_path", &self.host_fast_path)
             .finish_non_exhaustive()
     }
@@ -240,6 +246,12 @@ impl IdentityConfig {
         self
     }
 
+    /// Sets [`Self::tls_roots`].
+    pub fn with_tls_roots(mut self, roots: TlsRoots) -> Self {
+        self.tls_roots = roots;
+        self
+    }
+
     /// Sets [`Self::telemetry`].
     pub fn with_telemetry(mut self, telemetry: crate::Telemetry) -> Self {
         self.telemetry = telemetry;
@@ -252,12 +264,14 @@ impl IdentityConfig {
         self
     }
 
-    /// The defaults, with the identity variables and the shared cache's
-    /// (`ENTRA_IDENTITY_CACHE_*`) from this process's environment.
+    /// The defaults, with the identity variables, the shared cache's
+    /// (`ENTRA_IDENTITY_CACHE_*`) and the trust roots ([`TlsRoots::ENV_VAR`]) from this
+    /// process's environment.
     pub fn from_env() -> Result<Self> {
         Ok(IdentityConfig {
             env: Self::env_from_process(),
             cache: CacheConfig::from_process_env()?,
+            tls_roots: TlsRoots::from_env(|k| std::env::var(k).ok()).map_err(Error::Config)?,
             ..Default::default()
         })
     }

@@ -212,7 +212,8 @@ pub(crate) fn sandbox(config: &IdentityConfig, allowlist: Allowlist) -> Sandbox<
 /// with it).
 pub(crate) fn outbound_policy(config: &IdentityConfig, extra: &[String]) -> Result<Allowlist> {
     let urls = config.outbound_urls();
-    let mut allowlist = Allowlist::from_urls(urls.iter().chain(extra).map(String::as_str));
+    let mut allowlist = Allowlist::from_urls(urls.iter().chain(extra).map(String::as_str))
+        .with_tls_roots(config.tls_roots);
     if let Some(imds) = config.imds_url() {
         allowlist = allowlist.with_concurrency_limit(&imds, crate::outbound::IMDS_MAX_CONCURRENT);
     }

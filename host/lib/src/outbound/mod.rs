@@ -6,21 +6,23 @@
 //! unspecified or multicast addresses unless the list names that address itself (an IP
 //! literal or `localhost` in a URL, or [`Allowlist::with_allowed_addresses`]).
 //! Pinned authorities (Service Fabric's self-signed endpoint) are reached over TLS that
-//! trusts only their pinned certificate (`pinned_tls`); every other https authority gets
-//! the web PKI verification wasmtime-wasi-http's default_send_request uses. The AKS
-//! token proxy (identity binding) is reached over TLS that trusts only its CA, with its
-//! SNI name (`token_proxy`).
+//! trusts only their pinned certificate (`pinned_tls`); every other https authority is
+//! checked against the [`TlsRoots`] the list is given (`roots`: the system's store by
+//! default, or the built-in web PKI roots only). The AKS token proxy (identity binding)
+//! is reached over TLS that trusts only its CA, with its SNI name (`token_proxy`).
 
 mod address;
 pub(crate) mod concurrency;
 mod connect;
 mod pinned_tls;
+mod roots;
 mod token_proxy;
 
 pub use concurrency::IMDS_MAX_CONCURRENT;
 pub use connect::Resolver;
 #[cfg(feature = "redis")]
 pub(crate) use connect::{roots_from_pem, web_pki, with_roots};
+pub use roots::TlsRoots;
 
 use connect::Timeouts;
 use ipnet::IpNet;
@@ -44,6 +46,8 @@ pub struct Allowlist {
     /// Restricted addresses a listed name may still resolve to, because the list says so.
     allowed_addresses: Arc<Vec<IpNet>>,
     resolver: Resolver,
+    /// What every authority that is neither pinned nor a token proxy is checked against.
+    roots: TlsRoots,
 }
 
 impl Allowlist {
@@ -92,6 +96,13 @@ impl Allowlist {
         }
         self.allowed_addresses = Arc::new(allowed);
         Ok(self)
+    }
+
+    /// Checks the certificates of https authorities that are neither pinned nor a token
+    /// proxy (and of a token proxy given no CA) against `roots`.
+    pub fn with_tls_roots(mut self, roots: TlsRoots) -> Self {
+        self.roots = roots;
+        self
     }
 
     /// Resolves host names with `resolver` instead of the system's.
@@ -218,6 +229,7 @@ struct Egress {
     resolver: Resolver,
     pinned: Option<PinnedTls>,
     proxy: Option<ProxyTls>,
+    roots: TlsRoots,
 }
 
 impl Egress {
@@ -246,6 +258,7 @@ impl Egress {
             literal,
             explicit,
             resolver: list.resolver.clone(),
+            roots: list.roots,
         })
     }
 
@@ -311,15 +324,40 @@ impl Egress {
                     pinned.client_config(),
                     connect::tls_server_name(&self.host)?,
                 ),
-                (None, Some(proxy)) => (proxy.client_config()?, proxy.server_name(&self.host)?),
-                (None, None) => (connect::web_pki(), connect::tls_server_name(&self.host)?),
+                (None, Some(proxy)) => (
+                    proxy.client_config(self.roots)?,
+                    proxy.server_name(&self.host)?,
+                ),
+                (None, None) => (
+                    self.roots.client_config(),
+                    connect::tls_server_name(&self.host)?,
+                ),
             })
         } else {
             None
         };
         let addrs = self.addresses(timeouts.connect).await?;
         let stream = connect::tcp(&addrs, timeouts.connect).await?;
-        connect::send(stream, request, timeouts, tls).await
+        let sent = connect::send(stream, request, timeouts, tls).await;
+        if let Err(HttpError::Tls(e)) = &sent
+            && self.pinned.is_none()
+            && untrusted_certificate(e)
+        {
+            // The guest sees only an error code: the host says what to change.
+            tracing::warn!(
+                authority = %self.authority,
+                error = %e,
+                "the server's TLS certificate is not trusted: {}",
+                match &self.proxy {
+                    Some(_) => "the AKS token proxy is checked against its CA \
+                                (AZURE_KUBERNETES_CA_FILE or AZURE_KUBERNETES_CA_DATA), \
+                                else the host's roots"
+                        .to_owned(),
+                    None => self.roots.remedy(),
+                }
+            );
+        }
+        sent
     }
 }
 
@@ -358,6 +396,34 @@ impl WasiHttpHooks for Allowlist {
             egress?.send(request, options).await
         }))
     }
+
+    /// A certificate the roots refuse is a certificate error to the guest, not a protocol
+    /// error (wasmtime-wasi-http's default for every TLS failure).
+    fn p2_error_from_tls(
+        &mut self,
+        err: &std::io::Error,
+    ) -> wasmtime_wasi_http::p2::bindings::http::types::ErrorCode {
+        use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
+        if untrusted_certificate(err) {
+            ErrorCode::TlsCertificateError
+        } else {
+            // What wasmtime-wasi-http's default hook logs, kept.
+            tracing::warn!(error = %err, "outbound TLS failed");
+            ErrorCode::TlsProtocolError
+        }
+    }
+}
+
+/// Whether a TLS failure is the server's certificate being refused.
+fn untrusted_certificate(err: &std::io::Error) -> bool {
+    err.get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| {
+            matches!(
+                e,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            )
+        })
 }
 
 #[cfg(test)]

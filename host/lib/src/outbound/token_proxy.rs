@@ -4,8 +4,10 @@
 //! The component rewrites the token request onto `AZURE_KUBERNETES_TOKEN_PROXY`; the
 //! connection is the host's. As the Go SDK does (`RootCAs = caPool`, `ServerName =
 //! sniName`), and unlike the Rust PR, which adds the CA to the usual roots, the given
-//! CA *replaces* the web PKI roots for the proxy's authority: only a certificate that
-//! CA issued, for the SNI name, is accepted. Without a CA the web PKI roots apply.
+//! CA *replaces* the host's roots for the proxy's authority: only a certificate that
+//! CA issued, for the SNI name, is accepted. Without a CA the host's roots apply
+//! ([`TlsRoots`](super::TlsRoots): the system's store, as Go's `RootCAs = nil` has it,
+//! unless set to the web PKI's).
 //! The TCP connection goes to the proxy URL's host and port (resolved and checked by
 //! the allowlist); the SNI name is only what TLS sends and checks, and the `Host`
 //! header stays the proxy URL's authority, as in the Go and Rust SDKs.
@@ -43,8 +45,8 @@ struct Inner {
 }
 
 enum Trust {
-    /// No CA given: the web PKI roots.
-    WebPki,
+    /// No CA given: the host's roots.
+    HostRoots,
     /// `AZURE_KUBERNETES_CA_DATA`, built once.
     Fixed(Arc<ClientConfig>),
     /// `AZURE_KUBERNETES_CA_FILE`, and the content and configuration last built from it.
@@ -66,7 +68,7 @@ impl ProxyTls {
             })
             .transpose()?;
         let trust = match &proxy.ca {
-            None => Trust::WebPki,
+            None => Trust::HostRoots,
             Some(ProxyCa::Data(pem)) => Trust::Fixed(
                 trusting_only(pem.as_bytes())
                     .map_err(|why| format!("invalid AZURE_KUBERNETES_CA_DATA: {why}"))?,
@@ -89,10 +91,14 @@ impl ProxyTls {
         }
     }
 
-    /// The client configuration for a new connection, the CA file read again.
-    pub(crate) fn client_config(&self) -> Result<Arc<ClientConfig>, HttpError> {
+    /// The client configuration for a new connection, the CA file read again;
+    /// `roots` when no CA was given.
+    pub(crate) fn client_config(
+        &self,
+        roots: super::TlsRoots,
+    ) -> Result<Arc<ClientConfig>, HttpError> {
         match &self.inner.trust {
-            Trust::WebPki => Ok(super::connect::web_pki()),
+            Trust::HostRoots => Ok(roots.client_config()),
             Trust::Fixed(config) => Ok(config.clone()),
             Trust::File { path, loaded } => reload(path, loaded).map_err(|why| {
                 tracing::warn!(%why, "cannot trust the AKS token proxy");
@@ -105,7 +111,7 @@ impl ProxyTls {
 impl std::fmt::Debug for ProxyTls {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let trust = match &self.inner.trust {
-            Trust::WebPki => "web PKI".to_string(),
+            Trust::HostRoots => "the host's roots".to_string(),
             Trust::Fixed(_) => "AZURE_KUBERNETES_CA_DATA".to_string(),
             Trust::File { path, .. } => path.display().to_string(),
         };
@@ -177,6 +183,7 @@ fn trusting_only(pem: &[u8]) -> Result<Arc<ClientConfig>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbound::TlsRoots;
 
     fn proxy(vars: &[(&str, &str)]) -> TokenProxy {
         let vars: Vec<(String, String)> = vars
@@ -211,7 +218,12 @@ mod tests {
             tls.server_name("127.0.0.1").unwrap(),
             ServerName::try_from("proxy.example.invalid").unwrap()
         );
-        let error = |tls: &ProxyTls| tls.client_config().err().unwrap().to_string();
+        let error = |tls: &ProxyTls| {
+            tls.client_config(TlsRoots::WebPki)
+                .err()
+                .unwrap()
+                .to_string()
+        };
 
         // Missing, then empty before any CA was read.
         assert!(error(&tls).contains("cannot read"), "{}", error(&tls));
@@ -221,31 +233,40 @@ mod tests {
         assert!(error(&tls).contains("contains no certificates"));
 
         std::fs::write(&file, ca_pem()).unwrap();
-        let first = tls.client_config().unwrap();
+        let first = tls.client_config(TlsRoots::WebPki).unwrap();
         // Unchanged: the same configuration.
-        assert!(Arc::ptr_eq(&first, &tls.client_config().unwrap()));
+        assert!(Arc::ptr_eq(
+            &first,
+            &tls.client_config(TlsRoots::WebPki).unwrap()
+        ));
         // Emptied while rotating: the configuration in hand stays.
         std::fs::write(&file, "\n").unwrap();
-        assert!(Arc::ptr_eq(&first, &tls.client_config().unwrap()));
+        assert!(Arc::ptr_eq(
+            &first,
+            &tls.client_config(TlsRoots::WebPki).unwrap()
+        ));
         // Unreadable: an error for this connection, the configuration kept for the next.
         std::fs::remove_file(&file).unwrap();
         assert!(error(&tls).contains("cannot read"));
         // Changed: rebuilt.
         std::fs::write(&file, format!("{}\n{}", ca_pem(), ca_pem())).unwrap();
-        assert!(!Arc::ptr_eq(&first, &tls.client_config().unwrap()));
+        assert!(!Arc::ptr_eq(
+            &first,
+            &tls.client_config(TlsRoots::WebPki).unwrap()
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn without_a_ca_the_web_pki_roots_and_the_url_host_are_used() {
+    fn without_a_ca_the_host_roots_and_the_url_host_are_used() {
         let tls = ProxyTls::new(&proxy(&[(
             "AZURE_KUBERNETES_TOKEN_PROXY",
             "https://proxy.example.com",
         )]))
         .unwrap();
         assert!(Arc::ptr_eq(
-            &tls.client_config().unwrap(),
-            &super::super::connect::web_pki()
+            &tls.client_config(TlsRoots::WebPki).unwrap(),
+            &TlsRoots::WebPki.client_config()
         ));
         assert_eq!(
             tls.server_name("proxy.example.com").unwrap(),
@@ -256,6 +277,6 @@ mod tests {
             ("AZURE_KUBERNETES_CA_DATA", &ca_pem()),
         ]))
         .unwrap();
-        assert!(data.client_config().is_ok());
+        assert!(data.client_config(TlsRoots::WebPki).is_ok());
     }
 }

@@ -84,6 +84,7 @@ impl Plugin {
         resolver: Option<Resolver>,
     ) -> Result<Self, PluginError> {
         let mut outbound = Allowlist::from_urls(rules.outbound.iter().map(String::as_str))
+            .with_tls_roots(identity.config().tls_roots)
             .with_allowed_addresses(rules.allow_addresses.iter().map(String::as_str))
             .map_err(|why| PluginError::Policy(format!("plugins.{name}.allow_addresses: {why}")))?;
         if let Some(resolver) = resolver {

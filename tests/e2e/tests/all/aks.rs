@@ -178,7 +178,7 @@ async fn aks_proxy_with_the_wrong_ca_gets_no_request_and_a_clear_error() {
                 .aks_proxy_url()
                 .replace("/aks/identity-binding", "");
             assert!(m.contains(&origin), "{m}");
-            assert!(m.contains("TlsProtocolError"), "{m}");
+            assert!(m.contains("TlsCertificateError"), "{m}");
         }
         other => panic!("expected a TLS transport error, got {other:?}"),
     }

@@ -7,3 +7,4 @@ mod plugin;
 mod plugin_identities;
 mod plugin_limits;
 mod telemetry;
+mod tls_roots;

@@ -39,6 +39,7 @@ pub(super) fn verify(
     let tenant = &state.config.tenant_id;
     let accepted = [
         format!("{}/{tenant}/oauth2/v2.0/token", state.base_url),
+        format!("{}/{tenant}/oauth2/v2.0/token", state.https_base_url),
         format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
     ];
     let audiences = jwt.audiences();

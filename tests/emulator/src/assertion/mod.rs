@@ -9,7 +9,8 @@
 //! * 401 `invalid_client` 700027: no registered certificate has the header's `x5t#S256`/`x5t`, or the signature
 //!   does not verify. Entra uses this code ("Client assertion contains an invalid signature") for certificate
 //!   assertions; the emulator uses it for federated tokens with a bad signature too.
-//! * 401 `invalid_client` 700023: a certificate assertion's `aud` is not this tenant's token endpoint.
+//! * 401 `invalid_client` 700023: a certificate assertion's `aud` is not this tenant's token endpoint (on
+//!   the plain or the HTTPS listener, or the public cloud's).
 //! * 400 `invalid_client` 700024: outside `nbf`..`exp` by the emulator's clock (no leeway), or a certificate
 //!   assertion valid for more than 15 minutes (Entra's own limit is not documented; clients use 5–10 minutes).
 //! * 400 `invalid_request` 70021: no federated credential has the token's issuer and subject.
