@@ -215,7 +215,7 @@ async fn a_primary_killed_mid_load_costs_requests_not_wrong_tokens_and_says_so()
     // A scope whose token lives on another primary.
     let mut survivor = None;
     for scope in &SCOPES[1..] {
-        let (node, _) = warm(&pooled, &cluster, *scope).await;
+        let (node, _) = warm(&pooled, &cluster, scope).await;
         if node != victim {
             survivor = Some(*scope);
             break;
