@@ -74,6 +74,8 @@ pub async fn run(soak: &Soak, apps: &Apps) -> Report {
     emulator.set_refresh_in(Some(soak.refresh_in.as_secs().max(1)));
     let secret = format!("soak-{}", uuid::Uuid::new_v4().simple());
     emulator.set_secret(SECRET_NAME, &secret);
+    // As Entra does, the key signing after the rotation is listed from the start.
+    emulator.announce_next_signing_key();
     let mut redis = RedisServer::start();
     let identity = identity_config(&emulator, &redis);
     let call_azure = start(

@@ -225,6 +225,13 @@ impl Emulator {
         self.state.rotate_signing_key();
     }
 
+    /// Lists the key [`Self::rotate_signing_key`] will sign with next in the JWKS from
+    /// now on, while still signing with the current one: Entra publishes a key well
+    /// before it signs with it, so validators that fetched since have it at rotation.
+    pub fn announce_next_signing_key(&self) {
+        self.state.announce_next_signing_key();
+    }
+
     /// Registers `app` with the token endpoint, replacing any app with the same client id.
     ///
     /// # Panics

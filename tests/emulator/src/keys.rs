@@ -95,6 +95,15 @@ impl KeyRing {
         self.keys.iter().find(|key| key.kid == kid)
     }
 
+    /// Publishes the next shipped key without signing with it yet, as Entra lists a key
+    /// well before it signs with it.
+    pub(crate) fn announce_next(&mut self) {
+        let next = (self.current + 1) % self.keys.len();
+        if !self.published.contains(&next) {
+            self.published.push(next);
+        }
+    }
+
     /// Makes the next shipped key current (wrapping around) and publishes it next to the old one.
     pub(crate) fn rotate(&mut self) {
         self.current = (self.current + 1) % self.keys.len();
@@ -127,6 +136,24 @@ mod tests {
         assert_ne!(ring.keys[0].kid, ring.keys[1].kid);
         assert_eq!(ring.keys[0].kid.len(), 20);
         assert_eq!(ring.keys[0].e, "AQAB");
+    }
+
+    #[test]
+    fn an_announced_key_is_published_before_it_signs() {
+        let mut ring = KeyRing::shipped();
+        let first = ring.current().kid.clone();
+        ring.announce_next();
+        let kids = |ring: &KeyRing| -> Vec<String> {
+            (ring.jwks("i")["keys"].as_array().unwrap().iter())
+                .map(|k| k["kid"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let next = ring.keys[1].kid.clone();
+        assert_eq!(kids(&ring), [first.clone(), next.clone()]);
+        assert_eq!(ring.current().kid, first, "still signing with the first");
+        ring.rotate();
+        assert_eq!(ring.current().kid, next);
+        assert_eq!(kids(&ring), [next, first]);
     }
 
     #[test]

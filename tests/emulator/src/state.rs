@@ -391,6 +391,10 @@ impl EmulatorState {
         lock(&self.keys).rotate();
     }
 
+    pub(crate) fn announce_next_signing_key(&self) {
+        lock(&self.keys).announce_next();
+    }
+
     /// Resolves once the emulator is shutting down, so that long waits (delays, stalled bodies) end with it.
     pub(crate) fn shutting_down(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut shutdown = self.shutdown.clone();

@@ -16,9 +16,9 @@ pub enum Phase {
     DroppedConnections,
     /// Redis is killed for the first half of the phase, then started again, empty.
     StoreRestart,
-    /// The first time: the signing key rotates, and callers carry tokens signed with
-    /// the new one. Later (the 5-minute refresh limit leaves one rotation per run to
-    /// be seen at once): the key set endpoint answers `503`.
+    /// The first time: the signing key rotates to the one listed since the start (as
+    /// Entra lists a key before it signs with it), and callers carry tokens signed
+    /// with it. Later: the key set endpoint answers `503`.
     KeyRotation,
 }
 
