@@ -46,6 +46,9 @@ macro_rules! parses_untrusted_input {
 }
 pub(crate) use parses_untrusted_input;
 
+parses_untrusted_input!(
+    pub mod attach;
+);
 pub mod binding;
 pub mod cache;
 pub mod chain;
