@@ -23,6 +23,10 @@ pub use rule::{Rule, RuleError, parse_rules};
 /// custom rules: `HOST=SCOPE` entries separated by whitespace, `;` or `,`.
 pub const RULES_SETTING: &str = "ENTRA_IDENTITY_OUTBOUND_RULES";
 
+/// The largest request body kept to be sent again when a claims challenge (CAE)
+/// answers the first attempt: larger ones stream once, and their 401 reaches the app.
+pub const MAX_REPLAYED_BODY: usize = 64 * 1024;
+
 /// An ordered list of rules: the first that matches a destination names its scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {

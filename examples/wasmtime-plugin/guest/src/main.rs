@@ -7,9 +7,6 @@
 //! The plugin holds no credential and chooses no identity: its host does, and its
 //! host's policy decides which scopes it may ask for and which hosts it may call.
 
-#[cfg(target_arch = "wasm32")]
-mod outbound;
-
 /// What the answer's first bytes are shown up to: enough to see what came back.
 #[cfg(target_arch = "wasm32")]
 const SHOWN_BYTES: usize = 512;
@@ -65,7 +62,7 @@ fn call(
     let token = token.map_err(|e| format!("no token: {e}"))?;
     let authorization =
         entra_identity_sdk::http::bearer_header(&token).map_err(|e| e.to_string())?;
-    outbound::get(url, &authorization)
+    wasmtime_plugin_guest::outbound::get(url, Some(&authorization))
 }
 
 #[cfg(not(target_arch = "wasm32"))]

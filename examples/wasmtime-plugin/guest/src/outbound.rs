@@ -9,8 +9,8 @@ use wasi::io::streams::StreamError;
 /// The most of an answer the plugin reads; a plugin's memory is bounded by its host.
 const MAX_BODY: usize = 1 << 20;
 
-/// GETs `url` with `Authorization: <authorization>`; the answer, its body read.
-pub(crate) fn get(url: &str, authorization: &HeaderValue) -> Result<Response<Vec<u8>>, String> {
+/// GETs `url`, with `Authorization: <authorization>` when given; the answer, its body read.
+pub fn get(url: &str, authorization: Option<&HeaderValue>) -> Result<Response<Vec<u8>>, String> {
     let uri: Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
     let scheme = match uri.scheme_str() {
         Some("https") => Scheme::Https,
@@ -20,11 +20,10 @@ pub(crate) fn get(url: &str, authorization: &HeaderValue) -> Result<Response<Vec
     let authority = uri.authority().ok_or("the URL has no host")?.as_str();
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
 
-    let headers = Fields::from_list(&[(
-        "authorization".to_string(),
-        authorization.as_bytes().to_vec(),
-    )])
-    .map_err(|e| format!("header refused: {e:?}"))?;
+    let headers: Vec<_> = (authorization.iter())
+        .map(|value| ("authorization".to_string(), value.as_bytes().to_vec()))
+        .collect();
+    let headers = Fields::from_list(&headers).map_err(|e| format!("header refused: {e:?}"))?;
     let request = OutgoingRequest::new(headers);
     let set = [
         request.set_method(&Method::Get),

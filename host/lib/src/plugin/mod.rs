@@ -9,7 +9,9 @@
 //! What a plugin gets: its arguments, the environment its policy lists (never the
 //! host's or the identity's), stdout/stderr (inherited or captured), `wasi:http` to
 //! the hosts its policy lists, read-only directories its policy lists, clocks and
-//! randomness, and tokens for its policy's scopes. No sockets, no other files.
+//! randomness, and tokens for its policy's scopes — asked for through
+//! `entra:identity/tokens`, or attached by the host to its requests (`attach_tokens`)
+//! so it needs no identity import at all. No sockets, no other files.
 //!
 //! Denied scopes are a `denied` error to the plugin and a `tracing` warning for the
 //! operator (plugin and scope, never a token); too many requests are `rate-limited`;
@@ -22,6 +24,7 @@
 //!
 //! [`Identity`]: crate::Identity
 
+mod attach;
 mod error;
 mod host;
 mod identities;

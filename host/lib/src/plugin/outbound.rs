@@ -1,7 +1,10 @@
 //! A plugin's own `wasi:http` requests: its policy's [`Allowlist`] (names, then the
-//! addresses they resolve to), with the plugin's name on every line it logs.
+//! addresses they resolve to), with the plugin's name on every line it logs, and a
+//! token attached when its policy says so ([`super::attach`]).
 
+use super::attach::{Attach, Body, Head, replay};
 use crate::outbound::Allowlist;
+use entra_identity_sdk::http::claims_to_retry;
 use std::sync::Arc;
 use tracing::Instrument as _;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
@@ -11,6 +14,8 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 pub(crate) struct PluginOutbound {
     pub(crate) plugin: Arc<str>,
     pub(crate) allowlist: Allowlist,
+    /// Tokens attached to its requests (`attach_tokens` in its policy).
+    pub(crate) attach: Option<Attach>,
 }
 
 type Sent = Result<
@@ -41,7 +46,34 @@ impl WasiHttpHooks for PluginOutbound {
         // The allowlist's own denials (a name resolving to a restricted address) say
         // which plugin asked through this span.
         let span = tracing::warn_span!("plugin_outbound", plugin = %self.plugin);
-        let sent = Box::into_pin(self.allowlist.send_request(request, options, fut));
-        Box::new(sent.instrument(span))
+        let scope = (self.attach.as_ref()).and_then(|attach| attach.scope_for(&request));
+        let (Some(attach), Some(scope)) = (self.attach.clone(), scope) else {
+            let sent = Box::into_pin(self.allowlist.send_request(request, options, fut));
+            return Box::new(sent.instrument(span));
+        };
+        let mut allowlist = self.allowlist.clone();
+        Box::new(
+            async move {
+                let head = Head::of(&request);
+                let authority =
+                    (request.uri().authority()).map_or(String::new(), |a| a.to_string());
+                let bearer = attach.bearer(&authority, &scope, None).await?;
+                let (body, again) = Body::read(request.into_body()).await?.send();
+                let first = head.request(bearer, body);
+                let (response, io) =
+                    Box::into_pin(allowlist.send_request(first, options, fut)).await?;
+                let (Some(claims), Some(again)) = (claims_to_retry(&response), again) else {
+                    return Ok((response, io));
+                };
+                // One new token, one retry: a second 401 is the plugin's to see.
+                drop((response, io));
+                tracing::debug!(%authority, "answering a claims challenge for a plugin's request");
+                let bearer = attach.bearer(&authority, &scope, Some(claims)).await?;
+                let retry = head.request(bearer, replay(again));
+                Box::into_pin(allowlist.send_request(retry, options, Box::new(async { Ok(()) })))
+                    .await
+            }
+            .instrument(span),
+        )
     }
 }

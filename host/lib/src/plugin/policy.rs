@@ -10,6 +10,7 @@
 //! identity = "reporter"
 //! scopes = ["https://vault.azure.net/.default"]
 //! outbound = ["https://myvault.vault.azure.net"]
+//! attach_tokens = true
 //! allow_addresses = ["10.20.0.0/16"]
 //! token_rate = { per_second = 5, burst = 10 }
 //! memory_mib = 64
@@ -24,6 +25,7 @@
 
 use super::error::PluginError;
 use super::identities::PluginIdentity;
+use entra_identity_core::attach::{Rule, RuleError, Rules};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,6 +63,16 @@ pub struct PluginRules {
     /// refused, unless the URL's host is that IP address itself or `localhost`, or the
     /// address is in [`Self::allow_addresses`].
     pub outbound: Vec<String>,
+    /// Whether the host attaches tokens to its requests itself: a request without an
+    /// `Authorization` header to a destination that a rule names (Azure's well-known
+    /// resources, then [`Self::attach_rules`]) gets a token for the rule's scope, if that
+    /// scope is in [`Self::scopes`]. The plugin then needs no `entra:identity/tokens`
+    /// import and never holds a token. Default: false.
+    pub attach_tokens: bool,
+    /// Its own APIs' rules, `HOST=SCOPE` (`"api.contoso.com=api://contoso/.default"`,
+    /// `"*.contoso.com=…"`), ahead of the built-in ones; needs [`Self::attach_tokens`].
+    /// Default: none.
+    pub attach_rules: Vec<String>,
     /// Restricted addresses (CIDR ranges or single addresses, e.g. `"10.20.0.0/16"`,
     /// `"127.0.0.1"`) the names in [`Self::outbound`] may resolve to. Default: none.
     pub allow_addresses: Vec<String>,
@@ -102,6 +114,8 @@ impl Default for PluginRules {
             identity: None,
             scopes: Vec::new(),
             outbound: Vec::new(),
+            attach_tokens: false,
+            attach_rules: Vec::new(),
             allow_addresses: Vec::new(),
             token_rate: TokenRate::default(),
             memory_mib: 64,
@@ -119,6 +133,8 @@ impl fmt::Debug for PluginRules {
             .field("identity", &self.identity)
             .field("scopes", &self.scopes)
             .field("outbound", &self.outbound)
+            .field("attach_tokens", &self.attach_tokens)
+            .field("attach_rules", &self.attach_rules)
             .field("allow_addresses", &self.allow_addresses)
             .field("token_rate", &self.token_rate)
             .field("memory_mib", &self.memory_mib)
@@ -240,6 +256,13 @@ impl PluginRules {
                 ));
             }
         }
+        self.attach()
+            .map_err(|why| format!("attach_rules: {why}"))?;
+        if !self.attach_tokens && !self.attach_rules.is_empty() {
+            return Err(
+                "attach_rules: rules attach nothing without attach_tokens = true; add it".into(),
+            );
+        }
         for range in &self.allow_addresses {
             crate::outbound::Allowlist::default()
                 .with_allowed_addresses([range.as_str()])
@@ -285,6 +308,19 @@ impl PluginRules {
             ));
         }
         Ok(())
+    }
+}
+
+impl PluginRules {
+    /// The rules its requests get tokens by, or `None` when [`Self::attach_tokens`] is off.
+    pub(crate) fn attach(&self) -> Result<Option<Rules>, RuleError> {
+        if !self.attach_tokens {
+            return Ok(None);
+        }
+        let custom = (self.attach_rules.iter())
+            .map(|rule| rule.parse())
+            .collect::<Result<Vec<Rule>, _>>()?;
+        Ok(Some(Rules::azure().with_all(custom)))
     }
 }
 

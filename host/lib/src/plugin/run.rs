@@ -1,5 +1,6 @@
 //! [`Plugin`]: a loaded plugin, run as a command in a fresh store each time.
 
+use super::attach::Attach;
 use super::error::PluginError;
 use super::host::Shared;
 use super::outbound::PluginOutbound;
@@ -10,6 +11,7 @@ use super::tokens::TokenGate;
 use crate::Identity;
 use crate::outbound::{Allowlist, Resolver};
 use crate::runtime::limits::{MeteredLimits, PLUGIN_FIELD_SIZE_LIMIT};
+use entra_identity_core::attach::Rules;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +37,8 @@ pub struct Plugin {
     pre: CommandPre<PluginState>,
     bucket: Arc<Mutex<TokenBucket>>,
     outbound: Allowlist,
+    /// The rules its requests get tokens by (`attach_tokens`).
+    attach: Option<Arc<Rules>>,
 }
 
 /// How a run ended, when the plugin ran to its end.
@@ -90,6 +94,9 @@ impl Plugin {
         if let Some(resolver) = resolver {
             outbound = outbound.with_resolver(resolver);
         }
+        let attach = (rules.attach())
+            .map_err(|why| PluginError::Policy(format!("plugins.{name}.attach_rules: {why}")))?
+            .map(Arc::new);
         Ok(Plugin {
             shared,
             identity,
@@ -98,6 +105,7 @@ impl Plugin {
             pre,
             bucket,
             outbound,
+            attach,
         })
     }
 
@@ -230,6 +238,12 @@ impl Plugin {
         let memory = usize::try_from(rules.memory_mib << 20).unwrap_or(usize::MAX);
         let mut http = WasiHttpCtx::new();
         http.set_field_size_limit(PLUGIN_FIELD_SIZE_LIMIT);
+        let tokens = TokenGate {
+            plugin: self.name.clone(),
+            rules: self.rules.clone(),
+            bucket: self.bucket.clone(),
+            identity: self.identity.clone(),
+        };
         let state = PluginState {
             table: ResourceTable::new(),
             wasi: wasi.build(),
@@ -237,13 +251,12 @@ impl Plugin {
             hooks: PluginOutbound {
                 plugin: self.name.clone(),
                 allowlist: self.outbound.clone(),
+                attach: (self.attach.clone()).map(|rules| Attach {
+                    rules,
+                    gate: tokens.clone(),
+                }),
             },
-            tokens: TokenGate {
-                plugin: self.name.clone(),
-                rules: self.rules.clone(),
-                bucket: self.bucket.clone(),
-                identity: self.identity.clone(),
-            },
+            tokens,
             limits: MeteredLimits::plugin(memory),
         };
         let mut store = Store::new(&self.shared.engine, state);

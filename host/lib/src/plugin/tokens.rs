@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// What answers one plugin's token requests; one per store, sharing the plugin's bucket.
+#[derive(Clone)]
 pub(crate) struct TokenGate {
     pub(crate) plugin: Arc<str>,
     pub(crate) rules: Arc<PluginRules>,
@@ -22,6 +23,11 @@ impl TokenGate {
     /// plugin that keeps asking for what it may not have floods neither the identity
     /// nor the operator's log.
     fn admit(&self, scopes: &[String]) -> Result<(), WitError> {
+        self.take_from_bucket()?;
+        self.allow_scopes(scopes)
+    }
+
+    fn take_from_bucket(&self) -> Result<(), WitError> {
         let taken = self
             .bucket
             .lock()
@@ -35,6 +41,10 @@ impl TokenGate {
                 .denial(&self.plugin, "rate_limited");
             return Err(WitError::RateLimited(secs));
         }
+        Ok(())
+    }
+
+    fn allow_scopes(&self, scopes: &[String]) -> Result<(), WitError> {
         if let Some(scope) = scopes.iter().find(|s| !self.rules.allows_scope(s)) {
             self.identity.telemetry().denial(&self.plugin, "scope");
             tracing::warn!(
@@ -66,11 +76,38 @@ impl tokens::Host for TokenGate {
 }
 
 impl TokenGate {
+    /// A token for one of the plugin's requests ([`super::attach`]), by its policy's
+    /// scopes. A plain token does not count against the rate limit: the host asks for
+    /// it, once per request, and its fast path answers. A claims answer skips every
+    /// cache, so it counts, as a plugin's own would.
+    pub(crate) async fn attached(
+        &self,
+        scope: &str,
+        claims: Option<String>,
+    ) -> Result<AccessToken, WitError> {
+        let request = TokenRequest::new(&[scope]);
+        match claims {
+            None => self.fetch(request, Admission::ScopesOnly).await,
+            Some(claims) => self.fetch(request.claims(claims), Admission::Full).await,
+        }
+    }
+
     /// The same policy and rate limit for a plain request and a claims challenge: a
     /// challenge is one more request, never a way around either.
     async fn answer(&self, request: TokenRequest) -> Result<AccessToken, WitError> {
+        self.fetch(request, Admission::Full).await
+    }
+
+    async fn fetch(
+        &self,
+        request: TokenRequest,
+        admission: Admission,
+    ) -> Result<AccessToken, WitError> {
         let scopes = &request.scopes;
-        self.admit(scopes)?;
+        match admission {
+            Admission::Full => self.admit(scopes)?,
+            Admission::ScopesOnly => self.allow_scopes(scopes)?,
+        }
         match self.identity.get_token_for(&request).await {
             Ok(token) => {
                 tracing::debug!(plugin = %self.plugin, ?scopes, expires_on = token.expires_on(), "token handed to a plugin");
@@ -87,4 +124,12 @@ impl TokenGate {
             }
         }
     }
+}
+
+/// Which of the policy's checks a token request passes before it is fetched.
+enum Admission {
+    /// The rate limit, then the scopes.
+    Full,
+    /// The scopes only.
+    ScopesOnly,
 }

@@ -4,6 +4,7 @@
 mod azure_core;
 mod pinned_tls;
 mod plugin;
+mod plugin_attach;
 mod plugin_identities;
 mod plugin_limits;
 mod telemetry;

@@ -1,0 +1,4 @@
+//! What the example plugins share: one blocking GET over `wasi:http`.
+
+#[cfg(target_arch = "wasm32")]
+pub mod outbound;
