@@ -4,7 +4,6 @@
 //! identity component's `wasi:keyvalue` and `wasi:config` imports for hosts without them.
 
 mod inbound;
-mod shared_imports;
 
 pub use inbound::{INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, compose_inbound};
 

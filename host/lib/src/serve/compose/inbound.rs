@@ -8,7 +8,6 @@
 //!            gate ──► identity (validation) ──► adapter (--standalone)
 //! ```
 
-use super::shared_imports::share_imports;
 use super::{ADAPTER, APP, IDENTITY, bad};
 use crate::error::{Error, Result};
 use entra_inbound_gate::{baked, settings};
@@ -167,9 +166,6 @@ pub fn compose_inbound(
     if let Some(adapter) = adapter {
         plug_by_name(&mut graph, adapter, &[identity, gate])?;
     }
-    let mut instances = vec![virtual_http, identity, app_instance, gate];
-    instances.extend(adapter);
-    share_imports(&mut graph, &instances)?;
 
     let export = graph
         .alias_instance_export(gate, INCOMING_HANDLER)
