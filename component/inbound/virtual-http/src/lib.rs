@@ -18,3 +18,6 @@ mod bridge;
 mod fields;
 #[cfg(target_arch = "wasm32")]
 mod types;
+
+#[cfg(test)]
+mod tests;
