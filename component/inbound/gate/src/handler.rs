@@ -38,20 +38,16 @@ struct Checks {
 }
 
 thread_local! {
-    static CHECKS: OnceCell<Result<Checks, String>> = const { OnceCell::new() };
+    static CHECKS: OnceCell<Result<Checks, ()>> = const { OnceCell::new() };
 }
 
 impl incoming_handler::Guest for Gate {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
         let headers = request.headers().entries();
         let checked = CHECKS.with(|checks| match checks.get_or_init(checks_from_settings) {
-            Ok(checks) => checks
-                .check(&headers)
-                .map_err(|r| checks.validator.challenge().respond(&r)),
-            Err(why) => {
-                eprintln!("entra-identity inbound: {why}");
-                Err(misconfigured())
-            }
+            Ok(checks) => (checks.check(&headers))
+                .map_err(|rejection| checks.validator.challenge().respond(&rejection)),
+            Err(()) => Err(misconfigured()),
         });
         match checked {
             Ok(claims) => {
@@ -87,8 +83,13 @@ impl Checks {
     }
 }
 
-/// Baked settings, else the environment, else `wasi:config`.
-fn checks_from_settings() -> Result<Checks, String> {
+/// Baked settings, else the environment, else `wasi:config`. Why they do not work is
+/// written to stderr once per instance, for the operator; callers get a bare 500.
+fn checks_from_settings() -> Result<Checks, ()> {
+    read_settings().map_err(|why| eprintln!("entra-identity inbound: {why}"))
+}
+
+fn read_settings() -> Result<Checks, String> {
     let baked = baked::read(&std::hint::black_box(&REGION).settings);
     let settings = Settings::from_lookup(|name| {
         (baked.get(name).cloned())
