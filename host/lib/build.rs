@@ -1,6 +1,6 @@
-//! Builds the `entra-identity` component and the standalone adapter (one cargo
-//! invocation) for `wasm32-wasip2` so that `cargo build` alone produces a host with
-//! both inside it.
+//! Builds the `entra-identity` component, the standalone adapter and the inbound
+//! components (one cargo invocation) for `wasm32-wasip2` so that `cargo build` alone
+//! produces a host with all of them inside it.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,9 @@ fn main() {
         "component/wasm/Cargo.toml",
         "component/standalone/src",
         "component/standalone/Cargo.toml",
+        "component/inbound",
+        "component/sdk/src",
+        "component/sdk/Cargo.toml",
         "wit",
         "Cargo.lock",
         "Cargo.toml",
@@ -50,7 +53,9 @@ fn main() {
     let status = Command::new(cargo)
         .current_dir(&root)
         .args(["build", "--package", "entra-identity"])
-        .args(["--package", "entra-identity-standalone", "--target", TARGET])
+        .args(["--package", "entra-identity-standalone"])
+        .args(["--package", "entra-inbound-virtual-http"])
+        .args(["--package", "entra-inbound-gate", "--target", TARGET])
         .args(["--profile", "component", "--target-dir"])
         .arg(&target_dir)
         // Flags meant for the host build must not leak into the wasm build.
@@ -62,7 +67,7 @@ fn main() {
         .expect("failed to run cargo to build the component");
     assert!(
         status.success(),
-        "building the entra-identity component and the standalone adapter failed"
+        "building the entra-identity component, the standalone adapter or the inbound components failed"
     );
 
     let built = target_dir.join(TARGET).join("component");
@@ -73,6 +78,11 @@ fn main() {
             "entra_identity_standalone.wasm",
             "ENTRA_IDENTITY_STANDALONE_WASM",
         ),
+        (
+            "entra_inbound_virtual_http.wasm",
+            "ENTRA_INBOUND_VIRTUAL_HTTP_WASM",
+        ),
+        ("entra_inbound_gate.wasm", "ENTRA_INBOUND_GATE_WASM"),
     ] {
         let (from, to) = (built.join(file), out_dir.join(file));
         std::fs::copy(&from, &to)

@@ -1,7 +1,10 @@
 //! `entra-identity compose APP.wasm -o OUT.wasm [--standalone]`: `wac plug` with the
 //! identity component built in, through the same library (`wac-graph`) and the same code
 //! `serve` uses; `--standalone` also plugs the built-in adapter for hosts without
-//! `wasi:keyvalue` and `wasi:config` (such as `wasmtime serve`).
+//! `wasi:keyvalue` and `wasi:config` (such as `wasmtime serve`); `--inbound` puts the
+//! inbound gate in front of the app's HTTP handler (`compose/inbound.rs`).
+
+mod inbound;
 
 use clap::Args;
 use entra_identity_host::COMPONENT_WASM;
@@ -11,7 +14,8 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 pub(super) struct ComposeArgs {
-    /// The app component, importing entra:identity/credentials, validation or tokens.
+    /// The app component, importing entra:identity/credentials, validation or tokens
+    /// (with --inbound, any wasi:http/incoming-handler@0.2 component).
     app: PathBuf,
     /// Where to write the composed component.
     #[arg(short, long)]
@@ -22,12 +26,17 @@ pub(super) struct ComposeArgs {
     /// filesystem and io.
     #[arg(long)]
     standalone: bool,
+    #[command(flatten)]
+    inbound: inbound::InboundArgs,
 }
 
 pub(super) fn run(args: ComposeArgs) -> ExitCode {
     let composed = std::fs::read(&args.app)
         .map_err(|e| format!("cannot read {}: {e}", args.app.display()))
         .and_then(|app| {
+            if let Some(composed) = args.inbound.compose(&app, args.standalone) {
+                return composed;
+            }
             if args.standalone {
                 compose_standalone(&app, COMPONENT_WASM, STANDALONE_WASM)
             } else {

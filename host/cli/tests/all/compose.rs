@@ -57,3 +57,31 @@ fn compose_standalone_refuses_a_file_that_is_not_a_component() {
     assert!(stderr.contains("not a WebAssembly component"), "{stderr}");
     assert!(!out.exists(), "nothing written for bad input");
 }
+
+fn compose_failure(extra: &[&str]) -> String {
+    let dir = temp_dir();
+    let (app, out) = (dir.path().join("app.wasm"), dir.path().join("out.wasm"));
+    std::fs::write(&app, plugin_guest_wasm()).unwrap();
+    let run = entra_identity()
+        .arg("compose")
+        .arg(&app)
+        .arg("-o")
+        .arg(&out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(!run.status.success(), "{extra:?} succeeded");
+    assert!(!out.exists(), "nothing written for {extra:?}");
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
+
+#[test]
+fn compose_inbound_needs_tenant_and_audience_and_an_http_handler() {
+    let without_tenant = compose_failure(&["--inbound", "--audience", "api://a"]);
+    assert!(without_tenant.contains("--tenant"), "{without_tenant}");
+    let without_inbound = compose_failure(&["--tenant", "t", "--audience", "api://a"]);
+    assert!(without_inbound.contains("--inbound"), "{without_inbound}");
+    // The plugin guest exports no wasi:http/incoming-handler.
+    let not_http = compose_failure(&["--inbound", "--tenant", "t", "--audience", "api://a"]);
+    assert!(not_http.contains("incoming-handler"), "{not_http}");
+}

@@ -3,6 +3,10 @@
 //! `[component.<app>.dependencies]`; with [`compose_standalone`], also plugging the
 //! identity component's `wasi:keyvalue` and `wasi:config` imports for hosts without them.
 
+mod inbound;
+
+pub use inbound::{INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, compose_inbound};
+
 use crate::error::{Error, Result};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, PlugError};

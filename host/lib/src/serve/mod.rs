@@ -19,7 +19,10 @@ mod listen;
 mod timeouts;
 mod worker;
 
-pub use compose::{STANDALONE_WASM, compose, compose_standalone, imports_identity};
+pub use compose::{
+    INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, STANDALONE_WASM, compose,
+    compose_inbound, compose_standalone, imports_identity,
+};
 pub use limits::ServeLimits;
 
 use crate::error::{Error, Result};

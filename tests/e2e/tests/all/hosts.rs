@@ -10,7 +10,9 @@
 
 use crate::examples::example;
 use entra_identity_host::COMPONENT_WASM;
-use entra_identity_host::serve::{STANDALONE_WASM, compose, compose_standalone};
+use entra_identity_host::serve::{
+    Inbound, STANDALONE_WASM, compose, compose_inbound, compose_standalone,
+};
 use examples_imports_check::{in_package, interfaces, parse_list, satisfies};
 use std::path::{Path, PathBuf};
 
@@ -135,7 +137,17 @@ fn artifacts() -> Vec<Artifact> {
             standalone(&example("wasi-http-token")),
         ),
         app("`wasmtime-plugin-guest`", example("wasmtime-plugin-guest")),
+        app("`echo-headers`, composed `--inbound`", inbound(None)),
+        app(
+            "`echo-headers`, composed `--inbound --standalone`",
+            inbound(Some(STANDALONE_WASM)),
+        ),
     ]
+}
+
+fn inbound(adapter: Option<&[u8]>) -> Vec<u8> {
+    let inbound = Inbound::new("contoso.onmicrosoft.com", &["api://echo"]);
+    compose_inbound(&example("echo-headers"), COMPONENT_WASM, adapter, &inbound).unwrap()
 }
 
 fn standalone(app: &[u8]) -> Vec<u8> {

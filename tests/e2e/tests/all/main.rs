@@ -39,6 +39,7 @@ mod composition;
 mod concurrency;
 mod credentials;
 mod hosts;
+mod inbound;
 mod instances;
 mod managed_identity;
 mod node;

@@ -62,7 +62,7 @@ fn composed_app(dir: &std::path::Path, app: &str) -> PathBuf {
 }
 
 /// A running `wasmtime serve`, killed when dropped; everything it wrote is kept.
-struct Wasmtime {
+pub(crate) struct Wasmtime {
     child: Child,
     addr: SocketAddr,
     output: Arc<Mutex<String>>,
@@ -80,6 +80,23 @@ impl Wasmtime {
     fn start_app(app: &str, env: &[(&str, String)], extra: &[&str]) -> Wasmtime {
         let dir = temp_dir();
         let app = composed_app(dir.path(), app);
+        Wasmtime::start_file(dir, &app, env, extra)
+    }
+
+    /// Serves `composed`, a component made for it already.
+    pub(crate) fn start_composed(composed: &[u8], env: &[(&str, String)]) -> Wasmtime {
+        let dir = temp_dir();
+        let app = dir.path().join("composed.wasm");
+        std::fs::write(&app, composed).unwrap();
+        Wasmtime::start_file(dir, &app, env, &[])
+    }
+
+    fn start_file(
+        dir: entra_test_support::TempDir,
+        app: &std::path::Path,
+        env: &[(&str, String)],
+        extra: &[&str],
+    ) -> Wasmtime {
         let mut command = Command::new(wasmtime());
         command
             .args(["serve", "-Scli", "--addr", "127.0.0.1:0"])
@@ -92,7 +109,7 @@ impl Wasmtime {
         for (name, value) in env {
             command.arg("--env").arg(name).env(name, value);
         }
-        let mut child = command.arg(&app).spawn().expect("wasmtime starts");
+        let mut child = command.arg(app).spawn().expect("wasmtime starts");
         let output = Arc::new(Mutex::new(String::new()));
         let (announced, address) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
@@ -137,7 +154,12 @@ impl Wasmtime {
     }
 
     async fn get(&self, path: &str) -> Answer {
-        tokio::time::timeout(START_LIMIT, get(self.addr, path, None))
+        self.get_with(path, None).await
+    }
+
+    /// GET `path`, with `bearer` as the caller's token.
+    pub(crate) async fn get_with(&self, path: &str, bearer: Option<&str>) -> Answer {
+        tokio::time::timeout(START_LIMIT, get(self.addr, path, bearer))
             .await
             .unwrap_or_else(|_| panic!("no answer to {path}:\n{}", self.output()))
     }
@@ -148,7 +170,7 @@ impl Wasmtime {
     }
 
     /// Stops wasmtime and waits for it, so that its output is complete.
-    fn stop(mut self) -> String {
+    pub(crate) fn stop(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();
         // The readers end at EOF, when the child's pipes close.
