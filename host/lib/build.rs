@@ -1,5 +1,5 @@
-//! Builds the `entra-identity` component and the standalone adapter (one cargo
-//! invocation) for `wasm32-wasip2` so that `cargo build` alone produces a host with
+//! Builds the `entra-identity` component, the standalone adapter and the outbound
+//! component (one cargo invocation) for `wasm32-wasip2` so that `cargo build` alone produces a host with
 //! both inside it.
 
 use std::env;
@@ -22,6 +22,8 @@ fn main() {
         "component/wasm/Cargo.toml",
         "component/standalone/src",
         "component/standalone/Cargo.toml",
+        "component/outbound/src",
+        "component/outbound/Cargo.toml",
         "wit",
         "Cargo.lock",
         "Cargo.toml",
@@ -50,7 +52,8 @@ fn main() {
     let status = Command::new(cargo)
         .current_dir(&root)
         .args(["build", "--package", "entra-identity"])
-        .args(["--package", "entra-identity-standalone", "--target", TARGET])
+        .args(["--package", "entra-identity-standalone"])
+        .args(["--package", "entra-identity-outbound", "--target", TARGET])
         .args(["--profile", "component", "--target-dir"])
         .arg(&target_dir)
         // Flags meant for the host build must not leak into the wasm build.
@@ -62,7 +65,7 @@ fn main() {
         .expect("failed to run cargo to build the component");
     assert!(
         status.success(),
-        "building the entra-identity component and the standalone adapter failed"
+        "building the entra-identity component, the standalone adapter or the outbound component failed"
     );
 
     let built = target_dir.join(TARGET).join("component");
@@ -72,6 +75,10 @@ fn main() {
         (
             "entra_identity_standalone.wasm",
             "ENTRA_IDENTITY_STANDALONE_WASM",
+        ),
+        (
+            "entra_identity_outbound.wasm",
+            "ENTRA_IDENTITY_OUTBOUND_WASM",
         ),
     ] {
         let (from, to) = (built.join(file), out_dir.join(file));

@@ -79,9 +79,18 @@ impl Rules {
         Rules(
             vec![
                 rule("*.vault.azure.net", "https://vault.azure.net/.default"),
-                rule("management.azure.com", "https://management.azure.com/.default"),
-                rule("graph.microsoft.com", "https://graph.microsoft.com/.default"),
-                rule("*.blob.core.windows.net", "https://storage.azure.com/.default"),
+                rule(
+                    "management.azure.com",
+                    "https://management.azure.com/.default",
+                ),
+                rule(
+                    "graph.microsoft.com",
+                    "https://graph.microsoft.com/.default",
+                ),
+                rule(
+                    "*.blob.core.windows.net",
+                    "https://storage.azure.com/.default",
+                ),
             ],
             0,
         )

@@ -53,7 +53,12 @@ impl Guest for Component {
                 Ok(rules) => rules,
                 Err(e) => return Err(internal(format!("entra-identity outbound: {e}"))),
             };
-            match decide(rules, has_authorization, scheme.as_deref(), authority.as_deref()) {
+            match decide(
+                rules,
+                has_authorization,
+                scheme.as_deref(),
+                authority.as_deref(),
+            ) {
                 Decision::Forward => host::handle(request, options),
                 Decision::Attach { scope } => {
                     let authority = authority.as_deref().unwrap_or_default();
@@ -83,9 +88,18 @@ fn with_token(
     // `clone` of a request's (immutable) headers is a mutable copy.
     let copy = headers.clone();
     drop(headers);
-    copy.append("authorization", format!("Bearer {}", token.token).as_bytes())
-        // The app's headers already fill the host's limit: say so, without the value.
-        .map_err(|e| internal(no_token(authority, scope, &format!("adding the header failed: {e:?}"))))?;
+    copy.append(
+        "authorization",
+        format!("Bearer {}", token.token).as_bytes(),
+    )
+    // The app's headers already fill the host's limit: say so, without the value.
+    .map_err(|e| {
+        internal(no_token(
+            authority,
+            scope,
+            &format!("adding the header failed: {e:?}"),
+        ))
+    })?;
     let copied = OutgoingRequest::new(copy);
     let set = [
         copied.set_method(&request.method()),
@@ -94,7 +108,11 @@ fn with_token(
         copied.set_authority(Some(authority)),
     ];
     if set.iter().any(Result::is_err) {
-        return Err(internal(no_token(authority, scope, "copying the request failed")));
+        return Err(internal(no_token(
+            authority,
+            scope,
+            "copying the request failed",
+        )));
     }
     Ok(copied)
 }

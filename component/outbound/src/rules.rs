@@ -9,14 +9,15 @@ use crate::attach::{RULES_SETTING, Rule, RuleError, Rules, parse_rules};
 /// Azure's built-ins with the custom rules from `env` and then `config` ahead of them.
 /// A malformed list is an error for every request to a named destination: guessing
 /// which rules were meant could send a token where the operator did not intend.
-pub(crate) fn load(
-    env: Option<String>,
-    config: Option<String>,
-) -> Result<Rules, SettingError> {
+pub(crate) fn load(env: Option<String>, config: Option<String>) -> Result<Rules, SettingError> {
     let mut custom: Vec<Rule> = Vec::new();
     let sources = [
         ("environment variable", RULES_SETTING.to_string(), env),
-        ("wasi:config key", RULES_SETTING.to_ascii_lowercase(), config),
+        (
+            "wasi:config key",
+            RULES_SETTING.to_ascii_lowercase(),
+            config,
+        ),
     ];
     for (source, name, list) in sources {
         let Some(list) = list else { continue };

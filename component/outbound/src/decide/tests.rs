@@ -2,7 +2,11 @@ use super::*;
 use crate::attach::Rules;
 
 fn rules() -> Rules {
-    Rules::azure().with("http://127.0.0.1:8080=api://local/.default".parse().unwrap())
+    Rules::azure().with(
+        "http://127.0.0.1:8080=api://local/.default"
+            .parse()
+            .unwrap(),
+    )
 }
 
 #[test]
@@ -50,7 +54,11 @@ fn an_unnamed_or_unknown_destination_gets_no_token() {
 
 #[test]
 fn refusals_name_the_destination_and_scope() {
-    let text = no_token("my.vault.azure.net", "https://vault.azure.net/.default", "down");
+    let text = no_token(
+        "my.vault.azure.net",
+        "https://vault.azure.net/.default",
+        "down",
+    );
     assert!(text.contains("my.vault.azure.net") && text.contains("vault.azure.net/.default"));
     assert!(text.ends_with(": down"), "{text}");
     let text = body_not_carried("my.vault.azure.net", "https://vault.azure.net/.default");

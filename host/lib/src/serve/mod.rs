@@ -13,13 +13,16 @@
 
 mod admission;
 mod app;
+mod baked_environment;
 mod compose;
+mod compose_outbound;
 mod limits;
 mod listen;
 mod timeouts;
 mod worker;
 
 pub use compose::{STANDALONE_WASM, compose, compose_standalone, imports_identity};
+pub use compose_outbound::{OUTBOUND_WASM, OutboundOptions, compose_outbound};
 pub use limits::ServeLimits;
 
 use crate::error::{Error, Result};

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const APPS: [&str; 4] = [
+const APPS: [&str; 5] = [
+    // A test app, not an example: no identity code (tests/e2e/apps/fetch-echo).
+    "fetch-echo",
     "spin-call-azure",
     "spin-protected-api",
     "wasi-http-token",
