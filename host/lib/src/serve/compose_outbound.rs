@@ -60,17 +60,14 @@ pub fn compose_outbound(
     let environment = match options.rules.is_empty() {
         true => None,
         false => {
-            let interface = import_named(
-                outbound,
-                "the outbound component",
-                "wasi:cli/environment@",
-            )?
-            .ok_or_else(|| {
-                Error::Config(
+            let interface =
+                import_named(outbound, "the outbound component", "wasi:cli/environment@")?
+                    .ok_or_else(|| {
+                        Error::Config(
                     "the outbound component reads no environment: its rules cannot be baked in"
                         .into(),
                 )
-            })?;
+                    })?;
             let rules = options.rules.join(" ");
             Some(
                 environment_component(&interface, &[(RULES_SETTING, &rules)])

@@ -42,11 +42,14 @@ fn composed(world: &World, standalone: bool) -> Vec<u8> {
 }
 
 async fn start(world: &World, app: Vec<u8>) -> Server {
-    let options = ServeOptions::new(
-        app,
-        "127.0.0.1:0".parse().unwrap(),
-        world.config(Source::Imds),
-    );
+    start_allowing(world, app, &[]).await
+}
+
+/// [`start`], the app also allowed to call `urls`.
+async fn start_allowing(world: &World, app: Vec<u8>, urls: &[String]) -> Server {
+    let address = "127.0.0.1:0".parse().unwrap();
+    let mut options = ServeOptions::new(app, address, world.config(Source::Imds));
+    options.allowed_outbound = urls.to_vec();
     serve(options).await.expect("the app is served")
 }
 
@@ -163,8 +166,9 @@ async fn listener() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>
 #[tokio::test(flavor = "multi_thread")]
 async fn destinations_no_rule_names_get_no_token_on_the_wire() {
     let world = World::start().await;
-    let server = start(&world, composed(&world, false)).await;
     let (other, mut heads) = listener().await;
+    let allowed = [format!("http://{other}")];
+    let server = start_allowing(&world, composed(&world, false), &allowed).await;
     let vault = world.emulator.key_vault_url();
     let vault_authority = vault.trim_start_matches("http://");
     for url in [
@@ -238,6 +242,8 @@ async fn with_the_token_endpoint_down_the_request_fails_and_the_next_one_succeed
     );
 
     world.emulator.clear_faults(Endpoint::Imds);
+    // Past the identity component's memory of the failure (5 s, on the world's clock).
+    world.advance(std::time::Duration::from_secs(6));
     let (answer, _) = seen(&get(server.local_addr(), &path, None).await);
     assert_eq!(answer["status"], 200, "{answer}");
 }
