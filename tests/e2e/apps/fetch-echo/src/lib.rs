@@ -76,10 +76,10 @@ fn fetch(url: &str, authorization: Option<String>, body: Option<String>) -> serd
                 .map(|(n, v)| json!([n, String::from_utf8_lossy(&v)]))
                 .collect();
             let mut text = Vec::new();
-            if let Ok(body) = response.consume() {
-                if let Ok(mut stream) = body.stream() {
-                    let _ = stream.read_to_end(&mut text);
-                }
+            if let Ok(body) = response.consume()
+                && let Ok(mut stream) = body.stream()
+            {
+                let _ = stream.read_to_end(&mut text);
             }
             json!({
                 "sent": sent,
