@@ -298,9 +298,11 @@ async fn the_composed_app_imports_what_spin_and_wasmtime_serve_provide() {
         (false, listed("spin-4.1-imports.txt")),
         (true, listed("wasmtime-serve-48-imports.txt")),
     ] {
-        let found = interfaces(&composed(&world, standalone)).unwrap();
+        let bytes = composed(&world, standalone);
+        let found = interfaces(&bytes).unwrap();
         eprintln!(
-            "outbound (standalone: {standalone}) imports: {}",
+            "outbound (standalone: {standalone}, {} KiB) imports: {}",
+            bytes.len() / 1024,
             found.imports.join(", ")
         );
         let missing: Vec<_> = (found.imports.iter())
