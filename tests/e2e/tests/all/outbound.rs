@@ -11,7 +11,7 @@ use crate::wasmtime_serve::{Wasmtime, imds};
 use entra_emulator::{Endpoint, Fault};
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
-    OUTBOUND_WASM, OutboundOptions, ServeOptions, Server, compose_outbound, serve,
+    OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, ServeOptions, Server, compose_outbound, serve,
 };
 use examples_imports_check::{in_package, interfaces, parse_list, satisfies};
 use std::net::SocketAddr;
@@ -319,4 +319,16 @@ async fn the_composed_app_imports_what_spin_and_wasmtime_serve_provide() {
             .collect();
         assert_eq!(http.len(), 2, "{http:?}");
     }
+}
+
+#[test]
+fn an_app_that_sends_no_requests_is_refused_with_a_reason() {
+    let options = OutboundOptions::default();
+    // The adapter imports no wasi:http/outgoing-handler.
+    let e = compose_outbound(STANDALONE_WASM, COMPONENT_WASM, OUTBOUND_WASM, &options);
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains("imports no wasi:http/outgoing-handler"), "{e}");
+    let e = compose_outbound(b"not wasm", COMPONENT_WASM, OUTBOUND_WASM, &options);
+    let e = e.unwrap_err().to_string();
+    assert!(e.contains("the app is not a WebAssembly component"), "{e}");
 }
