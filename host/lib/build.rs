@@ -1,6 +1,6 @@
-//! Builds the `entra-identity` component, the standalone adapter and the inbound
-//! components (one cargo invocation) for `wasm32-wasip2` so that `cargo build` alone
-//! produces a host with all of them inside it.
+//! Builds the `entra-identity` component, the standalone adapter, the inbound and
+//! outbound components (one cargo invocation) for `wasm32-wasip2` so that `cargo build`
+//! alone produces a host with all of them inside it.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,8 @@ fn main() {
         "component/inbound",
         "component/sdk/src",
         "component/sdk/Cargo.toml",
+        "component/outbound/src",
+        "component/outbound/Cargo.toml",
         "wit",
         "Cargo.lock",
         "Cargo.toml",
@@ -55,7 +57,8 @@ fn main() {
         .args(["build", "--package", "entra-identity"])
         .args(["--package", "entra-identity-standalone"])
         .args(["--package", "entra-inbound-virtual-http"])
-        .args(["--package", "entra-inbound-gate", "--target", TARGET])
+        .args(["--package", "entra-inbound-gate"])
+        .args(["--package", "entra-identity-outbound", "--target", TARGET])
         .args(["--profile", "component", "--target-dir"])
         .arg(&target_dir)
         // Flags meant for the host build must not leak into the wasm build.
@@ -67,7 +70,7 @@ fn main() {
         .expect("failed to run cargo to build the component");
     assert!(
         status.success(),
-        "building the entra-identity component, the standalone adapter or the inbound components failed"
+        "building the entra-identity component, the standalone adapter, the inbound or the outbound components failed"
     );
 
     let built = target_dir.join(TARGET).join("component");
@@ -83,6 +86,10 @@ fn main() {
             "ENTRA_INBOUND_VIRTUAL_HTTP_WASM",
         ),
         ("entra_inbound_gate.wasm", "ENTRA_INBOUND_GATE_WASM"),
+        (
+            "entra_identity_outbound.wasm",
+            "ENTRA_IDENTITY_OUTBOUND_WASM",
+        ),
     ] {
         let (from, to) = (built.join(file), out_dir.join(file));
         std::fs::copy(&from, &to)

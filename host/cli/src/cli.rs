@@ -51,7 +51,8 @@ enum Command {
     Run(run::RunArgs),
     /// Serve an HTTP handler component (a Spin app) with the identity component plugged in.
     Serve(serve::ServeArgs),
-    /// Plug an app's entra:identity imports with the identity component (`wac plug`).
+    /// Plug an app's entra:identity imports with the identity component (`wac plug`),
+    /// or with --outbound put tokens on the app's own wasi:http requests.
     Compose(compose::ComposeArgs),
 }
 

@@ -1,14 +1,19 @@
 //! `entra-identity compose APP.wasm -o OUT.wasm [--standalone]`: `wac plug` with the
 //! identity component built in, through the same library (`wac-graph`) and the same code
 //! `serve` uses; `--standalone` also plugs the built-in adapter for hosts without
-//! `wasi:keyvalue` and `wasi:config` (such as `wasmtime serve`); `--inbound` puts the
-//! inbound gate in front of the app's HTTP handler (`compose/inbound.rs`).
+//! `wasi:keyvalue` and `wasi:config` (such as `wasmtime serve`). `--outbound [--rule
+//! HOST=SCOPE]...` puts the outbound component in front of the app's `wasi:http`
+//! client, so an app without identity code gets tokens on its requests; `--inbound`
+//! puts the inbound gate in front of its HTTP handler (`compose/inbound.rs`); both
+//! together, the gate in front of the app with its outbound part.
 
 mod inbound;
 
 use clap::Args;
 use entra_identity_host::COMPONENT_WASM;
-use entra_identity_host::serve::{STANDALONE_WASM, compose, compose_standalone};
+use entra_identity_host::serve::{
+    OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, compose, compose_outbound, compose_standalone,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,19 +33,59 @@ pub(super) struct ComposeArgs {
     standalone: bool,
     #[command(flatten)]
     inbound: inbound::InboundArgs,
+    #[command(flatten)]
+    outbound: OutboundArgs,
+}
+
+/// `--outbound [--rule HOST=SCOPE]...`, for `compose` and `serve`.
+#[derive(Args)]
+pub(super) struct OutboundArgs {
+    /// Attach tokens to the app's outgoing requests (wasi:http/outgoing-handler) whose
+    /// destination a rule names: Azure's resources built in, plus each --rule. The app
+    /// needs no entra:identity import and never sees a token.
+    #[arg(long)]
+    outbound: bool,
+    /// A destination rule baked into the result, ahead of the built-in ones:
+    /// `api.contoso.com=api://contoso/.default`, `*.contoso.com=SCOPE`,
+    /// `https://api.contoso.com:8443=SCOPE` (repeatable; needs --outbound).
+    #[arg(long = "rule", value_name = "HOST=SCOPE", requires = "outbound")]
+    rules: Vec<String>,
+}
+
+impl OutboundArgs {
+    /// The outbound composition, when asked for.
+    pub(super) fn compose(
+        &self,
+        app: &[u8],
+        standalone: bool,
+    ) -> Option<entra_identity_host::Result<Vec<u8>>> {
+        let options = OutboundOptions {
+            rules: self.rules.clone(),
+            standalone,
+        };
+        (self.outbound).then(|| compose_outbound(app, COMPONENT_WASM, OUTBOUND_WASM, &options))
+    }
 }
 
 pub(super) fn run(args: ComposeArgs) -> ExitCode {
     let composed = std::fs::read(&args.app)
         .map_err(|e| format!("cannot read {}: {e}", args.app.display()))
         .and_then(|app| {
-            if let Some(composed) = args.inbound.compose(&app, args.standalone) {
+            let outbound = match args.outbound.compose(&app, args.standalone) {
+                Some(composed) => Some(composed.map_err(|e| e.to_string())?),
+                None => None,
+            };
+            let app = outbound.as_deref().unwrap_or(&app);
+            if let Some(composed) = args.inbound.compose(app, args.standalone) {
                 return composed;
             }
+            if let Some(composed) = outbound {
+                return Ok(composed);
+            }
             if args.standalone {
-                compose_standalone(&app, COMPONENT_WASM, STANDALONE_WASM)
+                compose_standalone(app, COMPONENT_WASM, STANDALONE_WASM)
             } else {
-                compose(&app, COMPONENT_WASM)
+                compose(app, COMPONENT_WASM)
             }
             .map_err(|e| e.to_string())
         })

@@ -27,6 +27,8 @@ pub(super) struct ServeArgs {
     /// always allowed. Repeatable.
     #[arg(long = "allow-outbound", value_name = "URL")]
     allowed_outbound: Vec<String>,
+    #[command(flatten)]
+    outbound: super::compose::OutboundArgs,
     /// Requests inside the app at once; one more is answered 503 with Retry-After.
     #[arg(long, value_name = "N", default_value_t = ServeLimits::default().max_concurrent_requests, value_parser = count)]
     max_concurrent_requests: usize,
@@ -123,6 +125,15 @@ pub(super) async fn run(args: ServeArgs, roots: entra_identity_host::TlsRoots) -
         Ok(bytes) => bytes,
         Err(e) => {
             eprintln!("entra-identity: cannot read {}: {e}", args.app.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    // `--outbound`: composed on load, as `compose --outbound` would.
+    let app = match args.outbound.compose(&app, false) {
+        None => app,
+        Some(Ok(composed)) => composed,
+        Some(Err(e)) => {
+            eprintln!("entra-identity: {e}");
             return ExitCode::FAILURE;
         }
     };

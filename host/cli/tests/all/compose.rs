@@ -2,7 +2,9 @@
 
 use crate::entra_identity;
 use entra_identity_host::COMPONENT_WASM;
-use entra_identity_host::serve::{STANDALONE_WASM, compose, compose_standalone};
+use entra_identity_host::serve::{
+    OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, compose, compose_outbound, compose_standalone,
+};
 use entra_test_support::{plugin_guest_wasm, temp_dir};
 
 fn compose_with_the_cli(extra: &[&str]) -> Vec<u8> {
@@ -56,6 +58,37 @@ fn compose_standalone_refuses_a_file_that_is_not_a_component() {
     assert!(!run.status.success());
     assert!(stderr.contains("not a WebAssembly component"), "{stderr}");
     assert!(!out.exists(), "nothing written for bad input");
+}
+
+#[test]
+fn compose_outbound_bakes_each_rule_in_as_the_library_does() {
+    let rule = "api.contoso.com=api://contoso/.default";
+    let cli = compose_with_the_cli(&["--outbound", "--rule", rule, "--standalone"]);
+    let options = OutboundOptions {
+        rules: vec![rule.to_string()],
+        standalone: true,
+    };
+    let library =
+        compose_outbound(plugin_guest_wasm(), COMPONENT_WASM, OUTBOUND_WASM, &options).unwrap();
+    assert!(cli == library, "the CLI wrote other bytes than the library");
+    let unruled = compose_with_the_cli(&["--outbound", "--standalone"]);
+    assert!(unruled != cli, "--rule changed nothing");
+}
+
+#[test]
+fn a_rule_without_outbound_is_refused() {
+    let dir = temp_dir();
+    let app = dir.path().join("app.wasm");
+    std::fs::write(&app, plugin_guest_wasm()).unwrap();
+    let run = entra_identity()
+        .arg("compose")
+        .arg(&app)
+        .args(["-o", "/dev/null", "--rule", "a.example=api://a/.default"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("--outbound"), "{stderr}");
 }
 
 fn compose_failure(extra: &[&str]) -> String {

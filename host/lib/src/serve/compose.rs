@@ -7,6 +7,7 @@ mod inbound;
 
 pub use inbound::{INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, compose_inbound};
 
+use super::compose_outbound::{ENVIRONMENT, OUTBOUND};
 use crate::error::{Error, Result};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, PlugError};
@@ -16,9 +17,9 @@ use wac_graph::{CompositionGraph, EncodeOptions, PlugError};
 /// `wasi:config/store@0.2.0-draft-2024-09-27` from environment variables.
 pub const STANDALONE_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_STANDALONE_WASM"));
 
-const APP: &str = "app:app";
-const IDENTITY: &str = "entra:identity-component";
-const ADAPTER: &str = "entra:standalone-adapter";
+pub(super) const APP: &str = "app:app";
+pub(super) const IDENTITY: &str = "entra:identity-component";
+pub(super) const ADAPTER: &str = "entra:standalone-adapter";
 
 fn bad(what: &str, e: &dyn std::fmt::Display) -> Error {
     Error::Config(format!("{what}: {e}"))
@@ -77,14 +78,18 @@ pub fn compose_standalone(app: &[u8], identity: &[u8], adapter: &[u8]) -> Result
     })
 }
 
-enum PlugFailure {
+pub(super) enum PlugFailure {
     NothingPlugged,
     Other(Error),
 }
 
 /// `wac plug`: `socket`'s imports that a plug exports are satisfied by an instance of
-/// that plug (one per plug that matches anything); the rest stay imports.
-fn plug(
+/// that plug (one per plug that matches anything); the rest stay imports. wac-graph
+/// 0.12 imports semver-compatible names once, under the highest version (its
+/// `TypeAggregator::canonical_import_name`), so an app built against
+/// `wasi:http@0.2.4` and a component built against 0.2.12 share one instance and one
+/// set of resources (tests/e2e/tests/all/outbound.rs checks the merged imports).
+pub(super) fn plug(
     socket_name: &str,
     socket: &[u8],
     plugs: &[(&str, &[u8])],
@@ -93,6 +98,8 @@ fn plug(
     let describe = |name: &str| match name {
         APP => "the app",
         IDENTITY => "the identity component",
+        OUTBOUND => "the outbound component",
+        ENVIRONMENT => "the baked environment",
         _ => "the standalone adapter",
     };
     let mut graph = CompositionGraph::new();

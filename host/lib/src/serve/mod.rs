@@ -13,7 +13,9 @@
 
 mod admission;
 mod app;
+mod baked_environment;
 mod compose;
+mod compose_outbound;
 mod limits;
 mod listen;
 mod timeouts;
@@ -23,6 +25,7 @@ pub use compose::{
     INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, STANDALONE_WASM, compose,
     compose_inbound, compose_standalone, imports_identity,
 };
+pub use compose_outbound::{OUTBOUND_WASM, OutboundOptions, compose_outbound};
 pub use limits::ServeLimits;
 
 use crate::error::{Error, Result};

@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const APPS: [&str; 5] = [
+const APPS: [&str; 6] = [
     "echo-headers",
+    // A test app, not an example: no identity code (tests/e2e/apps/fetch-echo).
+    "fetch-echo",
     "spin-call-azure",
     "spin-protected-api",
     "wasi-http-token",

@@ -258,4 +258,3 @@ async fn inbound_under_wasmtime_serve_answers_401_without_running_the_app_and_20
         "the app ran for a refused caller:\n{output}"
     );
 }
-

@@ -153,7 +153,7 @@ impl Wasmtime {
         }
     }
 
-    async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         self.get_with(path, None).await
     }
 
@@ -165,7 +165,7 @@ impl Wasmtime {
     }
 
     /// What wasmtime and the component wrote so far, on stdout and stderr.
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
 
@@ -188,7 +188,7 @@ impl Drop for Wasmtime {
     }
 }
 
-fn imds(world: &World) -> Vec<(&'static str, String)> {
+pub(crate) fn imds(world: &World) -> Vec<(&'static str, String)> {
     vec![(
         "AZURE_POD_IDENTITY_AUTHORITY_HOST",
         world.emulator.base_url(),

@@ -1,0 +1,119 @@
+//! `compose --outbound`: the outbound component plugged into the app's
+//! `wasi:http/outgoing-handler` import, the identity component into the outbound
+//! component's `entra:identity/tokens` import (and into the app's own `entra:identity`
+//! imports, if it has any), custom destination rules baked in.
+
+use super::baked_environment::environment_component;
+use super::compose::{
+    ADAPTER, APP, IDENTITY, PlugFailure, STANDALONE_WASM, imports_identity, plug,
+};
+use crate::error::{Error, Result};
+use wac_graph::CompositionGraph;
+use wac_graph::types::Package;
+
+/// The outbound component, built by `build.rs` with the identity component.
+pub const OUTBOUND_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_OUTBOUND_WASM"));
+
+pub(super) const OUTBOUND: &str = "entra:outbound-component";
+pub(super) const ENVIRONMENT: &str = "entra:baked-environment";
+
+use entra_identity_core::attach::{RULES_SETTING, parse_rules};
+
+/// How to compose: custom rules to bake in, and whether the host lacks
+/// `wasi:keyvalue` and `wasi:config` (as [`super::compose_standalone`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboundOptions {
+    /// `HOST=SCOPE` rules, ahead of Azure's built-ins, for every request the app makes.
+    pub rules: Vec<String>,
+    /// Plug the standalone adapter in for `wasi:keyvalue` and `wasi:config`.
+    pub standalone: bool,
+}
+
+/// `app` whose outgoing requests get tokens from `identity` through `outbound`
+/// (normally [`OUTBOUND_WASM`]). The app needs no identity code; if it imports
+/// `entra:identity` too, the identity component satisfies that as [`super::compose`].
+pub fn compose_outbound(
+    app: &[u8],
+    identity: &[u8],
+    outbound: &[u8],
+    options: &OutboundOptions,
+) -> Result<Vec<u8>> {
+    if !imports(app, "the app", "wasi:http/outgoing-handler@")? {
+        return Err(Error::Config(
+            "the app imports no wasi:http/outgoing-handler: it sends no request a token \
+             could be attached to"
+                .into(),
+        ));
+    }
+    // A rule that cannot match anything is refused now, not when the app runs.
+    for rule in &options.rules {
+        parse_rules(rule).map_err(|why| Error::Config(format!("--rule: {why}")))?;
+    }
+    let adapter = options.standalone.then_some(STANDALONE_WASM);
+    let identity = match adapter {
+        Some(adapter) => match plug(IDENTITY, identity, &[(ADAPTER, adapter)]) {
+            Ok(adapted) => adapted,
+            Err(PlugFailure::NothingPlugged) => identity.to_vec(),
+            Err(PlugFailure::Other(e)) => return Err(e),
+        },
+        None => identity.to_vec(),
+    };
+
+    let environment = match options.rules.is_empty() {
+        true => None,
+        false => {
+            let interface =
+                import_named(outbound, "the outbound component", "wasi:cli/environment@")?
+                    .ok_or_else(|| {
+                        Error::Config(
+                    "the outbound component reads no environment: its rules cannot be baked in"
+                        .into(),
+                )
+                    })?;
+            let rules = options.rules.join(" ");
+            Some(
+                environment_component(&interface, &[(RULES_SETTING, &rules)])
+                    .map_err(Error::Config)?,
+            )
+        }
+    };
+    let mut plugs: Vec<(&str, &[u8])> = vec![(IDENTITY, &identity)];
+    plugs.extend(environment.as_deref().map(|bytes| (ENVIRONMENT, bytes)));
+    plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
+    let outbound = plug(OUTBOUND, outbound, &plugs).map_err(|e| match e {
+        PlugFailure::NothingPlugged => Error::Config(
+            "the outbound component imports nothing the identity component exports".into(),
+        ),
+        PlugFailure::Other(e) => e,
+    })?;
+
+    let mut plugs: Vec<(&str, &[u8])> = vec![(OUTBOUND, &outbound)];
+    if imports_identity(app)? {
+        plugs.push((IDENTITY, &identity));
+    }
+    plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
+    plug(APP, app, &plugs).map_err(|e| match e {
+        PlugFailure::NothingPlugged => Error::Config(
+            "the app's wasi:http/outgoing-handler import did not take the outbound component"
+                .into(),
+        ),
+        PlugFailure::Other(e) => e,
+    })
+}
+
+fn imports(component: &[u8], what: &str, prefix: &str) -> Result<bool> {
+    Ok(import_named(component, what, prefix)?.is_some())
+}
+
+/// The first import of `component` whose name starts with `prefix`.
+fn import_named(component: &[u8], what: &str, prefix: &str) -> Result<Option<String>> {
+    let mut graph = CompositionGraph::new();
+    let package = Package::from_bytes("x:x", None, component.to_vec(), graph.types_mut())
+        .map_err(|e| Error::Config(format!("{what} is not a WebAssembly component: {e}")))?;
+    let world = &graph.types()[package.ty()];
+    Ok(world
+        .imports
+        .keys()
+        .find(|name| name.starts_with(prefix))
+        .cloned())
+}
