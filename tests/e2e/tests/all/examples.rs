@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const APPS: [&str; 4] = [
+const APPS: [&str; 5] = [
+    "app-rust",
     "spin-call-azure",
     "spin-protected-api",
     "wasi-http-token",

@@ -40,6 +40,7 @@ mod concurrency;
 mod credentials;
 mod hosts;
 mod instances;
+mod languages;
 mod managed_identity;
 mod node;
 mod obo;

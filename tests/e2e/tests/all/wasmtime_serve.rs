@@ -62,7 +62,7 @@ fn composed_app(dir: &std::path::Path, app: &str) -> PathBuf {
 }
 
 /// A running `wasmtime serve`, killed when dropped; everything it wrote is kept.
-struct Wasmtime {
+pub(crate) struct Wasmtime {
     child: Child,
     addr: SocketAddr,
     output: Arc<Mutex<String>>,
@@ -80,6 +80,23 @@ impl Wasmtime {
     fn start_app(app: &str, env: &[(&str, String)], extra: &[&str]) -> Wasmtime {
         let dir = temp_dir();
         let app = composed_app(dir.path(), app);
+        Wasmtime::start_file(dir, app, env, extra)
+    }
+
+    /// Serves the component `bytes` as it is.
+    pub(crate) fn start_component(bytes: &[u8], env: &[(&str, String)]) -> Wasmtime {
+        let dir = temp_dir();
+        let file = dir.path().join("app.wasm");
+        std::fs::write(&file, bytes).unwrap();
+        Wasmtime::start_file(dir, file, env, &[])
+    }
+
+    fn start_file(
+        dir: entra_test_support::TempDir,
+        app: PathBuf,
+        env: &[(&str, String)],
+        extra: &[&str],
+    ) -> Wasmtime {
         let mut command = Command::new(wasmtime());
         command
             .args(["serve", "-Scli", "--addr", "127.0.0.1:0"])
@@ -136,6 +153,11 @@ impl Wasmtime {
         }
     }
 
+    /// The address it serves on.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     async fn get(&self, path: &str) -> Answer {
         tokio::time::timeout(START_LIMIT, get(self.addr, path, None))
             .await
@@ -143,7 +165,7 @@ impl Wasmtime {
     }
 
     /// What wasmtime and the component wrote so far, on stdout and stderr.
-    fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
 
