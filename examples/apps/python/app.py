@@ -34,9 +34,9 @@ async def route(request: IncomingRequest, response_out: ResponseOutparam) -> Non
     await respond(response_out, 404, b"routes: /secret?url=<a Key Vault secret URL>, /headers\n", "text/plain")
 
 
-async def get(target: str) -> tuple[int, bytes]:
+async def get(target: str, headers: tuple[tuple[str, bytes], ...] = ()) -> tuple[int, bytes]:
     target = parse.urlparse(target)
-    request = OutgoingRequest(Fields())
+    request = OutgoingRequest(Fields.from_list(list(headers)))
     request.set_scheme(Scheme_Https() if target.scheme == "https" else Scheme_Http())
     request.set_authority(target.netloc)
     request.set_path_with_query(target.path + ("?" + target.query if target.query else ""))

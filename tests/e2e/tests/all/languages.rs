@@ -142,3 +142,29 @@ async fn each_app_answers_its_headers_route_in_our_serve() {
         );
     }
 }
+
+/// The by-hand path: JS and Python apps that import `entra:identity/tokens` themselves
+/// (world `app-by-hand`), composed with the identity component the way
+/// `entra-identity compose` does (our `serve` composes an app that imports it).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_by_hand_app_composed_with_the_identity_component_reads_the_secret() {
+    let by_hand = [
+        ("js", app(Language::JavaScript, "by-hand.js", "app-by-hand")),
+        ("python", app(Language::Python, "by_hand.py", "app-by-hand")),
+    ];
+    for (language, app) in by_hand {
+        let world = World::start().await;
+        world.emulator.set_secret("db-password", "s3cr3t-value");
+        let server = serve_app(&world, app).await;
+        let a = secret(server.local_addr(), &world, "db-password").await;
+        assert_eq!(a.status, 200, "{language}: {} {}", a.head, a.body);
+        assert!(a.body.contains("s3cr3t-value"), "{language}: {}", a.body);
+        let sent = world.emulator.requests(Endpoint::KeyVault);
+        assert!(
+            sent[0]
+                .header("authorization")
+                .is_some_and(|h| h.starts_with("Bearer ")),
+            "{language}: the vault got the identity component's token"
+        );
+    }
+}
