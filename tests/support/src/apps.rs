@@ -111,13 +111,20 @@ pub fn ensure_toolchain(language: Language) {
     }
 }
 
-/// What the built file depends on: the app directory's sources, the toolchain's lock,
-/// the WIT, the world.
+/// What the built file depends on: every source of the app directory (`by_hand.py`
+/// imports `app.py`), the toolchain's lock, the WIT, the world.
 fn sources_hash(language: Language, source: &str, world: &str) -> u64 {
     let dir = language.dir();
     let mut hasher = std::hash::DefaultHasher::new();
     (source, world).hash(&mut hasher);
-    let mut inputs = vec![dir.join(source), dir.join(language.lock())];
+    let extension = Path::new(source).extension();
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|file| file.is_file() && file.extension() == extension)
+        .collect();
+    inputs.sort();
+    inputs.push(dir.join(language.lock()));
     let wit = repo().join("examples/apps/wit");
     inputs.push(wit.join("world.wit"));
     inputs.extend(
