@@ -2,6 +2,7 @@
 //! `rustls-test` model). See TESTING.md at the root for where tests go.
 
 pub mod alone;
+pub mod apps;
 pub mod command;
 pub mod guest;
 pub mod keys;

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const APPS: [&str; 6] = [
+const APPS: [&str; 7] = [
     "echo-headers",
     // A test app, not an example: no identity code (tests/e2e/apps/fetch-echo).
     "fetch-echo",
+    "app-rust",
     "spin-call-azure",
     "spin-protected-api",
     "wasi-http-token",

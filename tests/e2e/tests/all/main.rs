@@ -41,6 +41,7 @@ mod credentials;
 mod hosts;
 mod inbound;
 mod instances;
+mod languages;
 mod managed_identity;
 mod node;
 mod obo;

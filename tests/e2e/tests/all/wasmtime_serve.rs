@@ -153,6 +153,11 @@ impl Wasmtime {
         }
     }
 
+    /// The address it serves on.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub(crate) async fn get(&self, path: &str) -> Answer {
         self.get_with(path, None).await
     }
