@@ -2,15 +2,20 @@
 //! (componentize-py) and Rust, which hold no identity code, uncomposed: in our `serve`
 //! their plain HTTP clients reach the emulator's Key Vault without a token (401); their
 //! imports are what Spin 4.1 and `wasmtime serve` 48 provide; the real `wasmtime serve`
-//! runs each one. The composed variants reuse [`serve_app`], [`secret`] and
-//! [`headers`]: one more call each.
+//! runs each one. Composed with the outbound part each reads the secret with a token it
+//! never holds; composed with the inbound part each answers only callers with a valid
+//! token, and sees the caller in Easy Auth's headers.
 
 use crate::examples::example;
 use crate::serve::{Answer, exchange};
 use crate::support::*;
 use crate::wasmtime_serve::Wasmtime;
 use entra_emulator::Endpoint;
-use entra_identity_host::serve::{ServeOptions, Server, serve};
+use entra_identity_host::COMPONENT_WASM;
+use entra_identity_host::serve::{
+    Inbound, OUTBOUND_WASM, OutboundOptions, ServeOptions, Server, compose_inbound,
+    compose_outbound, serve,
+};
 use entra_test_support::apps::{Language, app};
 use examples_imports_check::{interfaces, parse_list, satisfies};
 use std::net::SocketAddr;
@@ -165,6 +170,82 @@ async fn a_by_hand_app_composed_with_the_identity_component_reads_the_secret() {
                 .header("authorization")
                 .is_some_and(|h| h.starts_with("Bearer ")),
             "{language}: the vault got the identity component's token"
+        );
+    }
+}
+
+/// The emulated vault is plain HTTP on loopback, which no built-in rule names: the
+/// rule a test deployment bakes in for it.
+fn vault_rule(world: &World) -> OutboundOptions {
+    OutboundOptions {
+        rules: vec![format!(
+            "{}=https://vault.azure.net/.default",
+            world.emulator.key_vault_url()
+        )],
+        standalone: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_app_composed_with_the_outbound_part_reads_the_secret_without_seeing_the_token() {
+    for (language, app) in apps() {
+        let world = World::start().await;
+        world.emulator.set_secret("db-password", "s3cr3t-value");
+        let composed = compose_outbound(&app, COMPONENT_WASM, OUTBOUND_WASM, &vault_rule(&world))
+            .unwrap_or_else(|e| panic!("{language}: {e}"));
+        let server = serve_app(&world, composed).await;
+        let a = secret(server.local_addr(), &world, "db-password").await;
+        assert_eq!(a.status, 200, "{language}: {} {}", a.head, a.body);
+        assert!(a.body.contains("s3cr3t-value"), "{language}: {}", a.body);
+        let sent = world.emulator.requests(Endpoint::KeyVault);
+        let bearer = (sent[0].header("authorization"))
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .unwrap_or_else(|| panic!("{language}: the vault got no token"))
+            .to_string();
+        assert!(
+            !a.head.contains(&bearer) && !a.body.contains(&bearer),
+            "{language}: the app's answer holds the token it never had"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_app_composed_with_the_inbound_part_answers_only_callers_with_a_valid_token() {
+    const API: &str = "api://any-language";
+    for (language, app) in apps() {
+        let world = World::start().await;
+        let inbound =
+            Inbound::new(world.emulator.tenant_id(), &[API]).authority(world.emulator.base_url());
+        let composed = compose_inbound(&app, COMPONENT_WASM, None, &inbound)
+            .unwrap_or_else(|e| panic!("{language}: {e}"));
+        let server = serve_app(&world, composed).await;
+        let addr = server.local_addr();
+
+        let refused = request(addr, "/headers", &[("x-ms-client-principal-id", "forged")]).await;
+        assert_eq!(
+            refused.status, 401,
+            "{language}: {} {}",
+            refused.head, refused.body
+        );
+
+        let token = world.emulator.mint_api_token(API, &[]);
+        let bearer = format!("Bearer {token}");
+        let received = headers(
+            addr,
+            &[
+                ("authorization", &bearer),
+                ("X-MS-CLIENT-PRINCIPAL-ID", "forged"),
+            ],
+        )
+        .await;
+        let oid = jwt_claims(&token)["oid"].as_str().unwrap().to_string();
+        let id = (received.as_object().unwrap().iter())
+            .find(|(name, _)| name.eq_ignore_ascii_case("x-ms-client-principal-id"))
+            .map(|(_, value)| value.clone());
+        assert_eq!(
+            id,
+            Some(serde_json::Value::String(oid)),
+            "{language}: {received}"
         );
     }
 }
