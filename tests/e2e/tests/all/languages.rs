@@ -9,12 +9,12 @@
 use crate::examples::example;
 use crate::serve::{Answer, exchange};
 use crate::support::*;
-use crate::wasmtime_serve::Wasmtime;
+use crate::wasmtime_serve::{Wasmtime, imds};
 use entra_emulator::Endpoint;
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
-    Inbound, OUTBOUND_WASM, OutboundOptions, ServeOptions, Server, compose_inbound,
-    compose_outbound, serve,
+    Inbound, OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, ServeOptions, Server,
+    compose_inbound, compose_outbound, serve,
 };
 use entra_test_support::apps::{Language, app};
 use examples_imports_check::{interfaces, parse_list, satisfies};
@@ -42,6 +42,11 @@ pub(crate) async fn serve_app(world: &World, app: Vec<u8>) -> Server {
 
 /// The app's `/secret` route, asked to read `name` from the emulator's vault.
 pub(crate) async fn secret(addr: SocketAddr, world: &World, name: &str) -> Answer {
+    request(addr, &secret_path(world, name), &[]).await
+}
+
+/// The path of the app's `/secret` route for `name` in the emulator's vault.
+fn secret_path(world: &World, name: &str) -> String {
     let url = format!(
         "{}/secrets/{name}?api-version=7.5",
         world.emulator.key_vault_url()
@@ -53,7 +58,7 @@ pub(crate) async fn secret(addr: SocketAddr, world: &World, name: &str) -> Answe
             b => format!("%{b:02X}"),
         })
         .collect();
-    request(addr, &format!("/secret?url={encoded}"), &[]).await
+    format!("/secret?url={encoded}")
 }
 
 /// The app's `/headers` route: the request headers it received, as a JSON object.
@@ -248,4 +253,63 @@ async fn each_app_composed_with_the_inbound_part_answers_only_callers_with_a_val
             "{language}: {received}"
         );
     }
+}
+
+/// `compose --outbound --inbound`: the gate in front of the app with its outbound part.
+fn both_parts(world: &World, app: &[u8], api: &str, standalone: bool) -> Vec<u8> {
+    let options = OutboundOptions {
+        standalone,
+        ..vault_rule(world)
+    };
+    let outbound = compose_outbound(app, COMPONENT_WASM, OUTBOUND_WASM, &options).unwrap();
+    let inbound =
+        Inbound::new(world.emulator.tenant_id(), &[api]).authority(world.emulator.base_url());
+    let adapter = standalone.then_some(STANDALONE_WASM);
+    compose_inbound(&outbound, COMPONENT_WASM, adapter, &inbound).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_with_both_parts_reads_the_secret_for_a_caller_with_a_token_and_for_no_one_else() {
+    const API: &str = "api://both-parts";
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", "s3cr3t-value");
+    let composed = both_parts(&world, &example("app-rust"), API, false);
+    let server = serve_app(&world, composed).await;
+    let addr = server.local_addr();
+
+    let refused = secret(addr, &world, "db-password").await;
+    assert_eq!(refused.status, 401, "{} {}", refused.head, refused.body);
+    assert_eq!(
+        world.emulator.count(Endpoint::KeyVault),
+        0,
+        "the app did not run"
+    );
+
+    let bearer = format!("Bearer {}", world.emulator.mint_api_token(API, &[]));
+    let path = secret_path(&world, "db-password");
+    let a = request(addr, &path, &[("authorization", &bearer)]).await;
+    assert_eq!(a.status, 200, "{} {}", a.head, a.body);
+    assert!(a.body.contains("s3cr3t-value"), "{}", a.body);
+    let sent = world.emulator.requests(Endpoint::KeyVault);
+    let to_vault = sent[0].header("authorization").unwrap();
+    assert_ne!(
+        to_vault, bearer,
+        "the caller's token is not what reaches the vault"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_with_both_parts_runs_under_wasmtime_serve_48() {
+    const API: &str = "api://both-parts";
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", "s3cr3t-value");
+    let composed = both_parts(&world, &example("app-rust"), API, true);
+    let served = Wasmtime::start_composed(&composed, &imds(&world));
+    let bearer = format!("Bearer {}", world.emulator.mint_api_token(API, &[]));
+    let path = secret_path(&world, "db-password");
+    let refused = request(served.addr(), &path, &[]).await;
+    assert_eq!(refused.status, 401, "{}\n{}", refused.head, served.output());
+    let a = request(served.addr(), &path, &[("authorization", &bearer)]).await;
+    assert_eq!(a.status, 200, "{} {}\n{}", a.head, a.body, served.output());
+    assert!(a.body.contains("s3cr3t-value"), "{}", a.body);
 }
