@@ -1,6 +1,6 @@
-//! Builds the `entra-identity` component, the standalone adapter and the inbound
-//! components (one cargo invocation) for `wasm32-wasip2` so that `cargo build` alone
-//! produces a host with all of them inside it.
+//! Builds the `entra-identity` component, the standalone adapter, the inbound
+//! components and the p3 outbound component (one cargo invocation) for
+//! `wasm32-wasip2` so that `cargo build` alone produces a host with all of them inside it.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,9 @@ fn main() {
         "component/standalone/src",
         "component/standalone/Cargo.toml",
         "component/inbound",
+        "component/outbound-p3/src",
+        "component/outbound-p3/wit",
+        "component/outbound-p3/Cargo.toml",
         "component/sdk/src",
         "component/sdk/Cargo.toml",
         "wit",
@@ -55,6 +58,7 @@ fn main() {
         .args(["build", "--package", "entra-identity"])
         .args(["--package", "entra-identity-standalone"])
         .args(["--package", "entra-inbound-virtual-http"])
+        .args(["--package", "entra-identity-outbound-p3"])
         .args(["--package", "entra-inbound-gate", "--target", TARGET])
         .args(["--profile", "component", "--target-dir"])
         .arg(&target_dir)
@@ -67,7 +71,7 @@ fn main() {
         .expect("failed to run cargo to build the component");
     assert!(
         status.success(),
-        "building the entra-identity component, the standalone adapter or the inbound components failed"
+        "building the entra-identity component, the standalone adapter, the inbound or the p3 outbound components failed"
     );
 
     let built = target_dir.join(TARGET).join("component");
@@ -83,6 +87,10 @@ fn main() {
             "ENTRA_INBOUND_VIRTUAL_HTTP_WASM",
         ),
         ("entra_inbound_gate.wasm", "ENTRA_INBOUND_GATE_WASM"),
+        (
+            "entra_identity_outbound_p3.wasm",
+            "ENTRA_IDENTITY_OUTBOUND_P3_WASM",
+        ),
     ] {
         let (from, to) = (built.join(file), out_dir.join(file));
         std::fs::copy(&from, &to)
