@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const APPS: [&str; 5] = [
+const APPS: [&str; 6] = [
     "echo-headers",
+    "fetch-p3",
     "spin-call-azure",
     "spin-protected-api",
     "wasi-http-token",

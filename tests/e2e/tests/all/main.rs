@@ -44,6 +44,7 @@ mod instances;
 mod managed_identity;
 mod node;
 mod obo;
+mod outbound_p3;
 mod retries;
 mod sandbox;
 mod secrets;
