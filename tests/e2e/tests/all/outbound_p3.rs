@@ -11,15 +11,21 @@ use crate::support::*;
 use entra_emulator::Endpoint;
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
-    OUTBOUND_P3_WASM, ServeOptions, Server, compose_outbound_p3, imports_http_client_p3, serve,
+    OUTBOUND_P3_WASM, STANDALONE_WASM, ServeOptions, Server, compose_outbound_p3,
+    imports_http_client_p3, serve,
 };
+use examples_imports_check::{interfaces, parse_list, satisfies};
 
 const SECRET: &str = "s3cr3t-value";
 
 fn composed() -> Vec<u8> {
+    composed_with(None)
+}
+
+fn composed_with(adapter: Option<&[u8]>) -> Vec<u8> {
     let app = example("fetch-p3");
     assert!(imports_http_client_p3(&app).unwrap());
-    compose_outbound_p3(&app, COMPONENT_WASM, OUTBOUND_P3_WASM, None).expect("composes")
+    compose_outbound_p3(&app, COMPONENT_WASM, OUTBOUND_P3_WASM, adapter).expect("composes")
 }
 
 /// `app` served with the rule that names the emulator's (plain-HTTP, loopback) vault
@@ -167,4 +173,39 @@ async fn a_body_over_64_kib_is_sent_once_and_its_401_reaches_the_app() {
     assert_eq!(requests[1].body.len(), size, "the whole body, streamed");
     assert_eq!(world.emulator.count(Endpoint::Imds), 1, "no new token");
     assert_no_token_in(&world, &text);
+}
+
+/// The imports a host must provide for `component` that the list `file` (in
+/// `examples/`) does not name.
+fn lacking(component: &[u8], file: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let provided = parse_list(&text);
+    let found = interfaces(component).expect("a component");
+    (found.imports.into_iter())
+        .filter(|import| !provided.iter().any(|p| satisfies(import, p)))
+        .collect()
+}
+
+#[test]
+fn the_composed_p3_app_imports_only_what_spin_and_wasmtime_serve_provide() {
+    let composed = composed();
+    let found = interfaces(&composed).unwrap();
+    assert!(
+        !found.imports.iter().any(|i| i.starts_with("entra:")),
+        "{:?}",
+        found.imports
+    );
+    assert_eq!(
+        lacking(&composed, "spin-4.1-imports.txt"),
+        Vec::<String>::new()
+    );
+    // wasmtime serve has no wasi:keyvalue or wasi:config: the adapter provides them.
+    let standalone = composed_with(Some(STANDALONE_WASM));
+    assert_eq!(
+        lacking(&standalone, "wasmtime-serve-48-imports.txt"),
+        Vec::<String>::new()
+    );
 }
