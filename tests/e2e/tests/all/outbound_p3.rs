@@ -8,7 +8,7 @@
 use crate::examples::example;
 use crate::serve::get;
 use crate::support::*;
-use entra_emulator::Endpoint;
+use entra_emulator::{Endpoint, Fault};
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
     OUTBOUND_P3_WASM, STANDALONE_WASM, ServeOptions, Server, compose_outbound_p3,
@@ -173,6 +173,49 @@ async fn a_body_over_64_kib_is_sent_once_and_its_401_reaches_the_app() {
     assert_eq!(requests[1].body.len(), size, "the whole body, streamed");
     assert_eq!(world.emulator.count(Endpoint::Imds), 1, "no new token");
     assert_no_token_in(&world, &text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_with_its_own_authorization_goes_out_untouched() {
+    let world = World::start().await;
+    let server = start(&world, composed()).await;
+    let url = secret_url(&world);
+    let path = format!("/?auth=the-apps-own&url={url}");
+    let answer = get(server.local_addr(), &path, None).await;
+    assert!(answer.body.starts_with("status: 401"), "{}", answer.body);
+    assert_eq!(tokens_the_vault_saw(&world), ["the-apps-own"]);
+    assert_eq!(
+        world.emulator.count(Endpoint::Imds),
+        0,
+        "no token was asked for"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_token_the_app_gets_an_internal_error_naming_destination_and_scope() {
+    let world = World::start().await;
+    world
+        .emulator
+        .set_persistent_fault(Endpoint::Imds, Some(Fault::Status(500)));
+    let server = start(&world, composed()).await;
+    let answer = get(
+        server.local_addr(),
+        &format!("/?url={}", secret_url(&world)),
+        None,
+    )
+    .await;
+    let authority = world.emulator.key_vault_url().replace("http://", "");
+    let expected = format!(
+        "no token for the request to {authority} (scope https://vault.azure.net/.default): "
+    );
+    assert!(answer.body.starts_with("error: "), "{}", answer.body);
+    assert!(answer.body.contains("InternalError"), "{}", answer.body);
+    assert!(answer.body.contains(&expected), "{}", answer.body);
+    assert_eq!(
+        world.emulator.count(Endpoint::KeyVault),
+        0,
+        "nothing went out without a token"
+    );
 }
 
 /// The imports a host must provide for `component` that the list `file` (in

@@ -1,5 +1,5 @@
-//! `GET /?method=M&size=N&url=URL`: sends `M URL` (a body of N bytes `x` when N > 0)
-//! with `spin_sdk::http::send` and answers 200 with what came back: the status line,
+//! `GET /?method=M&size=N&auth=A&url=URL`: sends `M URL` (a body of N bytes `x` when
+//! N > 0, `authorization: Bearer A` when A is given) with `spin_sdk::http::send` and answers 200 with what came back: the status line,
 //! every response header, a blank line, the response body. `url` comes last and is
 //! taken verbatim, so it needs no escaping.
 //!
@@ -28,10 +28,14 @@ async fn handle(request: Request) -> anyhow::Result<spin_sdk::http::Response<Str
         other => other.to_string(),
     };
     let size: usize = param("size").parse().unwrap_or(0);
-    let outgoing = spin_sdk::http::Request::builder()
+    let mut outgoing = spin_sdk::http::Request::builder()
         .method(method.as_str())
-        .uri(url)
-        .body(FullBody::new(bytes_of(size)))?;
+        .uri(url);
+    let auth = param("auth");
+    if !auth.is_empty() {
+        outgoing = outgoing.header("authorization", format!("Bearer {auth}"));
+    }
+    let outgoing = outgoing.body(FullBody::new(bytes_of(size)))?;
     let answer = match send(outgoing).await {
         Ok(response) => {
             let mut text = format!("status: {}\n", response.status().as_u16());
