@@ -194,9 +194,10 @@ async fn a_request_with_its_own_authorization_goes_out_untouched() {
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_token_the_app_gets_an_internal_error_naming_destination_and_scope() {
     let world = World::start().await;
+    // IMDS's "identity not found": final at once, no retries to wait out.
     world
         .emulator
-        .set_persistent_fault(Endpoint::Imds, Some(Fault::Status(500)));
+        .set_persistent_fault(Endpoint::Imds, Some(Fault::Status(400)));
     let server = start(&world, composed()).await;
     let answer = get(
         server.local_addr(),
