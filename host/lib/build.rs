@@ -1,6 +1,6 @@
-//! Builds the `entra-identity` component, the standalone adapter, the inbound and
-//! outbound components (one cargo invocation) for `wasm32-wasip2` so that `cargo build`
-//! alone produces a host with all of them inside it.
+//! Builds the `entra-identity` component, the standalone adapter, the inbound
+//! components and the outbound ones (WASI 0.2 and 0.3) in one cargo invocation for
+//! `wasm32-wasip2`, so that `cargo build` alone produces a host with all of them inside it.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,9 @@ fn main() {
         "component/standalone/src",
         "component/standalone/Cargo.toml",
         "component/inbound",
+        "component/outbound-p3/src",
+        "component/outbound-p3/wit",
+        "component/outbound-p3/Cargo.toml",
         "component/sdk/src",
         "component/sdk/Cargo.toml",
         "component/outbound/src",
@@ -58,6 +61,7 @@ fn main() {
         .args(["--package", "entra-identity-standalone"])
         .args(["--package", "entra-inbound-virtual-http"])
         .args(["--package", "entra-inbound-gate"])
+        .args(["--package", "entra-identity-outbound-p3"])
         .args(["--package", "entra-identity-outbound", "--target", TARGET])
         .args(["--profile", "component", "--target-dir"])
         .arg(&target_dir)
@@ -89,6 +93,10 @@ fn main() {
         (
             "entra_identity_outbound.wasm",
             "ENTRA_IDENTITY_OUTBOUND_WASM",
+        ),
+        (
+            "entra_identity_outbound_p3.wasm",
+            "ENTRA_IDENTITY_OUTBOUND_P3_WASM",
         ),
     ] {
         let (from, to) = (built.join(file), out_dir.join(file));

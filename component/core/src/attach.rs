@@ -15,9 +15,11 @@
 mod azure;
 mod destination;
 mod rule;
+mod settings;
 
 pub use destination::{Destination, Scheme};
 pub use rule::{Rule, RuleError, parse_rules};
+pub use settings::{SettingError, SettingSource, load_rules};
 
 /// The environment variable (and, in lower case, the `wasi:config` key) that holds
 /// custom rules: `HOST=SCOPE` entries separated by whitespace, `;` or `,`.

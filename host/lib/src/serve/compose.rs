@@ -4,8 +4,10 @@
 //! identity component's `wasi:keyvalue` and `wasi:config` imports for hosts without them.
 
 mod inbound;
+mod outbound_p3;
 
 pub use inbound::{INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, compose_inbound};
+pub use outbound_p3::{OUTBOUND_P3_WASM, compose_outbound_p3, imports_http_client_p3};
 
 use super::compose_outbound::{ENVIRONMENT, OUTBOUND};
 use crate::error::{Error, Result};
@@ -100,6 +102,7 @@ pub(super) fn plug(
         IDENTITY => "the identity component",
         OUTBOUND => "the outbound component",
         ENVIRONMENT => "the baked environment",
+        outbound_p3::OUTBOUND_P3 => "the p3 outbound component",
         _ => "the standalone adapter",
     };
     let mut graph = CompositionGraph::new();

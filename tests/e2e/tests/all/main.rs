@@ -46,6 +46,7 @@ mod managed_identity;
 mod node;
 mod obo;
 mod outbound;
+mod outbound_p3;
 mod retries;
 mod sandbox;
 mod secrets;
