@@ -1,12 +1,11 @@
 //! The `wasi:http/outgoing-handler` export: each request the app sends, decided by
 //! `decide` and sent on through the host's handler.
 
-use crate::attach::Rules;
+use crate::attach::{RULES_SETTING, Rules, SettingError, load_rules};
 use crate::bindings::entra::identity::tokens;
 use crate::bindings::exports::wasi::http::outgoing_handler::Guest;
 use crate::bindings::wasi::config::store;
 use crate::decide::{Decision, body_not_carried, decide, no_token};
-use crate::rules::{self, SettingError};
 use std::cell::OnceCell;
 use wasi::http::outgoing_handler as host;
 use wasi::http::types::{
@@ -21,9 +20,13 @@ thread_local! {
 }
 
 fn load() -> Result<Rules, SettingError> {
-    let name = crate::attach::RULES_SETTING;
-    let config = store::get(&name.to_ascii_lowercase()).ok().flatten();
-    rules::load(std::env::var(name).ok(), config)
+    let config = store::get(&RULES_SETTING.to_ascii_lowercase())
+        .ok()
+        .flatten();
+    load_rules(
+        std::env::var(RULES_SETTING).ok().as_deref(),
+        config.as_deref(),
+    )
 }
 
 /// Errors reach the app as its request's `error-code`; `internal-error` is the only

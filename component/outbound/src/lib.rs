@@ -3,9 +3,9 @@
 //! identity component (`entra:identity/tokens`), so the app carries no identity code
 //! and never sees a token. Everything else goes out untouched.
 //!
-//! `decide` (which requests get a token, and what a failure says) and `rules` (where
-//! custom rules come from) are plain Rust, tested natively; `handler` is the
-//! `wasi:http` glue, compiled only for wasm.
+//! `decide` (which requests get a token, and what a failure says) is plain Rust, tested
+//! natively, over the core's rules (`entra_identity_core::attach`: where custom rules
+//! come from too); `handler` is the `wasi:http` glue, compiled only for wasm.
 //!
 //! What a `wasi:http` 0.2 middleware can and cannot do, and so what this one does:
 //!
@@ -24,14 +24,14 @@
 //!   needs `wasi:http/types` virtualized for the app (or wasi:http 0.3). Declaring
 //!   `cp1` without answering them would get long-lived CAE tokens whose revocation
 //!   the app could not recover from, so the identity component's `tokens` export,
-//!   which declares no capability, is right as it is.
+//!   which declares no capability, is right as it is. A WASIp3 app gets both bodies
+//!   and the claims retry from `component/outbound-p3`, which `compose --outbound`
+//!   uses when the app imports `wasi:http/client@0.3`.
 
 use entra_identity_core::attach;
 // Natively only the tests use these; the wasm handler is their caller.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod decide;
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-mod rules;
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

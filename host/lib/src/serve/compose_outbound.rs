@@ -5,7 +5,8 @@
 
 use super::baked_environment::environment_component;
 use super::compose::{
-    ADAPTER, APP, IDENTITY, PlugFailure, STANDALONE_WASM, imports_identity, plug,
+    ADAPTER, APP, IDENTITY, OUTBOUND_P3, OUTBOUND_P3_WASM, PlugFailure, STANDALONE_WASM,
+    compose_outbound_p3, imports_http_client_p3, imports_identity, plug,
 };
 use crate::error::{Error, Result};
 use wac_graph::CompositionGraph;
@@ -30,7 +31,10 @@ pub struct OutboundOptions {
 }
 
 /// `app` whose outgoing requests get tokens from `identity` through `outbound`
-/// (normally [`OUTBOUND_WASM`]). The app needs no identity code; if it imports
+/// (normally [`OUTBOUND_WASM`]), in front of its `wasi:http/outgoing-handler@0.2`
+/// import; a WASIp3 app's `wasi:http/client@0.3` import gets the built-in
+/// [`OUTBOUND_P3_WASM`] (bodies kept up to 64 KiB, one claims-challenge retry), and an
+/// app with both gets both. The app needs no identity code; if it imports
 /// `entra:identity` too, the identity component satisfies that as [`super::compose`].
 pub fn compose_outbound(
     app: &[u8],
@@ -38,10 +42,12 @@ pub fn compose_outbound(
     outbound: &[u8],
     options: &OutboundOptions,
 ) -> Result<Vec<u8>> {
-    if !imports(app, "the app", "wasi:http/outgoing-handler@")? {
+    let p2 = imports(app, "the app", "wasi:http/outgoing-handler@")?;
+    let p3 = imports_http_client_p3(app)?;
+    if !p2 && !p3 {
         return Err(Error::Config(
-            "the app imports no wasi:http/outgoing-handler: it sends no request a token \
-             could be attached to"
+            "the app imports neither wasi:http/outgoing-handler@0.2 nor wasi:http/client@0.3: \
+             it sends no request a token could be attached to"
                 .into(),
         ));
     }
@@ -49,6 +55,55 @@ pub fn compose_outbound(
     for rule in &options.rules {
         parse_rules(rule).map_err(|why| Error::Config(format!("--rule: {why}")))?;
     }
+    let app = match p2 {
+        true => compose_outbound_p2(app, identity, outbound, options)?,
+        false => app.to_vec(),
+    };
+    if !p3 {
+        return Ok(app);
+    }
+    let outbound = match baked_rules(OUTBOUND_P3_WASM, options)? {
+        None => OUTBOUND_P3_WASM.to_vec(),
+        Some(environment) => plug(
+            OUTBOUND_P3,
+            OUTBOUND_P3_WASM,
+            &[(ENVIRONMENT, &environment)],
+        )
+        .map_err(|e| match e {
+            PlugFailure::NothingPlugged => Error::Config(
+                "the p3 outbound component reads no environment: its rules cannot be baked in"
+                    .into(),
+            ),
+            PlugFailure::Other(e) => e,
+        })?,
+    };
+    let adapter = options.standalone.then_some(STANDALONE_WASM);
+    compose_outbound_p3(&app, identity, &outbound, adapter)
+}
+
+/// The component that bakes `options.rules` into `outbound`'s environment, if any.
+fn baked_rules(outbound: &[u8], options: &OutboundOptions) -> Result<Option<Vec<u8>>> {
+    if options.rules.is_empty() {
+        return Ok(None);
+    }
+    let interface = import_named(outbound, "the outbound component", "wasi:cli/environment@")?
+        .ok_or_else(|| {
+            Error::Config(
+                "the outbound component reads no environment: its rules cannot be baked in".into(),
+            )
+        })?;
+    let rules = options.rules.join(" ");
+    environment_component(&interface, &[(RULES_SETTING, &rules)])
+        .map(Some)
+        .map_err(Error::Config)
+}
+
+fn compose_outbound_p2(
+    app: &[u8],
+    identity: &[u8],
+    outbound: &[u8],
+    options: &OutboundOptions,
+) -> Result<Vec<u8>> {
     let adapter = options.standalone.then_some(STANDALONE_WASM);
     let identity = match adapter {
         Some(adapter) => match plug(IDENTITY, identity, &[(ADAPTER, adapter)]) {
@@ -59,24 +114,7 @@ pub fn compose_outbound(
         None => identity.to_vec(),
     };
 
-    let environment = match options.rules.is_empty() {
-        true => None,
-        false => {
-            let interface =
-                import_named(outbound, "the outbound component", "wasi:cli/environment@")?
-                    .ok_or_else(|| {
-                        Error::Config(
-                    "the outbound component reads no environment: its rules cannot be baked in"
-                        .into(),
-                )
-                    })?;
-            let rules = options.rules.join(" ");
-            Some(
-                environment_component(&interface, &[(RULES_SETTING, &rules)])
-                    .map_err(Error::Config)?,
-            )
-        }
-    };
+    let environment = baked_rules(outbound, options)?;
     let mut plugs: Vec<(&str, &[u8])> = vec![(IDENTITY, &identity)];
     plugs.extend(environment.as_deref().map(|bytes| (ENVIRONMENT, bytes)));
     plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));

@@ -253,3 +253,31 @@ fn the_composed_p3_app_imports_only_what_spin_and_wasmtime_serve_provide() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compose_outbound_puts_the_p3_part_in_front_of_a_p3_app_with_its_rules_baked_in() {
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", SECRET);
+    let options = entra_identity_host::serve::OutboundOptions {
+        rules: vec![format!(
+            "{}=https://vault.azure.net/.default",
+            world.emulator.key_vault_url()
+        )],
+        standalone: false,
+    };
+    let composed = entra_identity_host::serve::compose_outbound(
+        &example("fetch-p3"),
+        COMPONENT_WASM,
+        entra_identity_host::serve::OUTBOUND_WASM,
+        &options,
+    )
+    .expect("composes");
+    // No wasi:config rule this time: only the baked one names the vault.
+    let address = "127.0.0.1:0".parse().unwrap();
+    let served = ServeOptions::new(composed, address, world.config(Source::Imds));
+    let server = serve(served).await.expect("the app is served");
+    let (status, body) = fetch(&server, "GET", 0, &secret_url(&world)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(SECRET), "{body}");
+    assert_no_token_in(&world, &body);
+}

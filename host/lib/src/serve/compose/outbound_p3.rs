@@ -19,7 +19,7 @@ use wac_graph::types::Package;
 /// The p3 outbound component, built by `build.rs` with the identity component.
 pub const OUTBOUND_P3_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_OUTBOUND_P3_WASM"));
 
-pub(super) const OUTBOUND_P3: &str = "entra:outbound-p3-component";
+pub(crate) const OUTBOUND_P3: &str = "entra:outbound-p3-component";
 
 /// The interface the app sends requests through, any `0.3.x`.
 const CLIENT_P3: &str = "wasi:http/client@0.3.";
