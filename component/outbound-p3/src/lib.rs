@@ -18,7 +18,7 @@
 //!
 //! Custom rules come from the environment variable and `wasi:config` key
 //! `ENTRA_IDENTITY_OUTBOUND_RULES` (`entra_identity_core::attach::load_rules`).
-//! [`plan`] (which requests get a token, what a failure says, which 401 is retried)
+//! `plan` (which requests get a token, what a failure says, which 401 is retried)
 //! is plain Rust, tested natively; the `client` export and `body` handling are the WIT
 //! glue, compiled only for wasm.
 
