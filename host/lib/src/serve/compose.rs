@@ -69,16 +69,74 @@ pub fn compose_standalone(app: &[u8], identity: &[u8], adapter: &[u8]) -> Result
     if !imports_identity(app)? {
         return Err(no_identity_imports());
     }
-    let identity = match plug(IDENTITY, identity, &[(ADAPTER, adapter)]) {
-        Ok(adapted) => adapted,
-        // An identity component that imports neither interface needs no adapter.
-        Err(PlugFailure::NothingPlugged) => identity.to_vec(),
-        Err(PlugFailure::Other(e)) => return Err(e),
-    };
+    let identity = adapted(identity, Some(adapter))?;
     plug(APP, app, &[(IDENTITY, &identity), (ADAPTER, adapter)]).map_err(|e| match e {
         PlugFailure::NothingPlugged => no_identity_imports(),
         PlugFailure::Other(e) => e,
     })
+}
+
+/// `identity` with `adapter`, when given, plugged into its `wasi:keyvalue` and
+/// `wasi:config` imports.
+pub(super) fn adapted(identity: &[u8], adapter: Option<&[u8]>) -> Result<Vec<u8>> {
+    let Some(adapter) = adapter else {
+        return Ok(identity.to_vec());
+    };
+    match plug(IDENTITY, identity, &[(ADAPTER, adapter)]) {
+        Ok(adapted) => Ok(adapted),
+        // An identity component that imports neither interface needs no adapter.
+        Err(PlugFailure::NothingPlugged) => Ok(identity.to_vec()),
+        Err(PlugFailure::Other(e)) => Err(e),
+    }
+}
+
+/// A middleware component (`name`, `bytes`) in front of one of `app`'s imports: the
+/// identity component (adapted) and `extra` plugged into the middleware, then the
+/// middleware, the identity component (for the app's own `entra:identity` imports, if
+/// any) and the adapter into the app. `import` names what the middleware stands in
+/// front of, for the errors.
+pub(super) fn in_front(
+    app: &[u8],
+    identity: &[u8],
+    (name, bytes): (&str, &[u8]),
+    extra: Option<(&str, &[u8])>,
+    adapter: Option<&[u8]>,
+    import: &str,
+) -> Result<Vec<u8>> {
+    let identity = adapted(identity, adapter)?;
+    let mut plugs: Vec<(&str, &[u8])> = vec![(IDENTITY, &identity)];
+    plugs.extend(extra);
+    plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
+    let what = describe(name);
+    let middleware = plug(name, bytes, &plugs).map_err(|e| match e {
+        PlugFailure::NothingPlugged => Error::Config(format!(
+            "{what} imports nothing the identity component exports"
+        )),
+        PlugFailure::Other(e) => e,
+    })?;
+    let mut plugs: Vec<(&str, &[u8])> = vec![(name, &middleware)];
+    if imports_identity(app)? {
+        plugs.push((IDENTITY, &identity));
+    }
+    plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
+    plug(APP, app, &plugs).map_err(|e| match e {
+        PlugFailure::NothingPlugged => {
+            Error::Config(format!("the app's {import} import did not take {what}"))
+        }
+        PlugFailure::Other(e) => e,
+    })
+}
+
+/// What a part of a composition is called in errors.
+fn describe(name: &str) -> &'static str {
+    match name {
+        APP => "the app",
+        IDENTITY => "the identity component",
+        OUTBOUND => "the outbound component",
+        ENVIRONMENT => "the baked environment",
+        outbound_p3::OUTBOUND_P3 => "the p3 outbound component",
+        _ => "the standalone adapter",
+    }
 }
 
 pub(super) enum PlugFailure {
@@ -98,14 +156,6 @@ pub(super) fn plug(
     plugs: &[(&str, &[u8])],
 ) -> std::result::Result<Vec<u8>, PlugFailure> {
     let other = |what: &str, e: &dyn std::fmt::Display| PlugFailure::Other(bad(what, e));
-    let describe = |name: &str| match name {
-        APP => "the app",
-        IDENTITY => "the identity component",
-        OUTBOUND => "the outbound component",
-        ENVIRONMENT => "the baked environment",
-        outbound_p3::OUTBOUND_P3 => "the p3 outbound component",
-        _ => "the standalone adapter",
-    };
     let mut graph = CompositionGraph::new();
     let mut register = |name: &str, bytes: &[u8]| {
         let what = describe(name);

@@ -5,8 +5,8 @@
 
 use super::baked_environment::environment_component;
 use super::compose::{
-    ADAPTER, APP, IDENTITY, OUTBOUND_P3, OUTBOUND_P3_WASM, PlugFailure, STANDALONE_WASM,
-    compose_outbound_p3, imports_http_client_p3, imports_identity, plug,
+    OUTBOUND_P3, OUTBOUND_P3_WASM, PlugFailure, STANDALONE_WASM, compose_outbound_p3,
+    imports_http_client_p3, in_front, plug,
 };
 use crate::error::{Error, Result};
 use wac_graph::CompositionGraph;
@@ -105,38 +105,15 @@ fn compose_outbound_p2(
     options: &OutboundOptions,
 ) -> Result<Vec<u8>> {
     let adapter = options.standalone.then_some(STANDALONE_WASM);
-    let identity = match adapter {
-        Some(adapter) => match plug(IDENTITY, identity, &[(ADAPTER, adapter)]) {
-            Ok(adapted) => adapted,
-            Err(PlugFailure::NothingPlugged) => identity.to_vec(),
-            Err(PlugFailure::Other(e)) => return Err(e),
-        },
-        None => identity.to_vec(),
-    };
-
     let environment = baked_rules(outbound, options)?;
-    let mut plugs: Vec<(&str, &[u8])> = vec![(IDENTITY, &identity)];
-    plugs.extend(environment.as_deref().map(|bytes| (ENVIRONMENT, bytes)));
-    plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
-    let outbound = plug(OUTBOUND, outbound, &plugs).map_err(|e| match e {
-        PlugFailure::NothingPlugged => Error::Config(
-            "the outbound component imports nothing the identity component exports".into(),
-        ),
-        PlugFailure::Other(e) => e,
-    })?;
-
-    let mut plugs: Vec<(&str, &[u8])> = vec![(OUTBOUND, &outbound)];
-    if imports_identity(app)? {
-        plugs.push((IDENTITY, &identity));
-    }
-    plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
-    plug(APP, app, &plugs).map_err(|e| match e {
-        PlugFailure::NothingPlugged => Error::Config(
-            "the app's wasi:http/outgoing-handler import did not take the outbound component"
-                .into(),
-        ),
-        PlugFailure::Other(e) => e,
-    })
+    in_front(
+        app,
+        identity,
+        (OUTBOUND, outbound),
+        environment.as_deref().map(|bytes| (ENVIRONMENT, bytes)),
+        adapter,
+        "wasi:http/outgoing-handler",
+    )
 }
 
 fn imports(component: &[u8], what: &str, prefix: &str) -> Result<bool> {

@@ -327,7 +327,10 @@ fn an_app_that_sends_no_requests_is_refused_with_a_reason() {
     // The adapter imports no wasi:http/outgoing-handler.
     let e = compose_outbound(STANDALONE_WASM, COMPONENT_WASM, OUTBOUND_WASM, &options);
     let e = e.unwrap_err().to_string();
-    assert!(e.contains("imports no wasi:http/outgoing-handler"), "{e}");
+    assert!(
+        e.contains("imports neither wasi:http/outgoing-handler@0.2 nor wasi:http/client@0.3"),
+        "{e}"
+    );
     let e = compose_outbound(b"not wasm", COMPONENT_WASM, OUTBOUND_WASM, &options);
     let e = e.unwrap_err().to_string();
     assert!(e.contains("the app is not a WebAssembly component"), "{e}");

@@ -11,7 +11,7 @@
 //! Custom destination rules are read at run time from the environment variable or
 //! `wasi:config` key `ENTRA_IDENTITY_OUTBOUND_RULES` (its lower case for config).
 
-use super::{ADAPTER, APP, IDENTITY, PlugFailure, imports_identity, plug};
+use super::{APP, in_front};
 use crate::error::{Error, Result};
 use wac_graph::CompositionGraph;
 use wac_graph::types::Package;
@@ -53,36 +53,14 @@ pub fn compose_outbound_p3(
                 .into(),
         ));
     }
-    let identity = match adapter {
-        Some(adapter) => match plug(IDENTITY, identity, &[(ADAPTER, adapter)]) {
-            Ok(adapted) => adapted,
-            // An identity component that imports neither interface needs no adapter.
-            Err(PlugFailure::NothingPlugged) => identity.to_vec(),
-            Err(PlugFailure::Other(e)) => return Err(e),
-        },
-        None => identity.to_vec(),
-    };
-
-    let mut plugs: Vec<(&str, &[u8])> = vec![(IDENTITY, &identity)];
-    plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
-    let outbound = plug(OUTBOUND_P3, outbound, &plugs).map_err(|e| match e {
-        PlugFailure::NothingPlugged => Error::Config(
-            "the p3 outbound component imports nothing the identity component exports".into(),
-        ),
-        PlugFailure::Other(e) => e,
-    })?;
-
-    let mut plugs: Vec<(&str, &[u8])> = vec![(OUTBOUND_P3, &outbound)];
-    if imports_identity(app)? {
-        plugs.push((IDENTITY, &identity));
-    }
-    plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
-    plug(APP, app, &plugs).map_err(|e| match e {
-        PlugFailure::NothingPlugged => Error::Config(
-            "the app's wasi:http/client@0.3 import did not take the p3 outbound component".into(),
-        ),
-        PlugFailure::Other(e) => e,
-    })
+    in_front(
+        app,
+        identity,
+        (OUTBOUND_P3, outbound),
+        None,
+        adapter,
+        "wasi:http/client@0.3",
+    )
 }
 
 #[cfg(test)]
