@@ -9,9 +9,10 @@
 //! new token and one retry, with the body replayed when it was at most
 //! [`MAX_REPLAYED_BODY`] bytes; otherwise the 401 reaches the plugin unchanged.
 
+use super::policy::PluginRules;
 use super::tokens::TokenGate;
 use bytes::Bytes;
-use entra_identity_core::attach::{MAX_REPLAYED_BODY, Rules};
+use entra_identity_core::attach::{MAX_REPLAYED_BODY, Rule, RuleError, Rules};
 use futures::StreamExt as _;
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{HeaderMap, Method, Request, Uri, Version};
@@ -19,6 +20,19 @@ use http_body_util::{BodyExt as _, BodyStream, StreamBody};
 use hyper::body::Frame;
 use std::sync::Arc;
 use wasmtime_wasi_http::{Error as HttpError, WasiBody};
+
+impl PluginRules {
+    /// The rules its requests get tokens by, or `None` when [`Self::attach_tokens`] is off.
+    pub(crate) fn attach(&self) -> Result<Option<Rules>, RuleError> {
+        if !self.attach_tokens {
+            return Ok(None);
+        }
+        let custom = (self.attach_rules.iter())
+            .map(|rule| rule.parse())
+            .collect::<Result<Vec<Rule>, _>>()?;
+        Ok(Some(Rules::azure().with_all(custom)))
+    }
+}
 
 /// One plugin's rules and the gate its tokens come through.
 #[derive(Clone)]

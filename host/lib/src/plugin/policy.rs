@@ -25,7 +25,6 @@
 
 use super::error::PluginError;
 use super::identities::PluginIdentity;
-use entra_identity_core::attach::{Rule, RuleError, Rules};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -308,19 +307,6 @@ impl PluginRules {
             ));
         }
         Ok(())
-    }
-}
-
-impl PluginRules {
-    /// The rules its requests get tokens by, or `None` when [`Self::attach_tokens`] is off.
-    pub(crate) fn attach(&self) -> Result<Option<Rules>, RuleError> {
-        if !self.attach_tokens {
-            return Ok(None);
-        }
-        let custom = (self.attach_rules.iter())
-            .map(|rule| rule.parse())
-            .collect::<Result<Vec<Rule>, _>>()?;
-        Ok(Some(Rules::azure().with_all(custom)))
     }
 }
 
