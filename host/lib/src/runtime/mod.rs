@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::Engine;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Linker;
 
 /// Settings of the engine every component of a [`Runtime`] runs on.
 #[derive(Clone, Debug)]
@@ -227,7 +227,11 @@ impl Runtime {
     }
 
     /// Compiles `wasm` on [`Self::engine`], or loads it from the compile cache.
-    pub(crate) fn load_component(&self, wasm: &[u8]) -> wasmtime::Result<Component> {
+    #[cfg(any(feature = "serve", feature = "plugin"))]
+    pub(crate) fn load_component(
+        &self,
+        wasm: &[u8],
+    ) -> wasmtime::Result<wasmtime::component::Component> {
         let engine = self.engine().map_err(|e| wasmtime::format_err!("{e}"))?;
         engine::load_component(engine, wasm, self.compile_cache_dir())
     }
