@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 mod compose;
+mod dev_endpoint;
 mod metrics;
 #[cfg(feature = "otlp")]
 mod otlp;
@@ -54,6 +55,9 @@ enum Command {
     /// Plug an app's entra:identity imports with the identity component (`wac plug`),
     /// or with --outbound put tokens on the app's own wasi:http requests.
     Compose(compose::ComposeArgs),
+    /// Serve the developer's Azure CLI (or PowerShell, azd) tokens as a loopback App
+    /// Service managed-identity endpoint; prints IDENTITY_ENDPOINT and IDENTITY_HEADER.
+    DevEndpoint(dev_endpoint::DevEndpointArgs),
 }
 
 #[derive(Args)]
@@ -227,6 +231,7 @@ pub(crate) async fn run(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(args, roots).await,
         Command::Serve(args) => serve::run(args, roots).await,
         Command::Compose(args) => compose::run(args),
+        Command::DevEndpoint(args) => dev_endpoint::run(args).await,
     }
 }
 

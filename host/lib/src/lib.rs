@@ -41,6 +41,14 @@
     doc = "| `serve` | feature `serve` (off in this build): serve a `wasi:http` app with the identity component plugged in |"
 )]
 #![cfg_attr(
+    feature = "dev-tools",
+    doc = "| [`dev_tools`] | feature `dev-tools`: the developer's Azure CLI (or PowerShell, azd) sign-in as a loopback managed-identity endpoint |"
+)]
+#![cfg_attr(
+    not(feature = "dev-tools"),
+    doc = "| `dev_tools` | feature `dev-tools` (off in this build): the developer's Azure CLI sign-in as a loopback managed-identity endpoint |"
+)]
+#![cfg_attr(
     feature = "azure-core",
     doc = "| [`azure_core`] | feature `azure-core`: an [`Identity`] as an Azure SDK for Rust `TokenCredential` |"
 )]
@@ -63,6 +71,8 @@
 #[cfg(feature = "azure-core")]
 pub mod azure_core;
 mod bindings;
+#[cfg(feature = "dev-tools")]
+pub mod dev_tools;
 mod error;
 mod identity;
 pub mod keyvalue;

@@ -4,6 +4,7 @@
 pub mod alone;
 pub mod apps;
 pub mod command;
+pub mod dev_tools;
 pub mod guest;
 pub mod keys;
 pub mod logs;

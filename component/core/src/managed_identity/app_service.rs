@@ -9,9 +9,24 @@ use crate::platform::Platform;
 use crate::retry::RetryPolicy;
 use crate::token::scope_to_resource;
 
-/// App Service spells the resource-id selector `mi_res_id`.
-const RESOURCE_ID_PARAM: &str = "mi_res_id";
-const API_VERSION: &str = "2019-08-01";
+/// The App Service identity protocol's names: what this client sends and what a server
+/// of the protocol (the host's developer endpoint) must answer to.
+pub mod protocol {
+    /// The variable holding the endpoint's URL.
+    pub const ENDPOINT_VAR: &str = "IDENTITY_ENDPOINT";
+    /// The variable holding the secret every request carries.
+    pub const SECRET_VAR: &str = "IDENTITY_HEADER";
+    /// The header the secret travels in.
+    pub const SECRET_HEADER: &str = "X-IDENTITY-HEADER";
+    /// The protocol version spoken.
+    pub const API_VERSION: &str = "2019-08-01";
+    /// The query parameters that select a user-assigned identity.
+    pub const IDENTITY_SELECTORS: [&str; 3] = ["client_id", "object_id", RESOURCE_ID_PARAM];
+    /// App Service spells the resource-id selector `mi_res_id`.
+    pub(crate) const RESOURCE_ID_PARAM: &str = "mi_res_id";
+}
+
+use protocol::{API_VERSION, ENDPOINT_VAR, RESOURCE_ID_PARAM, SECRET_HEADER, SECRET_VAR};
 
 pub(super) struct AppService {
     endpoint: String,
@@ -26,10 +41,10 @@ impl AppService {
         options: ManagedIdentityOptions,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
-        let endpoint = options.endpoint.or_else(|| env("IDENTITY_ENDPOINT")).ok_or_else(|| {
+        let endpoint = options.endpoint.or_else(|| env(ENDPOINT_VAR)).ok_or_else(|| {
             Error::InvalidInput("App Service managed identity needs IDENTITY_ENDPOINT in the environment (or an endpoint option)".into())
         })?;
-        let header = env("IDENTITY_HEADER").ok_or_else(|| {
+        let header = env(SECRET_VAR).ok_or_else(|| {
             Error::InvalidInput("App Service managed identity needs IDENTITY_HEADER in the environment; pass it through to the component".into())
         })?;
         Ok(AppService {
@@ -82,7 +97,7 @@ impl Flow for AppService {
                 .map(|id| super::query_param(id, RESOURCE_ID_PARAM)),
         );
         Ok(Request::get(with_query(&self.endpoint, params))
-            .header("X-IDENTITY-HEADER", self.header.clone()))
+            .header(SECRET_HEADER, self.header.clone()))
     }
 
     fn refusal(&self, error: ServiceError) -> Error {

@@ -12,6 +12,7 @@ mod service_fabric;
 mod source;
 mod unsupported;
 
+pub use app_service::protocol as app_service_protocol;
 pub use imds::PROBE_TIMEOUT;
 pub use service_fabric::normalize_thumbprint;
 pub use source::{ManagedIdentitySource, detect};

@@ -4,6 +4,7 @@ use std::process::Command;
 
 mod cli;
 mod compose;
+mod dev_endpoint;
 mod env_fallback;
 #[cfg(feature = "otlp")]
 mod otlp;

@@ -84,6 +84,11 @@ pub struct IdentityConfig {
     /// Where its metrics and spans go: [`Telemetry::global`](crate::Telemetry::global)
     /// by default (no-ops until the application installs OpenTelemetry providers).
     pub telemetry: crate::Telemetry,
+    /// How the developer's tools are run when `AZURE_TOKEN_CREDENTIALS` selects them
+    /// (`dev`, or one tool's credential name) in the default chain: that selection
+    /// narrows [`DevToolsOptions::tools`](crate::dev_tools::DevToolsOptions::tools).
+    #[cfg(feature = "dev-tools")]
+    pub developer_tools: crate::dev_tools::DevToolsOptions,
 }
 
 /// The limits the component's instances run under, for an
@@ -158,6 +163,8 @@ impl Default for IdentityConfig {
             tls_roots: TlsRoots::default(),
             host_fast_path: true,
             telemetry: crate::Telemetry::global(),
+            #[cfg(feature = "dev-tools")]
+            developer_tools: Default::default(),
         }
     }
 }
@@ -243,6 +250,13 @@ impl IdentityConfig {
     /// Sets [`Self::limits`].
     pub fn with_limits(mut self, limits: InstanceLimits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Sets [`Self::developer_tools`].
+    #[cfg(feature = "dev-tools")]
+    pub fn with_developer_tools(mut self, options: crate::dev_tools::DevToolsOptions) -> Self {
+        self.developer_tools = options;
         self
     }
 

@@ -7,6 +7,8 @@
 pub(crate) mod config;
 pub(crate) mod credential;
 pub(crate) mod credential_kind;
+#[cfg(feature = "dev-tools")]
+mod developer;
 pub(crate) mod fresh;
 pub(crate) mod instance;
 pub(crate) mod pool;
@@ -58,6 +60,9 @@ struct Inner {
     pool: Pool<LiveCredential>,
     flights: SingleFlight<TokenRequest, Result<AccessToken>>,
     telemetry: crate::telemetry::Recorder,
+    /// Serves the developer's tokens to the component while this identity lives.
+    #[cfg(feature = "dev-tools")]
+    _developer: Option<crate::dev_tools::DevEndpoint>,
 }
 
 impl Identity {
@@ -80,6 +85,9 @@ impl Identity {
     pub fn with_runtime(runtime: &Runtime, config: IdentityConfig) -> Result<Self> {
         // A Redis cache with Entra authentication gets its tokens from this identity's
         // configuration, cached in memory only.
+        // First, so that the Redis identity below reaches the same developer endpoint.
+        #[cfg(feature = "dev-tools")]
+        let (config, developer) = developer::attach(config)?;
         let config = redis_tokens::attach(runtime, config)?;
         let allowlist = outbound_policy(&config, &[])?;
         let limits = &config.limits;
@@ -98,6 +106,8 @@ impl Identity {
                 pool,
                 flights: SingleFlight::new(),
                 telemetry,
+                #[cfg(feature = "dev-tools")]
+                _developer: developer,
             }),
         })
     }

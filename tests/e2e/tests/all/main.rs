@@ -38,6 +38,7 @@ mod component_costs;
 mod composition;
 mod concurrency;
 mod credentials;
+mod dev_endpoint;
 mod hosts;
 mod inbound;
 mod instances;
