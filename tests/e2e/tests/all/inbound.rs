@@ -40,14 +40,14 @@ async fn serve_composed(world: &World, composed: Vec<u8>) -> Server {
 }
 
 /// The `WWW-Authenticate` line of an answer.
-fn challenge(a: &Answer) -> &str {
+pub(crate) fn challenge(a: &Answer) -> &str {
     (a.head.lines())
         .find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:"))
         .unwrap_or_else(|| panic!("no challenge in {}", a.head))
 }
 
 /// The headers the app saw, lower-cased names.
-fn seen_headers(a: &Answer) -> Vec<(String, String)> {
+pub(crate) fn seen_headers(a: &Answer) -> Vec<(String, String)> {
     let echo: Value = serde_json::from_str(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
     (echo["headers"].as_array().unwrap().iter())
         .map(|pair| {
@@ -57,7 +57,7 @@ fn seen_headers(a: &Answer) -> Vec<(String, String)> {
         .collect()
 }
 
-fn seen<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+pub(crate) fn seen<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
     (headers.iter())
         .filter(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())

@@ -40,6 +40,7 @@ mod concurrency;
 mod credentials;
 mod hosts;
 mod inbound;
+mod inbound_p3;
 mod instances;
 mod languages;
 mod managed_identity;
