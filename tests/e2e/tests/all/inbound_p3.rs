@@ -5,7 +5,7 @@
 
 use crate::examples::example;
 use crate::inbound::{challenge, seen, seen_headers};
-use crate::serve::{exchange, get};
+use crate::serve::{Answer, exchange, get};
 use crate::support::*;
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
@@ -89,15 +89,10 @@ async fn p3_inbound_answers_403_without_the_required_role() {
     assert!(a.head.contains("insufficient_scope"), "{}", a.head);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn p3_inbound_hands_a_valid_caller_and_its_body_to_the_app_with_the_principal_and_without_forged_headers()
- {
-    let world = World::start().await;
-    let server = serve_composed(&world, composed(&inbound(&world).role(ROLE), None)).await;
+/// What the app got for a POST of `body` by a caller with `token` who also sent forged
+/// principal headers (mixed case).
+async fn post_as_caller(server: &Server, token: &str, body: &str) -> (Answer, Value) {
     let addr = server.local_addr();
-    let token = world.emulator.mint_api_token(API, &[ROLE]);
-    let oid = jwt_claims(&token)["oid"].as_str().unwrap().to_string();
-    let body: String = (0..3000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
     let request = format!(
         "POST /orders?id=7 HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
          X-MS-CLIENT-PRINCIPAL-ID: forged-admin\r\nx-Ms-Client-Principal-Name: mallory\r\n\
@@ -106,15 +101,26 @@ async fn p3_inbound_hands_a_valid_caller_and_its_body_to_the_app_with_the_princi
     );
     let a = exchange(addr, request.as_bytes()).await;
     assert_eq!(a.status, 200, "{} {}", a.head, a.body);
-    let echo: Value = serde_json::from_str(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+    let echo = serde_json::from_str(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+    (a, echo)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn p3_inbound_hands_a_valid_caller_to_the_app_with_the_principal_and_without_forged_headers()
+{
+    let world = World::start().await;
+    let server = serve_composed(&world, composed(&inbound(&world).role(ROLE), None)).await;
+    let token = world.emulator.mint_api_token(API, &[ROLE]);
+    let oid = jwt_claims(&token)["oid"].as_str().unwrap().to_string();
+    let (a, echo) = post_as_caller(&server, &token, "{}").await;
     assert_eq!(echo["method"], "POST");
     assert_eq!(echo["path"], "/orders?id=7");
-    assert_eq!(
-        echo["body"],
-        body.as_str(),
-        "the caller's body reaches the app"
-    );
     let headers = seen_headers(&a);
+    assert!(
+        !a.body.contains("forged-admin") && !a.body.contains("mallory"),
+        "{}",
+        a.body
+    );
     assert_eq!(seen(&headers, "x-custom"), ["kept"]);
     assert_eq!(seen(&headers, "x-ms-client-principal-id"), [oid.as_str()]);
     assert_eq!(seen(&headers, "x-ms-client-principal-idp"), ["aad"]);
@@ -123,22 +129,38 @@ async fn p3_inbound_hands_a_valid_caller_and_its_body_to_the_app_with_the_princi
         1,
         "{headers:?}"
     );
-    assert!(
-        !a.body.contains("forged-admin") && !a.body.contains("mallory"),
-        "{}",
-        a.body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn p3_inbound_passes_the_callers_body_to_the_app_intact() {
+    let world = World::start().await;
+    let server = serve_composed(&world, composed(&inbound(&world), None)).await;
+    let token = world.emulator.mint_api_token(API, &[]);
+    let body: String = (0..3000).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let (_, echo) = post_as_caller(&server, &token, &body).await;
+    assert_eq!(
+        echo["body"],
+        body.as_str(),
+        "the caller's body reaches the app"
     );
-    // The settings were baked into the gate's environment only; the app keeps its own.
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn p3_inbound_settings_stay_out_of_the_apps_environment_and_the_app_keeps_its_own() {
+    let world = World::start().await;
+    let server = serve_composed(&world, composed(&inbound(&world), None)).await;
+    let token = world.emulator.mint_api_token(API, &[]);
+    let (_, echo) = post_as_caller(&server, &token, "").await;
     let environment: Vec<&str> = (echo["environment"].as_array().unwrap().iter())
         .map(|name| name.as_str().unwrap())
         .collect();
-    assert!(environment.contains(&APP_VARIABLE.0), "{environment:?}");
     assert!(
         !environment
             .iter()
             .any(|n| n.starts_with("ENTRA_IDENTITY_INBOUND")),
         "{environment:?}"
     );
+    assert!(environment.contains(&APP_VARIABLE.0), "{environment:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
