@@ -10,7 +10,7 @@
 //! * [`principal`]: the caller as App Service Easy Auth hands it to an app, every
 //!   `X-MS-CLIENT-PRINCIPAL*` header the caller sent removed first.
 //!
-//! All of it is plain Rust, tested natively; only [`check_caller`] (one gate per
+//! All of it is plain Rust, tested natively; only `check_caller` (one gate per
 //! instance, over the identity component's validator) needs `wasm32`.
 
 pub mod decision;

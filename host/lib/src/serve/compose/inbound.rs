@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The settings (`--tenant`, `--audience`, …) are baked into the gate's environment by
-//! a generated `wasi:cli/environment` component ([`super::super::baked_environment`])
+//! a generated `wasi:cli/environment` component (`baked_environment.rs`)
 //! wired to the gate only: the app keeps the host's environment and never sees them.
 
 use super::{ADAPTER, APP, IDENTITY, bad};
