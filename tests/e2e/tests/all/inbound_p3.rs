@@ -4,7 +4,10 @@
 //! behind the p3 gate in our `serve`, with tokens from the emulator.
 
 use crate::examples::example;
-use crate::inbound::{challenge, seen, seen_headers};
+use crate::inbound::{
+    APP_VARIABLE, assert_app_environment_is_its_own, challenge, seen, seen_headers,
+};
+use crate::outbound_p3::lacking;
 use crate::serve::{Answer, exchange, get};
 use crate::support::*;
 use entra_identity_host::COMPONENT_WASM;
@@ -17,8 +20,7 @@ use serde_json::Value;
 
 const API: &str = "api://inbound-echo-p3";
 const ROLE: &str = "Echo.Write";
-/// A variable the host gives the app: the baked settings must not replace it.
-const APP_VARIABLE: (&str, &str) = ("ECHO_P3_GREETING", "hello");
+const HANDLER: &str = "wasi:http/handler@0.3.0";
 
 fn inbound(world: &World) -> Inbound {
     Inbound::new(world.emulator.tenant_id(), &[API]).authority(world.emulator.base_url())
@@ -26,6 +28,12 @@ fn inbound(world: &World) -> Inbound {
 
 fn composed(inbound: &Inbound, adapter: Option<&[u8]>) -> Vec<u8> {
     compose_inbound(&example("echo-p3"), COMPONENT_WASM, adapter, inbound).expect("composes")
+}
+
+/// `--standalone`: the adapter gives the gate and the identity component
+/// `wasi:config` and `wasi:keyvalue`.
+fn composed_with_adapter(inbound: &Inbound) -> Vec<u8> {
+    composed(inbound, Some(STANDALONE_WASM))
 }
 
 async fn serve_composed(world: &World, composed: Vec<u8>) -> Server {
@@ -151,31 +159,31 @@ async fn p3_inbound_settings_stay_out_of_the_apps_environment_and_the_app_keeps_
     let server = serve_composed(&world, composed(&inbound(&world), None)).await;
     let token = world.emulator.mint_api_token(API, &[]);
     let (_, echo) = post_as_caller(&server, &token, "").await;
-    let environment: Vec<&str> = (echo["environment"].as_array().unwrap().iter())
-        .map(|name| name.as_str().unwrap())
-        .collect();
-    assert!(
-        !environment
-            .iter()
-            .any(|n| n.starts_with("ENTRA_IDENTITY_INBOUND")),
-        "{environment:?}"
+    assert_app_environment_is_its_own(&echo);
+}
+
+#[test]
+fn p3_inbound_compositions_import_only_what_spin_and_wasmtime_serve_provide() {
+    let inbound = Inbound::new("contoso.onmicrosoft.com", &[API]);
+    let composed = composed(&inbound, None);
+    assert_eq!(interfaces(&composed).unwrap().exports, [HANDLER]);
+    assert_eq!(
+        lacking(&composed, "spin-4.1-imports.txt"),
+        Vec::<String>::new()
     );
-    assert!(environment.contains(&APP_VARIABLE.0), "{environment:?}");
+    // wasmtime serve has no wasi:keyvalue or wasi:config: the adapter provides them.
+    let standalone = composed_with_adapter(&inbound);
+    assert_eq!(interfaces(&standalone).unwrap().exports, [HANDLER]);
+    assert_eq!(
+        lacking(&standalone, "wasmtime-serve-48-imports.txt"),
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn p3_inbound_standalone_needs_neither_keyvalue_nor_config_and_checks_callers() {
+async fn p3_inbound_composed_standalone_still_checks_callers() {
     let world = World::start().await;
-    let composed = composed(&inbound(&world), Some(STANDALONE_WASM));
-    let found = interfaces(&composed).unwrap();
-    assert_eq!(found.exports, ["wasi:http/handler@0.3.0"]);
-    assert!(
-        (found.imports.iter())
-            .all(|i| !i.starts_with("wasi:keyvalue/") && !i.starts_with("wasi:config/")),
-        "{:?}",
-        found.imports
-    );
-    let server = serve_composed(&world, composed).await;
+    let server = serve_composed(&world, composed_with_adapter(&inbound(&world))).await;
     let refused = get(server.local_addr(), "/", None).await;
     assert_eq!(refused.status, 401, "{} {}", refused.head, refused.body);
     let token = world.emulator.mint_api_token(API, &[]);
