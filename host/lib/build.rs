@@ -61,6 +61,7 @@ fn main() {
         .args(["--package", "entra-identity-standalone"])
         .args(["--package", "entra-inbound-virtual-http"])
         .args(["--package", "entra-inbound-gate"])
+        .args(["--package", "entra-inbound-gate-p3"])
         .args(["--package", "entra-identity-outbound-p3"])
         .args(["--package", "entra-identity-outbound", "--target", TARGET])
         .args(["--profile", "component", "--target-dir"])
@@ -90,6 +91,7 @@ fn main() {
             "ENTRA_INBOUND_VIRTUAL_HTTP_WASM",
         ),
         ("entra_inbound_gate.wasm", "ENTRA_INBOUND_GATE_WASM"),
+        ("entra_inbound_gate_p3.wasm", "ENTRA_INBOUND_GATE_P3_WASM"),
         (
             "entra_identity_outbound.wasm",
             "ENTRA_IDENTITY_OUTBOUND_WASM",

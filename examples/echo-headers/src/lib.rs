@@ -1,6 +1,7 @@
-//! Any request: answers `{"method","path","headers":[[name,value],…]}` with the headers
-//! exactly as the app got them, and writes `echo-headers: handled <path>` to stderr so
-//! a test can tell whether the app ran at all.
+//! Any request: answers `{"method","path","headers":[[name,value],…],"environment":[name,…]}`
+//! with the headers exactly as the app got them and the names of its environment
+//! variables, and writes `echo-headers: handled <path>` to stderr so a test can tell
+//! whether the app ran at all.
 //!
 //! No identity code: `entra-identity compose echo_headers.wasm --inbound --tenant T
 //! --audience A` puts the caller check in front of it, and the app finds the caller in
@@ -26,10 +27,12 @@ impl wasi::exports::http::incoming_handler::Guest for Echo {
         let headers: Vec<(String, String)> = (request.headers().entries().into_iter())
             .map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned()))
             .collect();
+        let environment: Vec<String> = std::env::vars().map(|(name, _)| name).collect();
         let body = serde_json::json!({
             "method": format!("{:?}", request.method()),
             "path": path,
             "headers": headers,
+            "environment": environment,
         });
         respond(out, body.to_string().as_bytes());
     }

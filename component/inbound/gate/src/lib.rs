@@ -1,20 +1,15 @@
-//! The gate of the inbound part: the host's `wasi:http/incoming-handler`, which checks
-//! the caller's Entra access token before the app's handler runs.
+//! The gate of the inbound part for WASI 0.2 apps: the host's
+//! `wasi:http/incoming-handler`, which checks the caller's Entra access token before
+//! the app's handler runs.
 //!
-//! A caller without a valid token for the configured tenant and audience gets 401 and
-//! a `WWW-Authenticate` challenge, one without the required role or scope 403, and the
-//! app never runs. A valid caller reaches the app with App Service Easy Auth's
-//! principal headers ([`principal`]), every `X-MS-CLIENT-PRINCIPAL*` header the caller
-//! sent removed first. The app gets that request through `entra:inbound/bridge` of the
-//! virtual `wasi:http` component (`component/inbound/virtual-http`), since WASI 0.2 has
-//! no way to build an `incoming-request`.
-//!
-//! [`settings`], [`principal`] and [`baked`] are plain Rust, tested natively and used
-//! by the host's composer; `handler` is the WIT glue, compiled only for wasm.
-
-pub mod baked;
-pub mod principal;
-pub mod settings;
+//! What it decides is `entra-inbound-core`'s, shared with the WASIp3 gate
+//! (`component/inbound/gate-p3`): a caller without a valid token gets 401 and a
+//! `WWW-Authenticate` challenge, one without the required role or scope 403, and the
+//! app never runs; a valid caller reaches the app with App Service Easy Auth's
+//! principal headers, every `X-MS-CLIENT-PRINCIPAL*` header the caller sent removed
+//! first. The app gets that request through `entra:inbound/bridge` of the virtual
+//! `wasi:http` component (`component/inbound/virtual-http`), since WASI 0.2 has no way
+//! to build an `incoming-request`. This crate is only that WIT glue, for wasm.
 
 #[cfg(target_arch = "wasm32")]
 mod bindings;

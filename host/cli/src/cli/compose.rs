@@ -20,7 +20,8 @@ use std::process::ExitCode;
 #[derive(Args)]
 pub(super) struct ComposeArgs {
     /// The app component, importing entra:identity/credentials, validation or tokens
-    /// (with --inbound, any wasi:http/incoming-handler@0.2 component).
+    /// (with --inbound, any HTTP handler: wasi:http/incoming-handler@0.2 or
+    /// wasi:http/handler@0.3).
     app: PathBuf,
     /// Where to write the composed component.
     #[arg(short, long)]

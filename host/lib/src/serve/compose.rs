@@ -6,7 +6,9 @@
 mod inbound;
 mod outbound_p3;
 
-pub use inbound::{INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, compose_inbound};
+pub use inbound::{
+    INBOUND_GATE_P3_WASM, INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, compose_inbound,
+};
 pub(super) use outbound_p3::OUTBOUND_P3;
 pub use outbound_p3::{OUTBOUND_P3_WASM, compose_outbound_p3, imports_http_client_p3};
 

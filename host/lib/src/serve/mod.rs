@@ -22,9 +22,9 @@ mod timeouts;
 mod worker;
 
 pub use compose::{
-    INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, OUTBOUND_P3_WASM, STANDALONE_WASM,
-    compose, compose_inbound, compose_outbound_p3, compose_standalone, imports_http_client_p3,
-    imports_identity,
+    INBOUND_GATE_P3_WASM, INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, OUTBOUND_P3_WASM,
+    STANDALONE_WASM, compose, compose_inbound, compose_outbound_p3, compose_standalone,
+    imports_http_client_p3, imports_identity,
 };
 pub use compose_outbound::{OUTBOUND_WASM, OutboundOptions, compose_outbound};
 pub use limits::ServeLimits;

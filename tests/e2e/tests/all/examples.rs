@@ -4,13 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-const APPS: [&str; 8] = [
+const APPS: [&str; 9] = [
     "echo-headers",
     // A test app, not an example: no identity code (tests/e2e/apps/fetch-echo).
     "fetch-echo",
     "app-rust",
     // A test app, not an example: spin-sdk 7, no identity code (tests/e2e/apps/fetch-p3).
     "fetch-p3",
+    // A test app, not an example: spin-sdk 7, no identity code (tests/e2e/apps/echo-p3).
+    "echo-p3",
     "spin-call-azure",
     "spin-protected-api",
     "wasi-http-token",

@@ -30,24 +30,43 @@ fn composed(inbound: &Inbound, standalone: bool) -> Vec<u8> {
     compose_inbound(&example("echo-headers"), COMPONENT_WASM, adapter, inbound).expect("composes")
 }
 
+/// A variable the host gives the app: the baked settings must not replace it.
+pub(crate) const APP_VARIABLE: (&str, &str) = ("ECHO_GREETING", "hello");
+
 async fn serve_composed(world: &World, composed: Vec<u8>) -> Server {
-    let options = ServeOptions::new(
+    let mut options = ServeOptions::new(
         composed,
         "127.0.0.1:0".parse().unwrap(),
         world.config(Source::Imds),
     );
+    options.env = [(APP_VARIABLE.0.to_string(), APP_VARIABLE.1.to_string())].into();
     serve(options).await.expect("the composed app is served")
 }
 
+/// The names of the environment variables the app saw, from its echo; none of the
+/// gate's settings may be among them, and [`APP_VARIABLE`] must.
+pub(crate) fn assert_app_environment_is_its_own(echo: &Value) {
+    let environment: Vec<&str> = (echo["environment"].as_array().unwrap().iter())
+        .map(|name| name.as_str().unwrap())
+        .collect();
+    assert!(
+        !environment
+            .iter()
+            .any(|n| n.starts_with("ENTRA_IDENTITY_INBOUND")),
+        "{environment:?}"
+    );
+    assert!(environment.contains(&APP_VARIABLE.0), "{environment:?}");
+}
+
 /// The `WWW-Authenticate` line of an answer.
-fn challenge(a: &Answer) -> &str {
+pub(crate) fn challenge(a: &Answer) -> &str {
     (a.head.lines())
         .find(|l| l.to_ascii_lowercase().starts_with("www-authenticate:"))
         .unwrap_or_else(|| panic!("no challenge in {}", a.head))
 }
 
 /// The headers the app saw, lower-cased names.
-fn seen_headers(a: &Answer) -> Vec<(String, String)> {
+pub(crate) fn seen_headers(a: &Answer) -> Vec<(String, String)> {
     let echo: Value = serde_json::from_str(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
     (echo["headers"].as_array().unwrap().iter())
         .map(|pair| {
@@ -57,7 +76,7 @@ fn seen_headers(a: &Answer) -> Vec<(String, String)> {
         .collect()
 }
 
-fn seen<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+pub(crate) fn seen<'a>(headers: &'a [(String, String)], name: &str) -> Vec<&'a str> {
     (headers.iter())
         .filter(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
@@ -190,6 +209,16 @@ async fn inbound_hands_a_valid_caller_to_the_app_with_the_principal_and_without_
         claims.contains(&serde_json::json!({"typ": name_typ, "val": name})),
         "{claims:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inbound_settings_stay_out_of_the_apps_environment_and_the_app_keeps_its_own() {
+    let world = World::start().await;
+    let server = serve_composed(&world, composed(&inbound(&world), false)).await;
+    let token = world.emulator.mint_api_token(API, &[]);
+    let a = get(server.local_addr(), "/", Some(&token)).await;
+    assert_eq!(a.status, 200, "{} {}", a.head, a.body);
+    assert_app_environment_is_its_own(&serde_json::from_str(&a.body).unwrap());
 }
 
 #[test]

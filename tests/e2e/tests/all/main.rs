@@ -41,6 +41,7 @@ mod credentials;
 mod dev_endpoint;
 mod hosts;
 mod inbound;
+mod inbound_p3;
 mod instances;
 mod languages;
 mod managed_identity;

@@ -221,7 +221,7 @@ async fn without_a_token_the_app_gets_an_internal_error_naming_destination_and_s
 
 /// The imports a host must provide for `component` that the list `file` (in
 /// `examples/`) does not name.
-fn lacking(component: &[u8], file: &str) -> Vec<String> {
+pub(crate) fn lacking(component: &[u8], file: &str) -> Vec<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples")
         .join(file);

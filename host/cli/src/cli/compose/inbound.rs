@@ -1,6 +1,6 @@
 //! `--inbound --tenant T --audience A [--role R] [--scope S] [--authority URL]`: the
-//! inbound gate in front of the app's `wasi:http/incoming-handler`, its settings baked
-//! into the output.
+//! inbound gate in front of the app's HTTP handler (`wasi:http/incoming-handler@0.2` or
+//! `wasi:http/handler@0.3`), its settings baked into the gate's environment.
 
 use clap::Args;
 use entra_identity_host::COMPONENT_WASM;
@@ -8,9 +8,10 @@ use entra_identity_host::serve::{Inbound, STANDALONE_WASM, compose_inbound};
 
 #[derive(Args)]
 pub(in crate::cli) struct InboundArgs {
-    /// Check every caller's Entra access token before the app's wasi:http handler runs
-    /// (401/403 without the app), and hand valid callers to it with App Service Easy
-    /// Auth's X-MS-CLIENT-PRINCIPAL* headers. The app needs no identity code.
+    /// Check every caller's Entra access token before the app's wasi:http handler
+    /// (0.2 incoming-handler or 0.3 handler) runs (401/403 without the app), and hand
+    /// valid callers to it with App Service Easy Auth's X-MS-CLIENT-PRINCIPAL* headers.
+    /// The app needs no identity code.
     #[arg(long, requires_all = ["tenant", "audience"])]
     inbound: bool,
     /// The API's tenant (id or domain) whose tokens are accepted.

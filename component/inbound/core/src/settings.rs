@@ -1,9 +1,10 @@
-//! What the gate accepts: its settings, each named once here.
+//! What a gate accepts: its settings, each named once here.
 //!
-//! A setting comes from the composition first (`entra-identity compose --inbound
-//! --tenant …` bakes them into the gate, see [`crate::baked`]), else from the
-//! environment, else from the host's `wasi:config` variable of the same name in lower
-//! case (Spin variables), as the identity component reads its own.
+//! A setting comes from the gate's environment variable, else from the host's
+//! `wasi:config` variable of the same name in lower case (Spin variables), as the
+//! outbound part reads its rules. `entra-identity compose --inbound --tenant …` bakes
+//! them into the gate's environment: a generated `wasi:cli/environment` component
+//! plugged into the gate alone, so the app neither sees them nor loses its own.
 
 use entra_identity_sdk::ValidatorOptions;
 use std::fmt;
@@ -18,9 +19,6 @@ pub const ROLE: &str = "ENTRA_IDENTITY_INBOUND_ROLE";
 pub const SCOPE: &str = "ENTRA_IDENTITY_INBOUND_SCOPE";
 /// The authority host, for other clouds (or an emulator); default Entra's global one.
 pub const AUTHORITY: &str = "ENTRA_IDENTITY_INBOUND_AUTHORITY";
-
-/// Every setting, in the order the composer bakes them.
-pub const ALL: [&str; 5] = [TENANT, AUDIENCE, ROLE, SCOPE, AUTHORITY];
 
 /// The gate's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +50,25 @@ impl fmt::Display for MissingSetting {
 impl std::error::Error for MissingSetting {}
 
 impl Settings {
+    /// The settings of this instance: each from its environment variable, else from
+    /// `config` (the `wasi:config` lookup) under its name in lower case.
+    pub fn load(config: impl Fn(&str) -> Option<String>) -> Result<Self, MissingSetting> {
+        Self::from_sources(|name| std::env::var(name).ok(), config)
+    }
+
+    /// [`Settings::load`] over any `environment`: a blank variable falls through to
+    /// `config` too.
+    pub fn from_sources(
+        environment: impl Fn(&str) -> Option<String>,
+        config: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, MissingSetting> {
+        Self::from_lookup(|name| {
+            (environment(name))
+                .filter(|value| !value.trim().is_empty())
+                .or_else(|| config(&name.to_ascii_lowercase()))
+        })
+    }
+
     /// The settings `lookup` finds; blank values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, MissingSetting> {
         let get = |name: &str| {

@@ -25,13 +25,21 @@ const NAME_CLAIMS: [&str; 6] = [
     "azp",
 ];
 
-type Headers = Vec<(String, Vec<u8>)>;
+use crate::Headers;
 
 /// `headers` without the caller's principal headers, with the principal of `claims`.
 pub fn request_headers(headers: Headers, claims: &Claims) -> Headers {
     let mut headers: Headers = (headers.into_iter())
         .filter(|(name, _)| !is_principal_header(name))
         .collect();
+    headers.extend(principal_headers(claims));
+    headers
+}
+
+/// The principal headers of `claims`: `-ID` (the `oid`, else `sub`), `-NAME` (when a
+/// name claim is there), `-IDP` and the base64 JSON of every claim.
+pub fn principal_headers(claims: &Claims) -> Headers {
+    let mut headers = Headers::new();
     let raw: Map<String, Value> = serde_json::from_str(&claims.raw).unwrap_or_default();
     let name = NAME_CLAIMS
         .iter()

@@ -41,3 +41,19 @@ fn a_missing_or_blank_tenant_or_audience_is_named() {
     let why = MissingSetting(AUDIENCE).to_string();
     assert!(why.contains("entra_identity_inbound_audience"), "{why}");
 }
+
+#[test]
+fn the_environment_comes_first_then_the_config_key_in_lower_case() {
+    let environment = lookup(&[(TENANT, "from-env"), (AUDIENCE, " ")]);
+    let config = lookup(&[
+        ("entra_identity_inbound_tenant", "from-config"),
+        ("entra_identity_inbound_audience", "api://from-config"),
+        (ROLE, "upper-case keys are not read from config"),
+    ]);
+    let settings = Settings::from_sources(environment, config).unwrap();
+    assert_eq!(
+        settings.validator,
+        ValidatorOptions::new("from-env", &["api://from-config"])
+    );
+    assert_eq!(settings.role, None);
+}
