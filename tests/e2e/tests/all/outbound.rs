@@ -13,7 +13,8 @@ use crate::wasmtime_serve::{Wasmtime, imds};
 use entra_emulator::{Endpoint, Fault};
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
-    OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, ServeOptions, Server, compose_outbound, serve,
+    INBOUND_VIRTUAL_HTTP_WASM, Inbound, OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM,
+    ServeOptions, Server, compose_outbound, compose_outbound_inbound, serve,
 };
 use examples_imports_check::{in_package, interfaces, parse_list, satisfies};
 use std::net::SocketAddr;
@@ -449,4 +450,40 @@ fn an_app_that_sends_no_requests_is_refused_with_a_reason() {
     let e = compose_outbound(b"not wasm", COMPONENT_WASM, OUTBOUND_WASM, &options);
     let e = e.unwrap_err().to_string();
     assert!(e.contains("the app is not a WebAssembly component"), "{e}");
+}
+
+/// How many times `part` is embedded in `composed` (wac embeds each component as it is).
+fn copies_of(part: &[u8], composed: &[u8]) -> usize {
+    let middle = &part[part.len() / 2..part.len() / 2 + 64];
+    composed
+        .windows(middle.len())
+        .filter(|w| *w == middle)
+        .count()
+}
+
+#[test]
+fn outbound_with_inbound_is_one_virtual_http_and_one_identity_component() {
+    let options = OutboundOptions {
+        rules: vec!["api.contoso.com=api://contoso/.default".into()],
+        standalone: false,
+    };
+    let inbound = Inbound::new("contoso.onmicrosoft.com", &["api://orders"]);
+    let app = example("fetch-echo");
+    let both = compose_outbound_inbound(&app, COMPONENT_WASM, OUTBOUND_WASM, &options, &inbound)
+        .expect("composes");
+    assert_eq!(
+        copies_of(OUTBOUND_WASM, &both),
+        1,
+        "the outbound virtual wasi:http"
+    );
+    assert_eq!(
+        copies_of(INBOUND_VIRTUAL_HTTP_WASM, &both),
+        0,
+        "no second virtual wasi:http for the gate"
+    );
+    assert_eq!(
+        copies_of(COMPONENT_WASM, &both),
+        1,
+        "the identity component"
+    );
 }
