@@ -6,7 +6,7 @@
 //! app never runs. A valid caller reaches the app with App Service Easy Auth's
 //! principal headers ([`principal`]), every `X-MS-CLIENT-PRINCIPAL*` header the caller
 //! sent removed first. The app gets that request through `entra:inbound/bridge` of the
-//! virtual `wasi:http` component (`component/inbound/virtual-http`), since WASI 0.2 has
+//! virtual `wasi:http` component (`component/virtual-http`), since WASI 0.2 has
 //! no way to build an `incoming-request`.
 //!
 //! [`settings`], [`principal`] and [`baked`] are plain Rust, tested natively and used
