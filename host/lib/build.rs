@@ -28,7 +28,7 @@ fn main() {
         "component/outbound-p3/Cargo.toml",
         "component/sdk/src",
         "component/sdk/Cargo.toml",
-        "component/outbound/src",
+        "component/virtual-http",
         "component/outbound/Cargo.toml",
         "wit",
         "Cargo.lock",
@@ -62,6 +62,7 @@ fn main() {
         .args(["--package", "entra-inbound-virtual-http"])
         .args(["--package", "entra-inbound-gate"])
         .args(["--package", "entra-inbound-gate-p3"])
+        .args(["--package", "entra-http-relay"])
         .args(["--package", "entra-identity-outbound-p3"])
         .args(["--package", "entra-identity-outbound", "--target", TARGET])
         .args(["--profile", "component", "--target-dir"])
@@ -92,6 +93,7 @@ fn main() {
         ),
         ("entra_inbound_gate.wasm", "ENTRA_INBOUND_GATE_WASM"),
         ("entra_inbound_gate_p3.wasm", "ENTRA_INBOUND_GATE_P3_WASM"),
+        ("entra_http_relay.wasm", "ENTRA_HTTP_RELAY_WASM"),
         (
             "entra_identity_outbound.wasm",
             "ENTRA_IDENTITY_OUTBOUND_WASM",

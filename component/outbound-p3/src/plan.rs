@@ -2,7 +2,6 @@
 //! is worth a retry.
 
 use entra_identity_core::attach::{MAX_REPLAYED_BODY, Rules};
-use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// The scope of the token a request gets, or `None` to send it as the app built it:
 /// the app set its own `authorization`, no rule names the destination, or the request
@@ -37,20 +36,7 @@ pub(crate) fn is_replayable(len: usize) -> bool {
 /// The claims to ask for when a response with `status` and `headers` is a 401
 /// carrying a valid claims challenge (`entra_identity_sdk::http::claims_challenge`).
 pub(crate) fn claims_to_retry(status: u16, headers: &[(String, Vec<u8>)]) -> Option<String> {
-    if status != 401 {
-        return None;
-    }
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        // A header http cannot represent is not a challenge the SDK would answer.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_bytes(value),
-        ) {
-            map.append(name, value);
-        }
-    }
-    entra_identity_sdk::http::claims_challenge(&map)
+    entra_identity_sdk::http::claims_to_retry_in_fields(status, headers)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! app never runs; a valid caller reaches the app with App Service Easy Auth's
 //! principal headers, every `X-MS-CLIENT-PRINCIPAL*` header the caller sent removed
 //! first. The app gets that request through `entra:inbound/bridge` of the virtual
-//! `wasi:http` component (`component/inbound/virtual-http`), since WASI 0.2 has no way
+//! `wasi:http` component (`component/virtual-http`), since WASI 0.2 has no way
 //! to build an `incoming-request`. This crate is only that WIT glue, for wasm.
 
 #[cfg(target_arch = "wasm32")]

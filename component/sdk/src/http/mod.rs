@@ -17,4 +17,4 @@ pub use bearer::{BearerError, bearer_header, bearer_token, set_bearer};
 pub use challenge::Challenge;
 pub use rejection::Rejection;
 pub use retry::{SendError, TokenSource, send_with_token};
-pub use www_authenticate::{claims_challenge, claims_to_retry};
+pub use www_authenticate::{claims_challenge, claims_to_retry, claims_to_retry_in_fields};

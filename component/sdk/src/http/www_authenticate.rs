@@ -9,7 +9,7 @@
 //!
 //! [`claims_challenge`] says which challenges are answered, and why so strictly.
 
-use ::http::header::{HeaderMap, WWW_AUTHENTICATE};
+use ::http::header::{HeaderMap, HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use ::http::{Response, StatusCode};
 use base64::Engine;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -56,6 +56,25 @@ pub fn claims_to_retry<B>(response: &Response<B>) -> Option<String> {
         return None;
     }
     claims_challenge(response.headers())
+}
+
+/// [`claims_to_retry`] for a response as `wasi:http` hands it over: its status, and
+/// its headers as `(name, value)` pairs (`fields.entries()`). A header `http` cannot
+/// represent is no challenge this crate would answer.
+pub fn claims_to_retry_in_fields(status: u16, headers: &[(String, Vec<u8>)]) -> Option<String> {
+    if status != StatusCode::UNAUTHORIZED.as_u16() {
+        return None;
+    }
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    claims_challenge(&map)
 }
 
 /// One challenge: its scheme, and its auth-params (names lowercased) or token68.

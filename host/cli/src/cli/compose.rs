@@ -5,14 +5,16 @@
 //! HOST=SCOPE]...` puts the outbound component in front of the app's `wasi:http`
 //! client, so an app without identity code gets tokens on its requests; `--inbound`
 //! puts the inbound gate in front of its HTTP handler (`compose/inbound.rs`); both
-//! together, the gate in front of the app with its outbound part.
+//! together, the gate in front of the app over one virtual `wasi:http` that is also
+//! its outbound part.
 
 mod inbound;
 
 use clap::Args;
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
-    OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, compose, compose_outbound, compose_standalone,
+    Inbound, OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, compose, compose_outbound,
+    compose_outbound_inbound, compose_standalone,
 };
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,17 +56,23 @@ pub(super) struct OutboundArgs {
 }
 
 impl OutboundArgs {
-    /// The outbound composition, when asked for.
+    /// The outbound composition, when asked for; with `inbound`, the gate in front.
     pub(super) fn compose(
         &self,
         app: &[u8],
         standalone: bool,
+        inbound: Option<&Inbound>,
     ) -> Option<entra_identity_host::Result<Vec<u8>>> {
         let options = OutboundOptions {
             rules: self.rules.clone(),
             standalone,
         };
-        (self.outbound).then(|| compose_outbound(app, COMPONENT_WASM, OUTBOUND_WASM, &options))
+        (self.outbound).then(|| match inbound {
+            None => compose_outbound(app, COMPONENT_WASM, OUTBOUND_WASM, &options),
+            Some(inbound) => {
+                compose_outbound_inbound(app, COMPONENT_WASM, OUTBOUND_WASM, &options, inbound)
+            }
+        })
     }
 }
 
@@ -72,17 +80,17 @@ pub(super) fn run(args: ComposeArgs) -> ExitCode {
     let composed = std::fs::read(&args.app)
         .map_err(|e| format!("cannot read {}: {e}", args.app.display()))
         .and_then(|app| {
-            let outbound = match args.outbound.compose(&app, args.standalone) {
-                Some(composed) => Some(composed.map_err(|e| e.to_string())?),
-                None => None,
-            };
-            let app = outbound.as_deref().unwrap_or(&app);
-            if let Some(composed) = args.inbound.compose(app, args.standalone) {
+            let inbound = args.inbound.inbound();
+            if let Some(composed) = args
+                .outbound
+                .compose(&app, args.standalone, inbound.as_ref())
+            {
+                return composed.map_err(|e| e.to_string());
+            }
+            if let Some(composed) = args.inbound.compose(&app, args.standalone) {
                 return composed;
             }
-            if let Some(composed) = outbound {
-                return Ok(composed);
-            }
+            let app = &app;
             if args.standalone {
                 compose_standalone(app, COMPONENT_WASM, STANDALONE_WASM)
             } else {

@@ -129,7 +129,7 @@ pub(super) async fn run(args: ServeArgs, roots: entra_identity_host::TlsRoots) -
         }
     };
     // `--outbound`: composed on load, as `compose --outbound` would.
-    let app = match args.outbound.compose(&app, false) {
+    let app = match args.outbound.compose(&app, false, None) {
         None => app,
         Some(Ok(composed)) => composed,
         Some(Err(e)) => {

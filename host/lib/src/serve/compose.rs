@@ -5,14 +5,17 @@
 
 mod inbound;
 mod outbound_p3;
+mod virtual_http;
 
 pub use inbound::{
     INBOUND_GATE_P3_WASM, INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, compose_inbound,
 };
 pub(super) use outbound_p3::OUTBOUND_P3;
 pub use outbound_p3::{OUTBOUND_P3_WASM, compose_outbound_p3, imports_http_client_p3};
+pub use virtual_http::HTTP_RELAY_WASM;
+pub(super) use virtual_http::{Layer, over_virtual_http};
 
-use super::compose_outbound::{ENVIRONMENT, OUTBOUND};
+use super::compose_outbound::ENVIRONMENT;
 use crate::error::{Error, Result};
 use wac_graph::types::Package;
 use wac_graph::{CompositionGraph, EncodeOptions, PlugError};
@@ -93,7 +96,7 @@ pub(super) fn adapted(identity: &[u8], adapter: Option<&[u8]>) -> Result<Vec<u8>
 }
 
 /// A middleware component (`name`, `bytes`) in front of one of `app`'s imports: the
-/// identity component (adapted) and `extra` plugged into the middleware, then the
+/// identity component (adapted) plugged into the middleware, then the
 /// middleware, the identity component (for the app's own `entra:identity` imports, if
 /// any) and the adapter into the app. `import` names what the middleware stands in
 /// front of, for the errors.
@@ -101,13 +104,11 @@ pub(super) fn in_front(
     app: &[u8],
     identity: &[u8],
     (name, bytes): (&str, &[u8]),
-    extra: Option<(&str, &[u8])>,
     adapter: Option<&[u8]>,
     import: &str,
 ) -> Result<Vec<u8>> {
     let identity = adapted(identity, adapter)?;
     let mut plugs: Vec<(&str, &[u8])> = vec![(IDENTITY, &identity)];
-    plugs.extend(extra);
     plugs.extend(adapter.map(|bytes| (ADAPTER, bytes)));
     let what = describe(name);
     let middleware = plug(name, bytes, &plugs).map_err(|e| match e {
@@ -134,7 +135,6 @@ fn describe(name: &str) -> &'static str {
     match name {
         APP => "the app",
         IDENTITY => "the identity component",
-        OUTBOUND => "the outbound component",
         ENVIRONMENT => "the baked environment",
         outbound_p3::OUTBOUND_P3 => "the p3 outbound component",
         _ => "the standalone adapter",

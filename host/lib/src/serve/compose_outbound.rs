@@ -1,21 +1,22 @@
-//! `compose --outbound`: the outbound component plugged into the app's
-//! `wasi:http/outgoing-handler` import, the identity component into the outbound
-//! component's `entra:identity/tokens` import (and into the app's own `entra:identity`
-//! imports, if it has any), custom destination rules baked in.
+//! `compose --outbound`: a WASIp2 app over the outbound build of the virtual
+//! `wasi:http` (its `types` and `outgoing-handler` imports; `compose/virtual_http.rs`),
+//! a WASIp3 app's `wasi:http/client@0.3` import behind `component/outbound-p3`; the
+//! identity component plugged into their `entra:identity/tokens` imports (and into the
+//! app's own `entra:identity` imports, if it has any), custom destination rules baked
+//! in. With `--inbound`, the gate stands in front of the same virtual layer.
 
 use super::baked_environment::environment_component;
 use super::compose::{
-    OUTBOUND_P3, OUTBOUND_P3_WASM, PlugFailure, STANDALONE_WASM, compose_outbound_p3,
-    imports_http_client_p3, in_front, plug,
+    Inbound, Layer, OUTBOUND_P3, OUTBOUND_P3_WASM, PlugFailure, STANDALONE_WASM, compose_inbound,
+    compose_outbound_p3, imports_http_client_p3, over_virtual_http, plug,
 };
 use crate::error::{Error, Result};
 use wac_graph::CompositionGraph;
 use wac_graph::types::Package;
 
-/// The outbound component, built by `build.rs` with the identity component.
+/// The outbound build of the virtual `wasi:http` (`component/outbound`), built by
+/// `build.rs` with the identity component.
 pub const OUTBOUND_WASM: &[u8] = include_bytes!(env!("ENTRA_IDENTITY_OUTBOUND_WASM"));
-
-pub(super) const OUTBOUND: &str = "entra:outbound-component";
 pub(super) const ENVIRONMENT: &str = "entra:baked-environment";
 
 use entra_identity_core::attach::{RULES_SETTING, parse_rules};
@@ -30,17 +31,41 @@ pub struct OutboundOptions {
     pub standalone: bool,
 }
 
-/// `app` whose outgoing requests get tokens from `identity` through `outbound`
-/// (normally [`OUTBOUND_WASM`]), in front of its `wasi:http/outgoing-handler@0.2`
-/// import; a WASIp3 app's `wasi:http/client@0.3` import gets the built-in
-/// [`OUTBOUND_P3_WASM`] (bodies kept up to 64 KiB, one claims-challenge retry), and an
-/// app with both gets both. The app needs no identity code; if it imports
-/// `entra:identity` too, the identity component satisfies that as [`super::compose`].
+/// `app` whose outgoing requests get tokens from `identity`: a WASIp2 app over
+/// `outbound` (normally [`OUTBOUND_WASM`], the virtual `wasi:http` that attaches
+/// tokens and answers a claims challenge to a body-less request once); a WASIp3 app's
+/// `wasi:http/client@0.3` import behind the built-in [`OUTBOUND_P3_WASM`] (bodies kept
+/// up to 64 KiB, one claims-challenge retry); an app with both gets both. The app
+/// needs no identity code; if it imports `entra:identity` too, the identity component
+/// satisfies that as [`super::compose`].
 pub fn compose_outbound(
     app: &[u8],
     identity: &[u8],
     outbound: &[u8],
     options: &OutboundOptions,
+) -> Result<Vec<u8>> {
+    compose_parts(app, identity, outbound, options, None)
+}
+
+/// [`compose_outbound`] with the inbound gate ([`super::compose_inbound`]) in front of
+/// the app's handler: ONE virtual `wasi:http` instance is both the gate's bridge and
+/// the outbound part, so the app's types come from one place.
+pub fn compose_outbound_inbound(
+    app: &[u8],
+    identity: &[u8],
+    outbound: &[u8],
+    options: &OutboundOptions,
+    inbound: &Inbound,
+) -> Result<Vec<u8>> {
+    compose_parts(app, identity, outbound, options, Some(inbound))
+}
+
+fn compose_parts(
+    app: &[u8],
+    identity: &[u8],
+    outbound: &[u8],
+    options: &OutboundOptions,
+    inbound: Option<&Inbound>,
 ) -> Result<Vec<u8>> {
     let p2 = imports(app, "the app", "wasi:http/outgoing-handler@")?;
     let p3 = imports_http_client_p3(app)?;
@@ -55,9 +80,19 @@ pub fn compose_outbound(
     for rule in &options.rules {
         parse_rules(rule).map_err(|why| Error::Config(format!("--rule: {why}")))?;
     }
-    let app = match p2 {
-        true => compose_outbound_p2(app, identity, outbound, options)?,
-        false => app.to_vec(),
+    let adapter = options.standalone.then_some(STANDALONE_WASM);
+    let app = match (p2, inbound) {
+        (true, inbound) => {
+            let layer = Layer {
+                virtual_http: outbound,
+                environment: baked_rules(outbound, options)?,
+                gate: inbound,
+                adapter,
+            };
+            over_virtual_http(app, identity, &layer)?
+        }
+        (false, Some(inbound)) => compose_inbound(app, identity, adapter, inbound)?,
+        (false, None) => app.to_vec(),
     };
     if !p3 {
         return Ok(app);
@@ -77,7 +112,6 @@ pub fn compose_outbound(
             PlugFailure::Other(e) => e,
         })?,
     };
-    let adapter = options.standalone.then_some(STANDALONE_WASM);
     compose_outbound_p3(&app, identity, &outbound, adapter)
 }
 
@@ -96,24 +130,6 @@ fn baked_rules(outbound: &[u8], options: &OutboundOptions) -> Result<Option<Vec<
     environment_component(&interface, &[(RULES_SETTING, &rules)])
         .map(Some)
         .map_err(Error::Config)
-}
-
-fn compose_outbound_p2(
-    app: &[u8],
-    identity: &[u8],
-    outbound: &[u8],
-    options: &OutboundOptions,
-) -> Result<Vec<u8>> {
-    let adapter = options.standalone.then_some(STANDALONE_WASM);
-    let environment = baked_rules(outbound, options)?;
-    in_front(
-        app,
-        identity,
-        (OUTBOUND, outbound),
-        environment.as_deref().map(|bytes| (ENVIRONMENT, bytes)),
-        adapter,
-        "wasi:http/outgoing-handler",
-    )
 }
 
 fn imports(component: &[u8], what: &str, prefix: &str) -> Result<bool> {

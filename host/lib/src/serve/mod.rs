@@ -22,11 +22,13 @@ mod timeouts;
 mod worker;
 
 pub use compose::{
-    INBOUND_GATE_P3_WASM, INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound, OUTBOUND_P3_WASM,
-    STANDALONE_WASM, compose, compose_inbound, compose_outbound_p3, compose_standalone,
-    imports_http_client_p3, imports_identity,
+    HTTP_RELAY_WASM, INBOUND_GATE_P3_WASM, INBOUND_GATE_WASM, INBOUND_VIRTUAL_HTTP_WASM, Inbound,
+    OUTBOUND_P3_WASM, STANDALONE_WASM, compose, compose_inbound, compose_outbound_p3,
+    compose_standalone, imports_http_client_p3, imports_identity,
 };
-pub use compose_outbound::{OUTBOUND_WASM, OutboundOptions, compose_outbound};
+pub use compose_outbound::{
+    OUTBOUND_WASM, OutboundOptions, compose_outbound, compose_outbound_inbound,
+};
 pub use limits::ServeLimits;
 
 use crate::error::{Error, Result};

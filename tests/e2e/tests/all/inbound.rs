@@ -287,3 +287,39 @@ async fn inbound_under_wasmtime_serve_answers_401_without_running_the_app_and_20
         "the app ran for a refused caller:\n{output}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_inbound_part_alone_attaches_no_token_to_the_apps_requests() {
+    let world = World::start().await;
+    let app = example("fetch-echo");
+    let composed = compose_inbound(&app, COMPONENT_WASM, None, &inbound(&world)).expect("composes");
+    // The rule the outbound part would read: the inbound part must not act on it.
+    let rule = format!(
+        "{}=https://vault.azure.net/.default",
+        world.emulator.key_vault_url()
+    );
+    let mut options = ServeOptions::new(
+        composed,
+        "127.0.0.1:0".parse().unwrap(),
+        world.config(Source::Imds),
+    );
+    options.variables = [("entra_identity_outbound_rules".to_string(), rule)].into();
+    let server = serve(options).await.expect("the composed app is served");
+    let caller = world.emulator.mint_api_token(API, &[]);
+    let url = format!(
+        "{}/secrets/db-password?api-version=7.4",
+        world.emulator.key_vault_url()
+    );
+    let a = get(server.local_addr(), &format!("/?url={url}"), Some(&caller)).await;
+    assert_eq!(a.status, 200, "{} {}", a.head, a.body);
+    let answer: Value = serde_json::from_str(&a.body).unwrap_or_else(|e| panic!("{e}: {}", a.body));
+    assert_eq!(answer["status"], 401, "{answer}");
+    let requests = world.emulator.requests(entra_emulator::Endpoint::KeyVault);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("authorization"), None);
+    assert_eq!(
+        world.emulator.count(entra_emulator::Endpoint::Imds),
+        0,
+        "no token was fetched"
+    );
+}

@@ -13,8 +13,8 @@ use crate::wasmtime_serve::{Wasmtime, imds};
 use entra_emulator::Endpoint;
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
-    Inbound, OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, ServeOptions, Server,
-    compose_inbound, compose_outbound, serve,
+    Inbound, OUTBOUND_WASM, OutboundOptions, ServeOptions, Server, compose_inbound,
+    compose_outbound, compose_outbound_inbound, serve,
 };
 use entra_test_support::apps::{Language, app};
 use examples_imports_check::{interfaces, parse_list, satisfies};
@@ -255,17 +255,16 @@ async fn each_app_composed_with_the_inbound_part_answers_only_callers_with_a_val
     }
 }
 
-/// `compose --outbound --inbound`: the gate in front of the app with its outbound part.
+/// `compose --outbound --inbound`: the gate in front of the app, over one virtual
+/// `wasi:http` that is also its outbound part.
 fn both_parts(world: &World, app: &[u8], api: &str, standalone: bool) -> Vec<u8> {
     let options = OutboundOptions {
         standalone,
         ..vault_rule(world)
     };
-    let outbound = compose_outbound(app, COMPONENT_WASM, OUTBOUND_WASM, &options).unwrap();
     let inbound =
         Inbound::new(world.emulator.tenant_id(), &[api]).authority(world.emulator.base_url());
-    let adapter = standalone.then_some(STANDALONE_WASM);
-    compose_inbound(&outbound, COMPONENT_WASM, adapter, &inbound).unwrap()
+    compose_outbound_inbound(app, COMPONENT_WASM, OUTBOUND_WASM, &options, &inbound).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

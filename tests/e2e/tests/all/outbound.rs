@@ -1,8 +1,10 @@
 //! `compose --outbound`: an app with NO identity code (tests/e2e/apps/fetch-echo, a
 //! plain `wasi:http` 0.2 client) gets a token on its requests to the emulator's Key
-//! Vault from the outbound component, in our `serve` and under the stock
-//! `wasmtime serve`; the token never reaches the app; requests no rule names, and
-//! requests that carry their own `authorization`, go out untouched.
+//! Vault from the outbound build of the virtual `wasi:http`, bodies included, in our
+//! `serve` and under the stock `wasmtime serve`; a revoked token (CAE) on a body-less
+//! request gets one new token and one retry, never more; the token never reaches the
+//! app; requests no rule names, and requests that carry their own `authorization`, go
+//! out untouched.
 
 use crate::examples::example;
 use crate::serve::{Answer, get};
@@ -11,7 +13,8 @@ use crate::wasmtime_serve::{Wasmtime, imds};
 use entra_emulator::{Endpoint, Fault};
 use entra_identity_host::COMPONENT_WASM;
 use entra_identity_host::serve::{
-    OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM, ServeOptions, Server, compose_outbound, serve,
+    INBOUND_VIRTUAL_HTTP_WASM, Inbound, OUTBOUND_WASM, OutboundOptions, STANDALONE_WASM,
+    ServeOptions, Server, compose_outbound, compose_outbound_inbound, serve,
 };
 use examples_imports_check::{in_package, interfaces, parse_list, satisfies};
 use std::net::SocketAddr;
@@ -28,10 +31,11 @@ fn vault_rule(world: &World) -> String {
 }
 
 fn composed(world: &World, standalone: bool) -> Vec<u8> {
-    let options = OutboundOptions {
-        rules: vec![vault_rule(world)],
-        standalone,
-    };
+    composed_with(vec![vault_rule(world)], standalone)
+}
+
+fn composed_with(rules: Vec<String>, standalone: bool) -> Vec<u8> {
+    let options = OutboundOptions { rules, standalone };
     compose_outbound(
         &example("fetch-echo"),
         COMPONENT_WASM,
@@ -145,6 +149,13 @@ async fn a_request_with_its_own_authorization_goes_out_untouched() {
 
 /// A loopback listener that records each request's head and answers 204.
 async fn listener() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    answering(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n").await
+}
+
+/// A loopback listener that records each request's head and answers `response`.
+async fn answering(
+    response: &'static [u8],
+) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = socket.local_addr().unwrap();
     let (heads, received) = tokio::sync::mpsc::unbounded_channel();
@@ -156,8 +167,7 @@ async fn listener() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>
                 head.push(byte[0]);
             }
             let _ = heads.send(String::from_utf8_lossy(&head).to_ascii_lowercase());
-            let _ =
-                (stream.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")).await;
+            let _ = stream.write_all(response).await;
         }
     });
     (addr, received)
@@ -194,23 +204,148 @@ async fn destinations_no_rule_names_get_no_token_on_the_wire() {
     );
 }
 
+/// The bytes fetch-echo sends as a body of `len`.
+fn body_of(len: usize) -> Vec<u8> {
+    (0..len).map(|i| b'a' + (i % 26) as u8).collect()
+}
+
+fn assert_no_token_in(world: &World, text: &str) {
+    for request in world.emulator.requests(Endpoint::KeyVault) {
+        if let Some(token) = request.header("authorization") {
+            let token = token.trim_start_matches("Bearer ");
+            assert!(!text.contains(token), "the app saw a token: {text}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_request_with_a_body_that_needs_a_token_fails_saying_why() {
+async fn a_body_reaches_a_named_destination_intact_with_the_token_the_app_never_sees() {
     let world = World::start().await;
     let server = start(&world, composed(&world, false)).await;
-    let path = fetch(&secret_url(&world), "&body=70000");
+    // Streamed after `handle`, larger than any buffer; and written before it.
+    for (query, len) in [
+        ("&body=70000&method=PUT", 70_000),
+        ("&body=1000&write-first=1", 1000),
+    ] {
+        let path = fetch(&secret_url(&world), query);
+        let (answer, text) = seen(&get(server.local_addr(), &path, None).await);
+        // Past authentication, Key Vault refuses the method: the token and the body arrived.
+        assert_eq!(answer["status"], 405, "{answer}");
+        let requests = world.emulator.requests(Endpoint::KeyVault);
+        let sent = requests.last().unwrap();
+        assert!(
+            sent.body == body_of(len),
+            "{query}: the body arrived changed"
+        );
+        assert!(
+            token_the_vault_saw(&world).len() > 100,
+            "a JWT reached the vault"
+        );
+        assert_no_token_in(&world, &text);
+    }
+    assert_eq!(
+        world.emulator.count(Endpoint::KeyVault),
+        2,
+        "each sent once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_authority_after_the_body_stream_was_taken_fails_and_sends_no_token_there() {
+    let world = World::start().await;
+    let (other, mut heads) = listener().await;
+    let allowed = [format!("http://{other}")];
+    let server = start_allowing(&world, composed(&world, false), &allowed).await;
+    let path = fetch(
+        &secret_url(&world),
+        &format!("&body=10&write-first=1&authority={other}"),
+    );
     let (answer, _) = seen(&get(server.local_addr(), &path, None).await);
-    let error = answer["error"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(answer["authority_changed"], false, "{answer}");
+    assert_eq!(answer["status"], 405, "the vault got it: {answer}");
+    assert_eq!(world.emulator.count(Endpoint::KeyVault), 1);
     assert!(
-        error.contains("InternalError") && error.contains("has a body"),
-        "{error}"
+        heads.try_recv().is_err(),
+        "nothing reached the other host before the app answered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_token_on_a_bodyless_request_gets_one_claims_token_and_one_retry() {
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", SECRET);
+    let server = start(&world, composed(&world, false)).await;
+    let path = fetch(&secret_url(&world), "");
+    let (answer, _) = seen(&get(server.local_addr(), &path, None).await);
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert_eq!(world.emulator.count(Endpoint::Imds), 1);
+
+    world.emulator.revoke_issued_tokens();
+    let (answer, text) = seen(&get(server.local_addr(), &path, None).await);
+    assert_eq!(answer["status"], 200, "{answer}");
+    assert!(
+        answer["body"].as_str().unwrap().contains(SECRET),
+        "{answer}"
+    );
+    assert_eq!(
+        world.emulator.count(Endpoint::Imds),
+        2,
+        "exactly one claims token request"
     );
     assert_eq!(
         world.emulator.count(Endpoint::KeyVault),
-        0,
-        "nothing was sent"
+        3,
+        "the refused call and its one retry"
+    );
+    assert_no_token_in(&world, &text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_with_a_body_gets_its_claims_challenge_unchanged_after_one_request() {
+    let world = World::start().await;
+    world.emulator.set_secret("db-password", SECRET);
+    let server = start(&world, composed(&world, false)).await;
+    let (answer, _) = seen(&get(server.local_addr(), &fetch(&secret_url(&world), ""), None).await);
+    assert_eq!(answer["status"], 200, "{answer}");
+
+    world.emulator.revoke_issued_tokens();
+    let path = fetch(&secret_url(&world), "&body=1000");
+    let (answer, text) = seen(&get(server.local_addr(), &path, None).await);
+    assert_eq!(answer["status"], 401, "{answer}");
+    assert!(
+        text.contains("insufficient_claims"),
+        "the vault's challenge: {text}"
+    );
+    assert_eq!(world.emulator.count(Endpoint::KeyVault), 2, "no retry");
+    assert_eq!(world.emulator.count(Endpoint::Imds), 1, "no new token");
+}
+
+/// A 401 with a valid CAE claims challenge, for every request.
+const STORM: &[u8] = b"HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\
+www-authenticate: Bearer realm=\"\", error=\"insufficient_claims\", \
+claims=\"eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWUiOiIxNzAwMDAwMDAwIn19fQ==\"\r\n\r\n";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_storm_gets_exactly_one_retry_and_the_app_gets_the_401() {
+    let world = World::start().await;
+    let (storm, mut heads) = answering(STORM).await;
+    let rule = format!("http://{storm}=https://vault.azure.net/.default");
+    let allowed = [format!("http://{storm}")];
+    let server = start_allowing(&world, composed_with(vec![rule], false), &allowed).await;
+    let path = fetch(&format!("http://{storm}/secrets/db-password"), "");
+    let (answer, _) = seen(&get(server.local_addr(), &path, None).await);
+    assert_eq!(answer["status"], 401, "{answer}");
+    for attempt in ["the first request", "its one retry"] {
+        let head = heads
+            .try_recv()
+            .unwrap_or_else(|_| panic!("{attempt} was sent"));
+        assert!(head.contains("authorization: bearer "), "{attempt}: {head}");
+    }
+    assert!(heads.try_recv().is_err(), "a second retry was sent");
+    assert_eq!(
+        world.emulator.count(Endpoint::Imds),
+        2,
+        "one token and one claims token"
     );
 }
 
@@ -246,25 +381,6 @@ async fn with_the_token_endpoint_down_the_request_fails_and_the_next_one_succeed
     world.advance(std::time::Duration::from_secs(6));
     let (answer, _) = seen(&get(server.local_addr(), &path, None).await);
     assert_eq!(answer["status"], 200, "{answer}");
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_claims_challenge_reaches_the_app_after_exactly_one_request() {
-    // No CAE retry (see component/outbound/src/lib.rs): the 401 is the app's to see.
-    let world = World::start().await;
-    world.emulator.set_secret("db-password", SECRET);
-    let server = start(&world, composed(&world, false)).await;
-    let path = fetch(&secret_url(&world), "");
-    let (answer, _) = seen(&get(server.local_addr(), &path, None).await);
-    assert_eq!(answer["status"], 200, "{answer}");
-    world.emulator.revoke_issued_tokens();
-    let (answer, _) = seen(&get(server.local_addr(), &path, None).await);
-    assert_eq!(answer["status"], 401, "{answer}");
-    assert!(
-        answer.to_string().contains("insufficient_claims"),
-        "{answer}"
-    );
-    assert_eq!(world.emulator.count(Endpoint::KeyVault), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -334,4 +450,40 @@ fn an_app_that_sends_no_requests_is_refused_with_a_reason() {
     let e = compose_outbound(b"not wasm", COMPONENT_WASM, OUTBOUND_WASM, &options);
     let e = e.unwrap_err().to_string();
     assert!(e.contains("the app is not a WebAssembly component"), "{e}");
+}
+
+/// How many times `part` is embedded in `composed` (wac embeds each component as it is).
+fn copies_of(part: &[u8], composed: &[u8]) -> usize {
+    let middle = &part[part.len() / 2..part.len() / 2 + 64];
+    composed
+        .windows(middle.len())
+        .filter(|w| *w == middle)
+        .count()
+}
+
+#[test]
+fn outbound_with_inbound_is_one_virtual_http_and_one_identity_component() {
+    let options = OutboundOptions {
+        rules: vec!["api.contoso.com=api://contoso/.default".into()],
+        standalone: false,
+    };
+    let inbound = Inbound::new("contoso.onmicrosoft.com", &["api://orders"]);
+    let app = example("fetch-echo");
+    let both = compose_outbound_inbound(&app, COMPONENT_WASM, OUTBOUND_WASM, &options, &inbound)
+        .expect("composes");
+    assert_eq!(
+        copies_of(OUTBOUND_WASM, &both),
+        1,
+        "the outbound virtual wasi:http"
+    );
+    assert_eq!(
+        copies_of(INBOUND_VIRTUAL_HTTP_WASM, &both),
+        0,
+        "no second virtual wasi:http for the gate"
+    );
+    assert_eq!(
+        copies_of(COMPONENT_WASM, &both),
+        1,
+        "the identity component"
+    );
 }

@@ -167,6 +167,25 @@ fn only_a_401_is_retried() {
 }
 
 #[test]
+fn a_wasi_http_field_list_is_read_as_its_header_map() {
+    let value = cae(&STANDARD.encode(CLAIMS));
+    let fields = |value: &[u8]| vec![("WWW-Authenticate".to_string(), value.to_vec())];
+    assert_eq!(
+        claims_to_retry_in_fields(401, &fields(value.as_bytes())).as_deref(),
+        Some(CLAIMS)
+    );
+    assert_eq!(
+        claims_to_retry_in_fields(403, &fields(value.as_bytes())),
+        None
+    );
+    assert_eq!(
+        claims_to_retry_in_fields(401, &fields(b"bad\nvalue\x00")),
+        None
+    );
+    assert_eq!(claims_to_retry_in_fields(401, &[]), None);
+}
+
+#[test]
 fn parser_edge_cases() {
     assert_eq!(parse(""), Err(Malformed));
     assert_eq!(parse(" , ,"), Err(Malformed));

@@ -32,12 +32,8 @@ pub(in crate::cli) struct InboundArgs {
 }
 
 impl InboundArgs {
-    /// The composed component when `--inbound` was given.
-    pub(in crate::cli) fn compose(
-        &self,
-        app: &[u8],
-        standalone: bool,
-    ) -> Option<Result<Vec<u8>, String>> {
+    /// The settings, when `--inbound` was given.
+    pub(in crate::cli) fn inbound(&self) -> Option<Inbound> {
         if !self.inbound {
             return None;
         }
@@ -45,6 +41,16 @@ impl InboundArgs {
         inbound.role = self.role.clone();
         inbound.scope = self.scope.clone();
         inbound.authority = self.authority.clone();
+        Some(inbound)
+    }
+
+    /// The composed component when `--inbound` was given.
+    pub(in crate::cli) fn compose(
+        &self,
+        app: &[u8],
+        standalone: bool,
+    ) -> Option<Result<Vec<u8>, String>> {
+        let inbound = self.inbound()?;
         let adapter = standalone.then_some(STANDALONE_WASM);
         Some(compose_inbound(app, COMPONENT_WASM, adapter, &inbound).map_err(|e| e.to_string()))
     }

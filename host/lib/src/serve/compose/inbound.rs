@@ -3,7 +3,8 @@
 //! headers. Which gate depends on what the app exports:
 //!
 //! ```text
-//!  wasi:http/incoming-handler@0.2 (component/inbound/gate, over the virtual wasi:http):
+//!  wasi:http/incoming-handler@0.2 (component/inbound/gate, over the virtual wasi:http
+//!  of `virtual_http.rs`, shared with the outbound part):
 //!            host wasi:http ──► virtual-http ──► app (types, outgoing-handler)
 //!  host ──► gate (incoming-handler) ──► app's incoming-handler (virtual types)
 //!
@@ -18,11 +19,13 @@
 //! a generated `wasi:cli/environment` component (`baked_environment.rs`)
 //! wired to the gate only: the app keeps the host's environment and never sees them.
 
+use super::virtual_http::{
+    Layer, connect, export_name, import_name, over_virtual_http, plug_by_name, register,
+};
 use super::{ADAPTER, APP, IDENTITY, bad};
 use crate::error::{Error, Result};
 use crate::serve::baked_environment::environment_component;
 use entra_inbound_core::settings;
-use wac_graph::types::{Package, are_semver_compatible};
 use wac_graph::{CompositionGraph, EncodeOptions, NodeId, PackageId};
 
 /// The gate for WASI 0.2 apps, built by `build.rs`: exports the host's
@@ -31,29 +34,19 @@ pub const INBOUND_GATE_WASM: &[u8] = include_bytes!(env!("ENTRA_INBOUND_GATE_WAS
 /// The gate for WASIp3 apps, built by `build.rs`: exports the host's
 /// `wasi:http/handler@0.3.0` and imports the app's.
 pub const INBOUND_GATE_P3_WASM: &[u8] = include_bytes!(env!("ENTRA_INBOUND_GATE_P3_WASM"));
-/// The virtual `wasi:http`, built by `build.rs`: `types` and `outgoing-handler` for the
-/// app over the host's, and the bridge the 0.2 gate hands requests through.
+/// The virtual `wasi:http` that attaches no token, built by `build.rs`: `types` and
+/// `outgoing-handler` for the app over the host's, and the bridge the 0.2 gate hands
+/// requests through.
 pub const INBOUND_VIRTUAL_HTTP_WASM: &[u8] =
     include_bytes!(env!("ENTRA_INBOUND_VIRTUAL_HTTP_WASM"));
 
-const GATE: &str = "entra:inbound-gate";
 const GATE_P3: &str = "entra:inbound-gate-p3";
-const VIRTUAL_HTTP: &str = "entra:inbound-virtual-http";
 const SETTINGS: &str = "entra:inbound-settings";
 
 const INCOMING_HANDLER: &str = "wasi:http/incoming-handler@0.2.12";
 const HANDLER_P3: &str = "wasi:http/handler@0.3.0";
-const VIRTUAL_INCOMING_HANDLER: &str = "entra:virtual-http/incoming-handler@0.2.12";
 /// Any `wasi:cli/environment@0.2.x`: what the gates read their settings from.
 const ENVIRONMENT: &str = "wasi:cli/environment@0.2.0";
-/// The app's imports the virtual `wasi:http` takes, by the app's interface.
-const VIRTUALIZED: [(&str, &str); 2] = [
-    ("wasi:http/types@0.2.12", "entra:virtual-http/types@0.2.12"),
-    (
-        "wasi:http/outgoing-handler@0.2.12",
-        "entra:virtual-http/outgoing-handler@0.2.12",
-    ),
-];
 
 /// Which callers reach the app, baked into the composed component.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -118,7 +111,7 @@ impl Inbound {
 /// The HTTP handler an app exports, by the name it exports it under.
 enum Handler {
     /// `wasi:http/incoming-handler@0.2.x`: the 0.2 gate, over the virtual `wasi:http`.
-    P2(String),
+    P2,
     /// `wasi:http/handler@0.3.x`: the p3 gate.
     P3(String),
 }
@@ -128,7 +121,8 @@ enum Handler {
 /// callers without a valid token itself. `adapter` (normally
 /// [`super::STANDALONE_WASM`]) gives the identity component and the gate
 /// `wasi:keyvalue` and `wasi:config` on hosts without them. The result imports each
-/// host interface once, at the newest version any part uses.
+/// host interface once, at the newest version any part uses. The app's own requests
+/// get no token.
 ///
 /// An app exporting both handlers is refused: a host may call either, and a gate in
 /// front of one would leave the other open to every caller.
@@ -138,19 +132,40 @@ pub fn compose_inbound(
     adapter: Option<&[u8]>,
     inbound: &Inbound,
 ) -> Result<Vec<u8>> {
-    if inbound.tenant.trim().is_empty() || inbound.audiences.iter().all(|a| a.trim().is_empty()) {
-        return Err(Error::Config(
-            "--inbound needs the API's tenant and at least one audience".into(),
-        ));
-    }
     let mut graph = CompositionGraph::new();
-    let app = register(&mut graph, APP, "the app", app)?;
-    let handler = handler(&graph, app)?;
-    let (gate_name, gate_bytes, export) = match handler {
-        Handler::P2(_) => (GATE, INBOUND_GATE_WASM, INCOMING_HANDLER),
-        Handler::P3(_) => (GATE_P3, INBOUND_GATE_P3_WASM, HANDLER_P3),
-    };
-    let gate = register(&mut graph, gate_name, "the inbound gate", gate_bytes)?;
+    let app_package = register(&mut graph, APP, "the app", app)?;
+    match handler(&graph, app_package)? {
+        Handler::P2 => {
+            let layer = Layer {
+                virtual_http: INBOUND_VIRTUAL_HTTP_WASM,
+                environment: None,
+                gate: Some(inbound),
+                adapter,
+            };
+            over_virtual_http(app, identity, &layer)
+        }
+        Handler::P3(handler) => {
+            in_front_p3(graph, app_package, &handler, identity, adapter, inbound)
+        }
+    }
+}
+
+/// The p3 gate in front of `app`'s `handler`: WASIp3 can build the app's request, so
+/// no virtual layer.
+fn in_front_p3(
+    mut graph: CompositionGraph,
+    app: PackageId,
+    handler: &str,
+    identity: &[u8],
+    adapter: Option<&[u8]>,
+    inbound: &Inbound,
+) -> Result<Vec<u8>> {
+    let gate = register(
+        &mut graph,
+        GATE_P3,
+        "the inbound gate",
+        INBOUND_GATE_P3_WASM,
+    )?;
     let identity = register(&mut graph, IDENTITY, "the identity component", identity)?;
     let adapter = (adapter)
         .map(|bytes| register(&mut graph, ADAPTER, "the standalone adapter", bytes))
@@ -163,38 +178,7 @@ pub fn compose_inbound(
     let adapter = adapter.map(|adapter| graph.instantiate(adapter));
 
     bake(&mut graph, gate_package, gate, inbound)?;
-    match handler {
-        Handler::P2(handler) => {
-            let virtual_http = register(
-                &mut graph,
-                VIRTUAL_HTTP,
-                "the virtual wasi:http",
-                INBOUND_VIRTUAL_HTTP_WASM,
-            )?;
-            let virtual_http = graph.instantiate(virtual_http);
-            for (interface, virtual_interface) in VIRTUALIZED {
-                if let Some(import) = import_name(&graph, app, interface) {
-                    connect(
-                        &mut graph,
-                        virtual_http,
-                        virtual_interface,
-                        app_instance,
-                        &import,
-                    )?;
-                }
-            }
-            connect(
-                &mut graph,
-                app_instance,
-                &handler,
-                gate,
-                VIRTUAL_INCOMING_HANDLER,
-            )?;
-            // The bridge and the virtual types for the gate.
-            plug_by_name(&mut graph, virtual_http, &[gate])?;
-        }
-        Handler::P3(handler) => connect(&mut graph, app_instance, &handler, gate, HANDLER_P3)?,
-    }
+    connect(&mut graph, app_instance, handler, gate, HANDLER_P3)?;
     // Validation (and any entra:identity import of the app's own) from the identity
     // component.
     plug_by_name(&mut graph, identity, &[gate, app_instance])?;
@@ -203,10 +187,10 @@ pub fn compose_inbound(
     }
 
     let alias = graph
-        .alias_instance_export(gate, export)
+        .alias_instance_export(gate, HANDLER_P3)
         .map_err(|e| bad("composing the inbound gate", &e))?;
     graph
-        .export(alias, export)
+        .export(alias, HANDLER_P3)
         .map_err(|e| bad("composing the inbound gate", &e))?;
     graph
         .encode(EncodeOptions::default())
@@ -219,7 +203,7 @@ fn handler(graph: &CompositionGraph, app: PackageId) -> Result<Handler> {
         export_name(graph, app, INCOMING_HANDLER),
         export_name(graph, app, HANDLER_P3),
     ) {
-        (Some(p2), None) => Ok(Handler::P2(p2)),
+        (Some(_), None) => Ok(Handler::P2),
         (None, Some(p3)) => Ok(Handler::P3(p3)),
         (Some(_), Some(_)) => Err(Error::Config(
             "the app exports both wasi:http/incoming-handler@0.2.x and wasi:http/handler@0.3.x: \
@@ -235,13 +219,19 @@ fn handler(graph: &CompositionGraph, app: PackageId) -> Result<Handler> {
     }
 }
 
-/// `inbound`'s settings as the environment of `gate` (an instance of `package`) alone.
-fn bake(
+/// `inbound`'s settings as the environment of `gate` (an instance of `package`) alone:
+/// the app keeps the host's environment and never sees them.
+pub(super) fn bake(
     graph: &mut CompositionGraph,
     package: PackageId,
     gate: NodeId,
     inbound: &Inbound,
 ) -> Result<()> {
+    if inbound.tenant.trim().is_empty() || inbound.audiences.iter().all(|a| a.trim().is_empty()) {
+        return Err(Error::Config(
+            "--inbound needs the API's tenant and at least one audience".into(),
+        ));
+    }
     let interface = import_name(graph, package, ENVIRONMENT).ok_or_else(|| {
         Error::Config(
             "the inbound gate reads no environment (wasi:cli/environment@0.2.x): its \
@@ -256,81 +246,6 @@ fn bake(
     let environment = register(graph, SETTINGS, "the baked settings", &environment)?;
     let environment = graph.instantiate(environment);
     connect(graph, environment, &interface, gate, &interface)
-}
-
-fn register(
-    graph: &mut CompositionGraph,
-    name: &str,
-    what: &str,
-    bytes: &[u8],
-) -> Result<PackageId> {
-    let package = Package::from_bytes(name, None, bytes.to_vec(), graph.types_mut())
-        .map_err(|e| bad(&format!("{what} is not a WebAssembly component"), &e))?;
-    graph
-        .register_package(package)
-        .map_err(|e| bad(&format!("registering {what}"), &e))
-}
-
-/// The name under which `package` imports an interface semver-compatible with `name`.
-fn import_name(graph: &CompositionGraph, package: PackageId, name: &str) -> Option<String> {
-    let world = &graph.types()[graph[package].ty()];
-    (world.imports.keys())
-        .find(|n| are_semver_compatible(n, name))
-        .cloned()
-}
-
-/// The name under which `package` exports an interface semver-compatible with `name`.
-fn export_name(graph: &CompositionGraph, package: PackageId, name: &str) -> Option<String> {
-    let world = &graph.types()[graph[package].ty()];
-    (world.exports.keys())
-        .find(|n| are_semver_compatible(n, name))
-        .cloned()
-}
-
-/// `to`'s import `import` satisfied by `from`'s export `export`.
-fn connect(
-    graph: &mut CompositionGraph,
-    from: NodeId,
-    export: &str,
-    to: NodeId,
-    import: &str,
-) -> Result<()> {
-    let alias = graph
-        .alias_instance_export(from, export)
-        .map_err(|e| bad(&format!("using {export}"), &e))?;
-    graph
-        .set_instantiation_argument(to, import, alias)
-        .map_err(|e| bad(&format!("giving {export} for {import}"), &e))
-}
-
-/// Each of `sockets`' open imports that `plug` exports (semver-compatibly) from `plug`.
-fn plug_by_name(graph: &mut CompositionGraph, plug: NodeId, sockets: &[NodeId]) -> Result<()> {
-    let package = graph[plug]
-        .package()
-        .expect("an instantiation has a package");
-    let exports: Vec<String> = graph.types()[graph[package].ty()]
-        .exports
-        .keys()
-        .cloned()
-        .collect();
-    for &socket in sockets {
-        let socket_package = graph[socket]
-            .package()
-            .expect("an instantiation has a package");
-        let satisfied: Vec<String> = (graph.get_instantiation_arguments(socket))
-            .map(|(name, _)| name.to_string())
-            .collect();
-        let open: Vec<String> = (graph.types()[graph[socket_package].ty()].imports.keys())
-            .filter(|name| !satisfied.contains(name))
-            .cloned()
-            .collect();
-        for import in open {
-            if let Some(export) = exports.iter().find(|e| are_semver_compatible(e, &import)) {
-                connect(graph, plug, export, socket, &import)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

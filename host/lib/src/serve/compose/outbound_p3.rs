@@ -57,7 +57,6 @@ pub fn compose_outbound_p3(
         app,
         identity,
         (OUTBOUND_P3, outbound),
-        None,
         adapter,
         "wasi:http/client@0.3",
     )

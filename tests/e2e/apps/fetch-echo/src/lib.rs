@@ -1,8 +1,14 @@
-//! `GET /?url=U[&authorization=A][&body=N]`: sends `GET U` (or, with `body`, `POST U`
-//! with N bytes) through a plain `wasi:http` 0.2 client — no identity code, no
+//! `GET /?url=U[&authorization=A][&body=N[&method=M][&write-first=1[&authority=H]]]`:
+//! sends `GET U` (or, with `body`, `POST U`, or method `M`, with the N bytes of
+//! [`body`]) through a plain `wasi:http` 0.2 client — no identity code, no
 //! `entra:identity` import — and answers with everything the app could observe: the
 //! status, headers and body of the response, the headers it sent, or the request's
 //! error. The outbound tests search this for the token the app must never see.
+//!
+//! The body is written after `handle` (streaming, as large bodies must be), or with
+//! `write-first` before it; then `authority=H` also tries to send the request to `H`
+//! instead, after the body's stream was taken, and the answer says whether the
+//! request took it (`"authority_changed"`).
 
 // The handler needs the component's imports; on the host the crate is empty.
 #![cfg(target_arch = "wasm32")]
@@ -24,14 +30,47 @@ impl wasi::exports::http::incoming_handler::Guest for App {
         let query = request.path_with_query().unwrap_or_default();
         let param = |name: &str| parameter(&query, name);
         let answer = match param("url") {
-            Some(url) => fetch(&url, param("authorization"), param("body")),
+            Some(url) => fetch(
+                &url,
+                param("authorization"),
+                Body {
+                    len: param("body").and_then(|n| n.parse().ok()),
+                    method: param("method"),
+                    write_first: param("write-first").is_some(),
+                    authority: param("authority"),
+                },
+            ),
             None => json!({ "error": "no url parameter" }),
         };
         respond(out, answer.to_string().as_bytes());
     }
 }
 
-fn fetch(url: &str, authorization: Option<String>, body: Option<String>) -> serde_json::Value {
+/// What the app sends as its request's body, and how.
+struct Body {
+    len: Option<usize>,
+    method: Option<String>,
+    write_first: bool,
+    authority: Option<String>,
+}
+
+/// The `i`th byte of every body: a pattern whose truncation or reordering shows.
+fn body_byte(i: usize) -> u8 {
+    b'a' + (i % 26) as u8
+}
+
+fn write_body(outgoing: OutgoingBody, len: usize) {
+    if let Ok(mut stream) = outgoing.write() {
+        let bytes: Vec<u8> = (0..len).map(body_byte).collect();
+        for chunk in bytes.chunks(4096) {
+            let _ = stream.write_all(chunk);
+        }
+        let _ = stream.flush();
+    }
+    let _ = OutgoingBody::finish(outgoing, None);
+}
+
+fn fetch(url: &str, authorization: Option<String>, body: Body) -> serde_json::Value {
     let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let mut sent = vec![("accept".to_string(), "application/json".to_string())];
@@ -47,20 +86,24 @@ fn fetch(url: &str, authorization: Option<String>, body: Option<String>) -> serd
     }));
     let _ = request.set_authority(Some(authority));
     let _ = request.set_path_with_query(Some(if path.is_empty() { "/" } else { path }));
-    let body = body.and_then(|n| n.parse::<usize>().ok());
-    let outgoing = body.map(|_| {
-        let _ = request.set_method(&Method::Post);
+    let mut outgoing = body.len.map(|_| {
+        let _ = request.set_method(&match body.method.as_deref() {
+            Some("PUT") => Method::Put,
+            _ => Method::Post,
+        });
         request.body().expect("the body is taken once")
     });
+    let mut authority_changed = None;
+    if body.write_first
+        && let (Some(outgoing), Some(len)) = (outgoing.take(), body.len)
+    {
+        write_body(outgoing, len);
+        authority_changed =
+            (body.authority.as_deref()).map(|other| request.set_authority(Some(other)).is_ok());
+    }
     let response = outgoing_handler::handle(request, None);
-    if let (Some(outgoing), Some(n)) = (outgoing, body) {
-        if let Ok(mut stream) = outgoing.write() {
-            for chunk in vec![b'x'; n].chunks(4096) {
-                let _ = stream.write_all(chunk);
-            }
-            let _ = stream.flush();
-        }
-        let _ = OutgoingBody::finish(outgoing, None);
+    if let (Some(outgoing), Some(len)) = (outgoing, body.len) {
+        write_body(outgoing, len);
     }
     let sent: Vec<_> = sent.iter().map(|(n, v)| json!([n, v])).collect();
     let response = match response {
@@ -68,7 +111,9 @@ fn fetch(url: &str, authorization: Option<String>, body: Option<String>) -> serd
             future.subscribe().block();
             future.get().expect("ready").expect("taken once")
         }
-        Err(e) => return json!({ "sent": sent, "error": format!("{e:?}") }),
+        Err(e) => {
+            return json!({ "sent": sent, "error": format!("{e:?}"), "authority_changed": authority_changed });
+        }
     };
     match response {
         Ok(response) => {
@@ -86,6 +131,7 @@ fn fetch(url: &str, authorization: Option<String>, body: Option<String>) -> serd
                 "status": response.status(),
                 "headers": headers,
                 "body": String::from_utf8_lossy(&text),
+                "authority_changed": authority_changed,
             })
         }
         Err(e) => json!({ "sent": sent, "error": format!("{e:?}") }),

@@ -3,8 +3,9 @@
 #[test]
 fn the_virtual_http_wit_is_the_workspace_http_wit_renamed() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let http = std::fs::read_to_string(dir.join("../../../wit/deps/http.wit")).unwrap();
-    let virtual_http = std::fs::read_to_string(dir.join("../wit/deps/virtual-http.wit")).unwrap();
+    let http = std::fs::read_to_string(dir.join("../../wit/deps/http.wit")).unwrap();
+    let virtual_http =
+        std::fs::read_to_string(dir.join("../inbound/wit/deps/virtual-http.wit")).unwrap();
     let interfaces = &http[..http
         .find("/// The `wasi:http/imports` world")
         .expect("http.wit's worlds follow its interfaces")];

@@ -1,13 +1,16 @@
-//! Every other resource of `wasi:http/types`, and `outgoing-handler`: each wraps the
-//! host's resource and forwards its methods.
+//! Every other resource of `wasi:http/types` (the outgoing request's are in
+//! `outgoing`, its response future in `response`): each wraps the host's resource and
+//! forwards its methods.
 
 use crate::bindings::VirtualHttp;
-use crate::bindings::exports::entra::virtual_http::{outgoing_handler, types as v};
+use crate::bindings::exports::entra::virtual_http::types as v;
 use crate::fields::Fields;
+use crate::outgoing::{OutgoingBody, OutgoingRequest};
+use crate::response::FutureIncomingResponse;
 use ::wasi::http::types::{self as host, ErrorCode, Method, Scheme};
 use ::wasi::io::error::Error as IoError;
 use ::wasi::io::poll::Pollable;
-use ::wasi::io::streams::{InputStream, OutputStream};
+use ::wasi::io::streams::InputStream;
 
 impl v::Guest for VirtualHttp {
     type Fields = Fields;
@@ -24,18 +27,6 @@ impl v::Guest for VirtualHttp {
 
     fn http_error_code(err: &IoError) -> Option<ErrorCode> {
         host::http_error_code(err)
-    }
-}
-
-impl outgoing_handler::Guest for VirtualHttp {
-    fn handle(
-        request: v::OutgoingRequest,
-        options: Option<v::RequestOptions>,
-    ) -> Result<v::FutureIncomingResponse, ErrorCode> {
-        let request = request.into_inner::<OutgoingRequest>().0;
-        let options = options.map(|o| o.into_inner::<RequestOptions>().0);
-        ::wasi::http::outgoing_handler::handle(request, options)
-            .map(|future| v::FutureIncomingResponse::new(FutureIncomingResponse(future)))
     }
 }
 
@@ -70,45 +61,7 @@ impl v::GuestIncomingRequest for IncomingRequest {
     }
 }
 
-pub(crate) struct OutgoingRequest(host::OutgoingRequest);
-
-impl v::GuestOutgoingRequest for OutgoingRequest {
-    fn new(headers: v::Fields) -> Self {
-        OutgoingRequest(host::OutgoingRequest::new(Fields::into_host(headers)))
-    }
-    fn body(&self) -> Result<v::OutgoingBody, ()> {
-        Ok(v::OutgoingBody::new(OutgoingBody(self.0.body()?)))
-    }
-    fn method(&self) -> Method {
-        self.0.method()
-    }
-    fn set_method(&self, method: Method) -> Result<(), ()> {
-        self.0.set_method(&method)
-    }
-    fn path_with_query(&self) -> Option<String> {
-        self.0.path_with_query()
-    }
-    fn set_path_with_query(&self, path_with_query: Option<String>) -> Result<(), ()> {
-        self.0.set_path_with_query(path_with_query.as_deref())
-    }
-    fn scheme(&self) -> Option<Scheme> {
-        self.0.scheme()
-    }
-    fn set_scheme(&self, scheme: Option<Scheme>) -> Result<(), ()> {
-        self.0.set_scheme(scheme.as_ref())
-    }
-    fn authority(&self) -> Option<String> {
-        self.0.authority()
-    }
-    fn set_authority(&self, authority: Option<String>) -> Result<(), ()> {
-        self.0.set_authority(authority.as_deref())
-    }
-    fn headers(&self) -> v::Fields {
-        Fields::host(self.0.headers())
-    }
-}
-
-pub(crate) struct RequestOptions(host::RequestOptions);
+pub(crate) struct RequestOptions(pub(crate) host::RequestOptions);
 
 impl v::GuestRequestOptions for RequestOptions {
     fn new() -> Self {
@@ -144,6 +97,12 @@ impl v::GuestResponseOutparam for ResponseOutparam {
 }
 
 pub(crate) struct IncomingResponse(host::IncomingResponse);
+
+impl IncomingResponse {
+    pub(crate) fn wrap(response: host::IncomingResponse) -> v::IncomingResponse {
+        v::IncomingResponse::new(IncomingResponse(response))
+    }
+}
 
 impl v::GuestIncomingResponse for IncomingResponse {
     fn status(&self) -> u16 {
@@ -199,32 +158,6 @@ impl v::GuestOutgoingResponse for OutgoingResponse {
         Fields::host(self.0.headers())
     }
     fn body(&self) -> Result<v::OutgoingBody, ()> {
-        Ok(v::OutgoingBody::new(OutgoingBody(self.0.body()?)))
-    }
-}
-
-pub(crate) struct OutgoingBody(host::OutgoingBody);
-
-impl v::GuestOutgoingBody for OutgoingBody {
-    fn write(&self) -> Result<OutputStream, ()> {
-        self.0.write()
-    }
-    fn finish(this: v::OutgoingBody, trailers: Option<v::Fields>) -> Result<(), ErrorCode> {
-        let body = this.into_inner::<OutgoingBody>().0;
-        host::OutgoingBody::finish(body, trailers.map(Fields::into_host))
-    }
-}
-
-pub(crate) struct FutureIncomingResponse(host::FutureIncomingResponse);
-
-impl v::GuestFutureIncomingResponse for FutureIncomingResponse {
-    fn subscribe(&self) -> Pollable {
-        self.0.subscribe()
-    }
-    #[allow(clippy::type_complexity)] // the WIT's own shape
-    fn get(&self) -> Option<Result<Result<v::IncomingResponse, ErrorCode>, ()>> {
-        self.0.get().map(|got| {
-            got.map(|response| response.map(|r| v::IncomingResponse::new(IncomingResponse(r))))
-        })
+        Ok(OutgoingBody::response(self.0.body()?))
     }
 }
