@@ -73,6 +73,22 @@ impl Rules {
         self.scope_for_destination(&destination)
     }
 
+    /// The scope of the token an app's request gets, or `None` to send it as the app
+    /// built it: the app set its own `authorization`, no rule names the destination,
+    /// or the request has no scheme or authority (the host fills those in, so where
+    /// it goes is unknown).
+    pub fn scope_for_request(
+        &self,
+        has_authorization: bool,
+        scheme: Option<&str>,
+        authority: Option<&str>,
+    ) -> Option<&str> {
+        if has_authorization {
+            return None;
+        }
+        self.scope_for(scheme?, authority?)
+    }
+
     /// [`Rules::scope_for`] for an already parsed destination.
     pub fn scope_for_destination(&self, destination: &Destination) -> Option<&str> {
         (self.rules.iter())
@@ -84,6 +100,15 @@ impl Rules {
     pub fn iter(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter()
     }
+}
+
+/// What an app's request that needed a token for `scope` and did not get one fails
+/// with: where it was going, for which scope, and why (the identity component's
+/// message, which never carries a secret).
+pub fn no_token_message(authority: &str, scope: &str, why: &dyn std::fmt::Display) -> String {
+    format!(
+        "entra-identity outbound: no token for the request to {authority} (scope {scope}): {why}"
+    )
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ use crate::bindings::wasi::http::types::{
 };
 use crate::bindings::wit_future;
 use crate::body::{self, Body, Trailers};
-use crate::plan;
-use entra_identity_core::attach::{RULES_SETTING, Rules, SettingError, load_rules};
-use entra_identity_sdk::http::bearer_header;
+use entra_identity_core::attach::{
+    RULES_SETTING, Rules, SettingError, load_rules, no_token_message,
+};
+use entra_identity_sdk::http::{bearer_header, claims_to_retry_in_fields};
 use entra_identity_sdk::{AccessToken, tokens};
 use std::cell::OnceCell;
 use wit_bindgen::{FutureReader, StreamReader, spawn_local};
@@ -58,12 +59,9 @@ impl Guest for Component {
         });
         let authority = request.get_authority();
         let has_authorization = request.get_headers().has("authorization");
-        let Some(scope) = plan::scope_for(
-            &rules,
-            has_authorization,
-            scheme.as_deref(),
-            authority.as_deref(),
-        ) else {
+        let Some(scope) =
+            rules.scope_for_request(has_authorization, scheme.as_deref(), authority.as_deref())
+        else {
             return host::send(request).await;
         };
         let parts = Parts::of(&request, authority.unwrap_or_default(), scope.to_string());
@@ -103,7 +101,7 @@ fn retry_claims(response: &Response) -> Option<String> {
     if status != 401 {
         return None;
     }
-    plan::claims_to_retry(status, &response.get_headers().copy_all())
+    claims_to_retry_in_fields(status, &response.get_headers().copy_all())
 }
 
 /// Tells the app how its request's transmission ended: as the one that carried it.
@@ -143,7 +141,7 @@ impl Parts {
     }
 
     fn no_token(&self, why: &dyn std::fmt::Display) -> ErrorCode {
-        internal(plan::no_token(&self.authority, &self.scope, why))
+        internal(no_token_message(&self.authority, &self.scope, why))
     }
 
     /// The app's request with `authorization: Bearer …` and the given body.

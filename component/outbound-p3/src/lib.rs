@@ -18,9 +18,10 @@
 //!
 //! Custom rules come from the environment variable and `wasi:config` key
 //! `ENTRA_IDENTITY_OUTBOUND_RULES` (`entra_identity_core::attach::load_rules`).
-//! `plan` (which requests get a token, what a failure says, which 401 is retried)
-//! is plain Rust, tested natively; the `client` export and `body` handling are the WIT
-//! glue, compiled only for wasm.
+//! Which requests get a token and what a failure says are the core's
+//! (`entra_identity_core::attach`), which 401 is retried the SDK's; `plan` (which body
+//! is kept) is plain Rust, tested natively; the `client` export and `body` handling
+//! are the WIT glue, compiled only for wasm.
 
 // Natively only the tests use these; the wasm client is their caller.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]

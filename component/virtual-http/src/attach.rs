@@ -46,9 +46,10 @@ mod none {
 mod tokens {
     use super::*;
     use crate::bindings::wasi::config::store;
-    use crate::plan;
-    use entra_identity_core::attach::{RULES_SETTING, Rules, SettingError, load_rules};
-    use entra_identity_sdk::http::bearer_header;
+    use entra_identity_core::attach::{
+        RULES_SETTING, Rules, SettingError, load_rules, no_token_message,
+    };
+    use entra_identity_sdk::http::{bearer_header, claims_to_retry_in_fields};
     use entra_identity_sdk::tokens;
     use std::cell::OnceCell;
 
@@ -85,22 +86,18 @@ mod tokens {
             let authority = app.authority();
             let has_authorization = app.headers().has("authorization");
             RULES.with(|cell| match cell.get_or_init(load) {
-                Ok(rules) => Ok(plan::scope_for(
-                    rules,
-                    has_authorization,
-                    scheme.as_deref(),
-                    authority.as_deref(),
-                )
-                .map(|scope| Target {
-                    scope: scope.to_string(),
-                    authority: authority.clone().unwrap_or_default(),
-                })),
+                Ok(rules) => Ok(rules
+                    .scope_for_request(has_authorization, scheme.as_deref(), authority.as_deref())
+                    .map(|scope| Target {
+                        scope: scope.to_string(),
+                        authority: authority.clone().unwrap_or_default(),
+                    })),
                 Err(e) => Err(internal(format!("entra-identity outbound: {e}"))),
             })
         }
 
         fn no_token(&self, why: &dyn std::fmt::Display) -> ErrorCode {
-            internal(plan::no_token(&self.authority, &self.scope, why))
+            internal(no_token_message(&self.authority, &self.scope, why))
         }
 
         /// A new host request with `app`'s method, path, scheme and headers, this
@@ -139,7 +136,7 @@ mod tokens {
 
         /// The claims to ask for when `response` is a 401 with a valid claims challenge.
         pub(crate) fn claims_to_retry(&self, response: &host::IncomingResponse) -> Option<String> {
-            plan::claims_to_retry(response.status(), &response.headers().entries())
+            claims_to_retry_in_fields(response.status(), &response.headers().entries())
         }
     }
 }

@@ -44,16 +44,14 @@
 //! * **Errors** are the app's request's `error-code`: `internal-error` naming the
 //!   destination, the scope and the identity component's reason, never a secret.
 //!
-//! `body` (when a request can be sent again) and, for the outbound build, `plan`
-//! (which requests get a token, which answer is retried) are plain Rust, tested
-//! natively; the rest is WIT glue, compiled only for wasm.
+//! `body` (when a request can be sent again) is plain Rust, tested natively; which
+//! requests get a token is the core's (`entra_identity_core::attach`), which answer is
+//! retried the SDK's (`claims_to_retry_in_fields`); the rest is WIT glue, compiled only
+//! for wasm.
 
 // Natively only the tests use these; the wasm glue is their caller.
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod body;
-#[cfg(feature = "outbound")]
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-mod plan;
 
 #[cfg(target_arch = "wasm32")]
 mod attach;

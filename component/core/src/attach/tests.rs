@@ -151,3 +151,53 @@ fn malformed_rules_say_what_to_write() {
 fn no_rules_send_no_token_anywhere() {
     assert_eq!(Rules::none().scope_for("https", "myvault.vault.azure.net"), None);
 }
+
+const LOOPBACK: &str = "http://127.0.0.1:8080=https://vault.azure.net/.default";
+
+#[test]
+fn a_request_without_authorization_to_a_named_destination_gets_its_rules_scope() {
+    let rules = with(LOOPBACK);
+    assert_eq!(
+        rules.scope_for_request(false, Some("https"), Some("my.vault.azure.net")),
+        Some("https://vault.azure.net/.default")
+    );
+    assert_eq!(
+        rules.scope_for_request(false, Some("http"), Some("127.0.0.1:8080")),
+        Some("https://vault.azure.net/.default")
+    );
+}
+
+#[test]
+fn a_request_with_its_own_authorization_or_an_unnamed_or_unknown_destination_gets_no_token() {
+    let rules = with(LOOPBACK);
+    assert_eq!(
+        rules.scope_for_request(true, Some("https"), Some("my.vault.azure.net")),
+        None
+    );
+    for (scheme, authority) in [
+        (Some("https"), Some("example.com")),
+        (Some("https"), Some("my.vault.azure.net.evil.example")),
+        (Some("http"), Some("my.vault.azure.net")),
+        (Some("http"), Some("127.0.0.1:8081")),
+        (None, Some("my.vault.azure.net")),
+        (Some("https"), None),
+    ] {
+        assert_eq!(
+            rules.scope_for_request(false, scheme, authority),
+            None,
+            "{scheme:?} {authority:?}"
+        );
+    }
+}
+
+#[test]
+fn the_no_token_text_names_destination_scope_and_reason() {
+    let text = no_token_message(
+        "my.vault.azure.net",
+        "https://vault.azure.net/.default",
+        &"denied: policy",
+    );
+    assert!(text.contains("my.vault.azure.net"), "{text}");
+    assert!(text.contains("https://vault.azure.net/.default"), "{text}");
+    assert!(text.ends_with(": denied: policy"), "{text}");
+}
