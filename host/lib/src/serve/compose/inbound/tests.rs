@@ -3,7 +3,13 @@ use super::*;
 /// A component exporting both handlers: the two gates side by side, imports left open.
 fn exporting_both_handlers() -> Vec<u8> {
     let mut graph = CompositionGraph::new();
-    let p2 = register(&mut graph, "entra:inbound-gate", "the 0.2 gate", INBOUND_GATE_WASM).unwrap();
+    let p2 = register(
+        &mut graph,
+        "entra:inbound-gate",
+        "the 0.2 gate",
+        INBOUND_GATE_WASM,
+    )
+    .unwrap();
     let p3 = register(&mut graph, GATE_P3, "the p3 gate", INBOUND_GATE_P3_WASM).unwrap();
     for (package, export) in [(p2, INCOMING_HANDLER), (p3, HANDLER_P3)] {
         let instance = graph.instantiate(package);
@@ -47,7 +53,10 @@ fn an_app_exporting_no_handler_is_refused_naming_both() {
 #[test]
 fn both_gates_read_an_environment_to_bake_settings_into() {
     let mut graph = CompositionGraph::new();
-    for (name, gate) in [("entra:inbound-gate", INBOUND_GATE_WASM), (GATE_P3, INBOUND_GATE_P3_WASM)] {
+    for (name, gate) in [
+        ("entra:inbound-gate", INBOUND_GATE_WASM),
+        (GATE_P3, INBOUND_GATE_P3_WASM),
+    ] {
         let package = register(&mut graph, name, "a gate", gate).unwrap();
         assert!(
             import_name(&graph, package, ENVIRONMENT).is_some(),
