@@ -207,7 +207,7 @@ async fn client_certificate_from_a_pkcs12_file_opens_with_its_password_and_never
         .unwrap();
     let assertion = world.emulator.requests(Endpoint::Token).pop().unwrap();
     let header =
-        jsonwebtoken::decode_header(&assertion.form_param("client_assertion").unwrap()).unwrap();
+        jsonwebtoken::decode_header(assertion.form_param("client_assertion").unwrap()).unwrap();
     assert_eq!(
         header.x5c.map(|chain| chain.len()),
         Some(2),

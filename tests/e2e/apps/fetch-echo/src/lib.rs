@@ -1,6 +1,6 @@
 //! `GET /?url=U[&authorization=A][&body=N[&method=M][&write-first=1[&authority=H]]]`:
 //! sends `GET U` (or, with `body`, `POST U`, or method `M`, with the N bytes of
-//! [`body`]) through a plain `wasi:http` 0.2 client — no identity code, no
+//! `body`) through a plain `wasi:http` 0.2 client — no identity code, no
 //! `entra:identity` import — and answers with everything the app could observe: the
 //! status, headers and body of the response, the headers it sent, or the request's
 //! error. The outbound tests search this for the token the app must never see.
