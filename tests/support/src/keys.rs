@@ -11,9 +11,5 @@ pub const OIDC_ISSUER_SIGNING: &str = include_str!("../keys/oidc-issuer-signing.
 pub const CLIENT_CERT: &str = include_str!("../keys/client-cert.pem");
 pub const CLIENT_CERT_KEY: &str = include_str!("../keys/client-cert-key.pem");
 /// A second pair: the "wrong key" in signature tests.
-/// [`CLIENT_CERT`], its key and [`CLIENT_CERT_2`] as a chain, in a PKCS#12 bundle
-/// (AES-256, as OpenSSL 3 writes it) with the password [`CLIENT_CERT_PFX_PASSWORD`].
-pub const CLIENT_CERT_PFX: &[u8] = include_bytes!("../keys/client-cert.pfx");
-pub const CLIENT_CERT_PFX_PASSWORD: &str = "p12-test-password";
 pub const CLIENT_CERT_2: &str = include_str!("../keys/client-cert-2.pem");
 pub const CLIENT_CERT_2_KEY: &str = include_str!("../keys/client-cert-2-key.pem");

@@ -1,7 +1,5 @@
-//! A client certificate from PEM or PKCS#12 (`pkcs12.rs`): the RSA private key, the
-//! certificate that matches it, and any chain.
-
-mod pkcs12;
+//! A client certificate from PEM: the RSA private key, the certificate that matches
+//! it, and any chain.
 
 use crate::error::Error;
 use base64::Engine;
@@ -83,23 +81,12 @@ fn invalid(why: &str) -> Error {
     Error::InvalidInput(format!("the client certificate PEM {why}"))
 }
 
-/// Parses a certificate file: PEM text, or a PKCS#12 bundle (DER) opened with
-/// `password` (`None`: no password).
-pub fn parse_certificate(bytes: &[u8], password: Option<&str>) -> Result<ClientCertificate, Error> {
-    let pem = std::str::from_utf8(bytes).is_ok_and(|text| text.contains("-----BEGIN"));
-    if pem || bytes.first() != Some(&0x30) {
-        return parse_pem(bytes);
-    }
-    let contents = pkcs12::read(bytes, password.unwrap_or_default())?;
-    let key = pkcs8_rsa(&contents.key)?;
-    assemble(key, contents.certificates)
-}
-
 /// Parses PEM holding one RSA private key (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA
 /// PRIVATE KEY`) and its certificate, plus optional chain certificates.
 pub fn parse_pem(pem: &[u8]) -> Result<ClientCertificate, Error> {
-    let text = std::str::from_utf8(pem)
-        .map_err(|_| invalid("is neither PEM text nor a PKCS#12 (.pfx) bundle"))?;
+    let text = std::str::from_utf8(pem).map_err(|_| {
+        invalid("is not text; PKCS#12 (.pfx) files are not supported, convert with openssl pkcs12 -nodes")
+    })?;
     let blocks = blocks(text)?;
     let mut key = None;
     let mut certs = Vec::new();
@@ -128,12 +115,6 @@ pub fn parse_pem(pem: &[u8]) -> Result<ClientCertificate, Error> {
             "has no CERTIFICATE block; put the certificate and its key in one file",
         ));
     }
-    assemble(key, certs)
-}
-
-/// The key and the certificates: the one carrying the key's public half is the leaf,
-/// the rest the chain, in file order.
-fn assemble(key: RsaPrivateKey, mut certs: Vec<Vec<u8>>) -> Result<ClientCertificate, Error> {
     // The certificate carries the key's modulus verbatim in its public key.
     let modulus = key.n().to_bytes_be();
     let leaf_at = certs

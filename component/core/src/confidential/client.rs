@@ -3,7 +3,7 @@
 
 use super::assertion::{self, AssertionClaims, SigningAlgorithm};
 use super::authority::{AllowedTenants, resolve_tenant, token_endpoint};
-use super::certificate::{ClientCertificate, parse_certificate};
+use super::certificate::{ClientCertificate, parse_pem};
 use super::form::{ClientAuth, Grant as GrantForm};
 use super::kept_assertion::{KeptAssertion, SignedFor};
 use super::on_behalf_of::UserAssertion;
@@ -42,7 +42,7 @@ pub trait AssertionSource {
 pub enum CertificateInput {
     /// PEM bytes.
     Pem(Vec<u8>),
-    /// Path of a PEM or PKCS#12 file.
+    /// Path of a PEM file.
     Path(String),
 }
 
@@ -55,8 +55,6 @@ pub enum ClientCredential {
     Certificate {
         /// Where the PEM is.
         input: CertificateInput,
-        /// A PKCS#12 file's password. Never printed.
-        password: Option<String>,
         /// Send `x5c` (needed for subject-name/issuer registration).
         send_chain: bool,
         /// PS256 or RS256.
@@ -145,19 +143,18 @@ impl ConfidentialClient {
     fn certificate(
         &self,
         input: &CertificateInput,
-        password: Option<&str>,
         platform: &dyn Platform,
     ) -> Result<Rc<ClientCertificate>, Error> {
         if let Some(c) = self.certificate.borrow().as_ref() {
             return Ok(Rc::clone(c));
         }
-        let bytes = match input {
+        let pem = match input {
             CertificateInput::Pem(pem) => pem.clone(),
             CertificateInput::Path(path) => platform
                 .read_file(path, MAX_CERTIFICATE_FILE)
                 .map_err(|e| certificate_file_error(path, e))?,
         };
-        let cert = Rc::new(parse_certificate(&bytes, password)?);
+        let cert = Rc::new(parse_pem(&pem)?);
         *self.certificate.borrow_mut() = Some(Rc::clone(&cert));
         Ok(cert)
     }
@@ -167,10 +164,9 @@ impl ConfidentialClient {
         Ok(match &self.credential {
             ClientCredential::Secret(secret) => Proof::new("secret").with(secret),
             // The leaf certificate carries the public key of the key that signs.
-            ClientCredential::Certificate {
-                input, password, ..
-            } => Proof::new("certificate")
-                .with(&self.certificate(input, password.as_deref(), platform)?.leaf),
+            ClientCredential::Certificate { input, .. } => {
+                Proof::new("certificate").with(&self.certificate(input, platform)?.leaf)
+            }
             ClientCredential::Assertion(source) => {
                 Proof::new("assertion").with_proof(&source.proof(platform)?)
             }
@@ -194,11 +190,10 @@ impl ConfidentialClient {
             ClientCredential::Secret(_) => None,
             ClientCredential::Certificate {
                 input,
-                password,
                 send_chain,
                 algorithm,
             } => {
-                let cert = self.certificate(input, password.as_deref(), platform)?;
+                let cert = self.certificate(input, platform)?;
                 let now = platform.now_unix();
                 let signed_for = SignedFor {
                     thumbprint: cert.leaf_sha256,
@@ -365,12 +360,8 @@ impl Flow for ConfidentialClient {
 
     fn secrets(&self) -> Vec<String> {
         let mut out: Vec<String> = self.sent.borrow().0.iter().cloned().collect();
-        match &self.credential {
-            ClientCredential::Secret(s) => out.push(s.clone()),
-            ClientCredential::Certificate {
-                password: Some(p), ..
-            } if !p.is_empty() => out.push(p.clone()),
-            _ => {}
+        if let ClientCredential::Secret(s) = &self.credential {
+            out.push(s.clone());
         }
         if let Grant::OnBehalfOf(user) = &self.grant {
             out.push(user.token().to_string());

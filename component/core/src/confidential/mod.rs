@@ -131,10 +131,9 @@ pub fn client_certificate(
     Ok(Box::new(app.client("client certificate", credential)))
 }
 
-/// A certificate as a [`ClientCredential`]: exactly one of PEM or path (a PEM or
-/// PKCS#12 file, the latter opened with `AZURE_CLIENT_CERTIFICATE_PASSWORD`); the
-/// chain is sent when asked, else when `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` is `1`
-/// or `true`.
+/// A certificate as a [`ClientCredential`]: exactly one of PEM or path (PEM, not
+/// PKCS#12); the chain is sent when asked, else when
+/// `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` is `1` or `true`.
 pub fn certificate_credential(
     certificate: CertificateOptions,
     env: &dyn Fn(&str) -> Option<String>,
@@ -148,13 +147,20 @@ pub fn certificate_credential(
             ));
         }
     };
+    if let CertificateInput::Path(p) = &input {
+        let lower = p.to_ascii_lowercase();
+        if lower.ends_with(".pfx") || lower.ends_with(".p12") {
+            return Err(Error::InvalidInput(format!(
+                "{p} looks like PKCS#12, which is not supported; convert it to PEM (openssl pkcs12 -in {p} -nodes -out cert.pem)"
+            )));
+        }
+    }
     let send_chain = certificate.send_certificate_chain.unwrap_or_else(|| {
         env("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")
             .is_some_and(|v| v.trim() == "1" || v.trim().eq_ignore_ascii_case("true"))
     });
     Ok(ClientCredential::Certificate {
         input,
-        password: env(PASSWORD_VAR),
         send_chain,
         algorithm: if certificate.rs256 {
             SigningAlgorithm::Rs256
@@ -164,11 +170,8 @@ pub fn certificate_credential(
     })
 }
 
-/// The password of a PKCS#12 certificate file, as the Azure SDKs name it.
-pub const PASSWORD_VAR: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
-
 /// The environment credential: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and either
-/// `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (PEM or PKCS#12). Not configured is
+/// `AZURE_CLIENT_SECRET` or `AZURE_CLIENT_CERTIFICATE_PATH` (PEM). Not configured is
 /// *unavailable*, so a chain moves on.
 pub fn environment(env: &dyn Fn(&str) -> Option<String>) -> Result<Box<dyn Flow>, Error> {
     environment_with(AppOptions::default(), env)

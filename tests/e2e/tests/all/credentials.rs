@@ -174,59 +174,6 @@ async fn client_certificate_signs_a_ps256_assertion_from_pem_or_file() {
 }
 
 #[tokio::test]
-async fn client_certificate_from_a_pkcs12_file_opens_with_its_password_and_never_shows_it() {
-    let world = World::start().await;
-    world
-        .emulator
-        .register_app(AppRegistration::new(APP).with_certificate(CERT));
-    let dir = entra_test_support::TempDir::new().unwrap();
-    let path = dir.path().join("client.pfx");
-    std::fs::write(&path, keys::CLIENT_CERT_PFX).unwrap();
-    let identity = |password: &str| {
-        let config = world
-            .config(Source::Imds)
-            .with_credential(CredentialKind::ClientCertificate {
-                app: app(&world),
-                certificate: CertificateSource::Path(path.to_string_lossy().into()),
-                send_certificate_chain: Some(true),
-                rs256: false,
-            })
-            .with_env(
-                [(
-                    "AZURE_CLIENT_CERTIFICATE_PASSWORD".to_string(),
-                    password.to_string(),
-                )]
-                .into(),
-            );
-        Identity::new(config).unwrap()
-    };
-
-    identity(keys::CLIENT_CERT_PFX_PASSWORD)
-        .get_token(&[VAULT])
-        .await
-        .unwrap();
-    let assertion = world.emulator.requests(Endpoint::Token).pop().unwrap();
-    let header =
-        jsonwebtoken::decode_header(assertion.form_param("client_assertion").unwrap()).unwrap();
-    assert_eq!(
-        header.x5c.map(|chain| chain.len()),
-        Some(2),
-        "the bundle's chain is sent"
-    );
-
-    let wrong = "not-the-p12-password";
-    let e = identity(wrong).get_token(&[VAULT]).await.unwrap_err();
-    let (text, debug) = (e.to_string(), format!("{e:?}"));
-    assert!(text.contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"), "{text}");
-    assert!(!text.contains(wrong) && !debug.contains(wrong), "{debug}");
-    assert_eq!(
-        world.emulator.requests(Endpoint::Token).len(),
-        1,
-        "nothing sent without the key"
-    );
-}
-
-#[tokio::test]
 async fn workload_identity_presents_the_token_file_and_rereads_it() {
     let world = World::start().await;
     world
